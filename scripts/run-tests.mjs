@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Compiles src/ and test/ with tsc, then runs the compiled tests with node's test runner.
+// Arguments filter test files by substring: `npm test -- queue sandbox/arm`.
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+
+function* walk(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else if (entry.name.endsWith(".test.js")) yield path;
+  }
+}
+
+const filters = process.argv.slice(2);
+const files = [...walk(join(root, "dist", "test"))]
+  .map((file) => relative(root, file))
+  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(" ")}`);
+  process.exit(1);
+}
+
+const env = { ...process.env, PATH: `${join(root, ".tools", "bin")}:${process.env.PATH}` };
+const run = spawnSync(
+  process.execPath,
+  ["--enable-source-maps", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  { cwd: root, stdio: "inherit", env },
+);
+process.exit(run.status ?? 1);

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The one command that sets up a fresh clone and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+npm run --silent lint
+npm test -- "$@"

@@ -1,0 +1,43 @@
+import type { Command } from "commander";
+import { startSandbox } from "../../sandbox/index.js";
+import { parseNumber } from "../options.js";
+
+export function registerSandboxCommand(program: Command): void {
+  program
+    .command("sandbox")
+    .description(
+      "start the ARM and Kubernetes emulators on loopback for local play and tests (not for production); " +
+        "prints one JSON line (the sandbox file for --sandbox) when ready, serves until SIGINT/SIGTERM",
+    )
+    .option("--arm-port <n>", "ARM emulator port (0 = a free port)", parseNumber, 0)
+    .option("--kube-port <n>", "Kubernetes emulator port (0 = a free port)", parseNumber, 0)
+    .option(
+      "--time-scale <x>",
+      "speed-up of throttling refill, Retry-After, latency and LROs",
+      parseNumber,
+      1,
+    )
+    .option("--state-dir <dir>", "keep state (and the TLS material) in this folder across restarts")
+    .option("--host <address>", "address to bind (loopback by default)", "127.0.0.1")
+    .option("--no-arm", "do not start the ARM emulator")
+    .option("--no-kube", "do not start the Kubernetes emulator")
+    .action(async (opts) => {
+      const sandbox = await startSandbox({
+        host: opts.host,
+        armPort: opts.armPort,
+        kubePort: opts.kubePort,
+        timeScale: opts.timeScale,
+        stateDir: opts.stateDir,
+        arm: opts.arm,
+        kube: opts.kube,
+      });
+      process.stderr.write("azid sandbox: emulators for local play and tests, not for production\n");
+      process.stdout.write(`${JSON.stringify(sandbox.info)}\n`);
+      const stop = async () => {
+        await sandbox.close();
+        process.exit(0);
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+}
