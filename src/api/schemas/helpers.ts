@@ -93,7 +93,7 @@ export function oneOf<const V extends string[]>(
 }
 
 /** A string-to-string map (`additionalProperties` in the CRD). */
-export function stringMap(description: string, value: TSchema, options: Options = {}) {
+export function stringMap<V extends TSchema>(description: string, value: V, options: Options = {}) {
   return Type.Record(Type.String(), value, { description, ...options });
 }
 
