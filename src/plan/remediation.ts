@@ -24,7 +24,13 @@ import type { ActionResult } from "./apply-result.js";
 import * as build from "./build.js";
 import { planCustomRole } from "./custom-role.js";
 import { type Floor, floorOf } from "./limits.js";
-import { type ObservedState, servicePrincipalKey, subscriptionKey } from "./observed.js";
+import {
+  listingKey,
+  type ObservedState,
+  principalKey,
+  servicePrincipalKey,
+  subscriptionKey,
+} from "./observed.js";
 import type { PlanContext, PlanResult } from "./plan-types.js";
 import type { PolicyDecision } from "./policy.js";
 import { simulate } from "./simulate.js";
@@ -114,8 +120,9 @@ const ordered = (input: RemediationInput): AnyResource[] => [
 
 /**
  * The reads the repair plan still needs; run them, fold them in with applyResult, and ask
- * again until none is left. Includes the Graph service principals of the new tenant, which the
- * planners only ask for once a (new) principal exists.
+ * again until none is left. Beyond what the planners ask for now, it reads what they will ask
+ * for once new principals exist: the Graph service principals of the new tenant, and the grants
+ * still recorded for the old principals (normally gone with the move; if not, the plan removes them).
  */
 export function remediationReads(input: RemediationInput): ReadAction[] {
   const reads = new Map<string, ReadAction>();
@@ -125,18 +132,34 @@ export function remediationReads(input: RemediationInput): ReadAction[] {
     }
   }
   const tenantId = input.observed.subscriptions[subscriptionKey(input.subscriptionId)]?.tenantId;
-  if (tenantId) {
-    for (const resource of [...input.declared.userAssigned, ...input.declared.systemAssigned]) {
-      for (const role of resource.spec.graphAppRoles ?? []) {
-        const action = build.readServicePrincipal(
-          refOf(resource),
-          tenantId,
-          role.resourceAppId ?? MICROSOFT_GRAPH_APP_ID,
-        );
-        if (input.observed.servicePrincipals[servicePrincipalKey(tenantId, action.appId)] === undefined) {
-          reads.set(action.key, action);
-        }
-      }
+  if (!tenantId) return [...reads.values()];
+  const { observed } = input;
+  for (const resource of [...input.declared.userAssigned, ...input.declared.systemAssigned]) {
+    const owner = refOf(resource);
+    const want = (action: ReadAction, known: unknown) => {
+      if (known === undefined) reads.set(action.key, action);
+    };
+    for (const role of resource.spec.graphAppRoles ?? []) {
+      const appId = role.resourceAppId ?? MICROSOFT_GRAPH_APP_ID;
+      want(
+        build.readServicePrincipal(owner, tenantId, appId),
+        observed.servicePrincipals[servicePrincipalKey(tenantId, appId)],
+      );
+    }
+    for (const entry of resource.status?.roleAssignments ?? []) {
+      if (!entry.owned || !entry.principalId) continue;
+      const listing = build.listingScopeFor(entry.scope);
+      want(
+        build.listRoleAssignments(owner, listing, entry.principalId),
+        observed.roleAssignments[listingKey(listing, entry.principalId)],
+      );
+    }
+    for (const entry of resource.status?.graphAppRoles ?? []) {
+      if (!entry.owned || !entry.principalId) continue;
+      want(
+        build.listAppRoleAssignments(owner, tenantId, entry.principalId),
+        observed.appRoleAssignments[principalKey(entry.principalId)],
+      );
     }
   }
   return [...reads.values()];
