@@ -204,10 +204,6 @@ export function armIdKey(id: string): string {
   return key.length > 1 && key.endsWith("/") ? key.slice(0, -1) : key;
 }
 
-export function sameArmId(a: string, b: string): boolean {
-  return armIdKey(a) === armIdKey(b);
-}
-
 /** True when `scope` is `ancestor` or lies beneath it, on segment boundaries. */
 export function isWithin(scope: string, ancestor: string): boolean {
   const s = armIdKey(scope);
@@ -236,10 +232,6 @@ export function resourceGroupScope(subscriptionId: string, resourceGroup: string
 
 export function userAssignedIdentityId(subscriptionId: string, resourceGroup: string, name: string): string {
   return `${resourceGroupScope(subscriptionId, resourceGroup)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
-}
-
-export function federatedCredentialId(identityId: string, name: string): string {
-  return `${identityId}/federatedIdentityCredentials/${name}`;
 }
 
 /** The subscription a scope belongs to, or undefined for a management group. */

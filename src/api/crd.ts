@@ -93,7 +93,8 @@ function rootSchema(definition: KindDefinition): JsonSchemaProps {
         description: "APIVersion defines the versioned schema of this representation of an object.",
       },
       kind: { type: "string", description: "Kind is a string value representing the REST resource." },
-      metadata: { type: "object", description: "Standard object metadata." },
+      // The API server forbids anything but the type here (name and generateName aside).
+      metadata: { type: "object" },
       spec: structuralSchema(spec as TSchema, "spec"),
       ...(status ? { status: structuralSchema(status, "status") } : {}),
     },

@@ -13,33 +13,33 @@ const HEX = "[0-9a-fA-F]";
 export const GUID = `${HEX}{8}-${HEX}{4}-${HEX}{4}-${HEX}{4}-${HEX}{12}`;
 
 /** Resource group: 1-90 of letters, digits, `-_.()`, not ending with a period (ASCII subset). */
-export const RESOURCE_GROUP = "[-A-Za-z0-9_.()]{0,89}[-A-Za-z0-9_()]";
+const RESOURCE_GROUP = "[-A-Za-z0-9_.()]{0,89}[-A-Za-z0-9_()]";
 
 /** User-assigned identity: 3-128, letters, digits, `-` and `_`, starting with a letter or digit. */
-export const IDENTITY_NAME = "[A-Za-z0-9][A-Za-z0-9_-]{2,127}";
+const IDENTITY_NAME = "[A-Za-z0-9][A-Za-z0-9_-]{2,127}";
 
 /** Federated identity credential: 3-120, the swagger's `^[a-zA-Z0-9]{1}[a-zA-Z0-9-_]{2,119}$`. */
-export const FEDERATED_CREDENTIAL_NAME = "[A-Za-z0-9][A-Za-z0-9_-]{2,119}";
+const FEDERATED_CREDENTIAL_NAME = "[A-Za-z0-9][A-Za-z0-9_-]{2,119}";
 
 /**
  * Any other resource name inside an ARM id: letters, digits and `-_.()~`, never starting or
  * ending with a period. This rules out everything that could change what a URL addresses:
  * `/`, `\`, `?`, `#`, `%`, whitespace, control characters and the dot segments `.` and `..`.
  */
-export const RESOURCE_NAME = "[A-Za-z0-9_()~-](?:[A-Za-z0-9_.()~-]*[A-Za-z0-9_()~-])?";
+const RESOURCE_NAME = "[A-Za-z0-9_()~-](?:[A-Za-z0-9_.()~-]*[A-Za-z0-9_()~-])?";
 
 /** A resource provider namespace such as `Microsoft.Compute`. */
-export const PROVIDER_NAMESPACE = "[A-Za-z][A-Za-z0-9]*(?:\\.[A-Za-z][A-Za-z0-9]*)+";
+const PROVIDER_NAMESPACE = "[A-Za-z][A-Za-z0-9]*(?:\\.[A-Za-z][A-Za-z0-9]*)+";
 
 /** A resource type segment such as `virtualMachines`. */
-export const RESOURCE_TYPE = "[A-Za-z][A-Za-z0-9]*";
+const RESOURCE_TYPE = "[A-Za-z][A-Za-z0-9]*";
 
 /** A management group name. */
-export const MANAGEMENT_GROUP = "[A-Za-z0-9_().-]{0,89}[A-Za-z0-9_()-]";
+const MANAGEMENT_GROUP = "[A-Za-z0-9_().-]{0,89}[A-Za-z0-9_()-]";
 
-export const KW_SUBSCRIPTIONS = anyCase("subscriptions");
-export const KW_RESOURCE_GROUPS = anyCase("resourceGroups");
-export const KW_PROVIDERS = anyCase("providers");
+const KW_SUBSCRIPTIONS = anyCase("subscriptions");
+const KW_RESOURCE_GROUPS = anyCase("resourceGroups");
+const KW_PROVIDERS = anyCase("providers");
 const MG_PREFIX = `/${KW_PROVIDERS}/${anyCase("Microsoft.Management")}/${anyCase("managementGroups")}/`;
 const ROLE_DEFINITIONS = `/${KW_PROVIDERS}/${anyCase("Microsoft.Authorization")}/${anyCase("roleDefinitions")}/`;
 

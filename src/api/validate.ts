@@ -191,9 +191,3 @@ function checkListType(node: Json, list: unknown[], path: (string | number)[], i
     seen.add(identity);
   });
 }
-
-/** A JSON schema of a kind for other validators (the CEL mirrors removed). */
-export function jsonSchemaOf(kind: string): Record<string, unknown> | undefined {
-  const definition = kindDefinition(kind);
-  return definition ? (JSON.parse(JSON.stringify(definition.schema)) as Record<string, unknown>) : undefined;
-}

@@ -22,13 +22,3 @@ export function reasonForFailure(failure: ActionFailure): Reason {
 export function describeFailure(failure: ActionFailure): string {
   return `${failure.code}: ${failure.message}`;
 }
-
-/** True for errors that no retry can fix before the spec, the policy or the permissions change. */
-export function isTerminal(failure: ActionFailure): boolean {
-  const reason = reasonForFailure(failure);
-  return (
-    reason === Reason.AzurePolicyDenied ||
-    reason === Reason.MissingPermission ||
-    reason === Reason.RoleNotFound
-  );
-}

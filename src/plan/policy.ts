@@ -196,10 +196,11 @@ class Evaluation {
       );
       return;
     }
+    // "*" never stands for a privileged role: roles[] must name it too.
     const allowed = this.selecting.some((policy) =>
       (policy.spec.roles ?? []).some(
         (rule) =>
-          namesRole(rule.roles, role, !privileged || lifted) &&
+          namesRole(rule.roles, role, !privileged) &&
           rule.scopes.some((scopeRule) => scopeRuleMatches(scopeRule, spec.scope)),
       ),
     );

@@ -186,6 +186,22 @@ describe("IdentityPolicy: role assignments", () => {
     const owner = grant({ role: "Owner", scope: RG }, "platform");
     assert.equal(owner.violations[0]?.rule, "privileged role");
   });
+
+  test("a wildcard never grants a privileged role, even one named in privilegedRoles", () => {
+    const loose = policy("loose", {
+      namespaceSelector: {},
+      roles: [{ roles: ["*"], scopes: [{ scope: RG, match: "Under" }] }],
+      privilegedRoles: ["Owner"],
+    });
+    const context = { ...contextFor("a", [TEAM_A, loose]) };
+    const owner = evaluatePolicy(uai({ roleAssignments: [{ role: "Owner", scope: RG }] }), context);
+    assert.equal(owner.violations[0]?.rule, "default deny");
+    const reader = evaluatePolicy(
+      uai({ roleAssignments: [{ role: "Monitoring Reader", scope: RG }] }),
+      context,
+    );
+    assert.deepEqual(reader.violations, [], "the union of allows: another policy's wildcard counts");
+  });
 });
 
 describe("IdentityPolicy: where identities live, attachments, Graph", () => {

@@ -584,6 +584,20 @@ describe("UserAssignedIdentity planner: deletion", () => {
     assert.equal(run.final.deleted, true);
   });
 
+  test("the identity is deleted only after it is detached everywhere", () => {
+    const world = new World();
+    world.addVm("vm-1");
+    world.addVm("vm-2");
+    const { resource } = converge(world, uai({ attachTo: [vmId("vm-1"), vmId("vm-2")] }));
+    const { run } = converge(world, deleting(resource));
+    const detached = Math.max(
+      ...run.steps.filter((s) => s.action.kind === "PatchResourceIdentity").map((s) => s.round),
+    );
+    assert.ok(roundOf(run.steps, (a) => a.kind === "DeleteIdentity") > detached);
+    assert.equal(world.targets.get(armIdKey(vmId("vm-2")))?.identity?.type, "None");
+    assert.equal(world.identities.size, 0);
+  });
+
   test("the finalizer stays while a removal fails", () => {
     const world = new World();
     const { resource, run } = converge(world, uai({ roleAssignments: [{ role: "Reader", scope: RG }] }));

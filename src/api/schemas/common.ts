@@ -219,4 +219,4 @@ export const GraphAppRoleStatus = obj(
 export type GraphAppRoleStatus = Static<typeof GraphAppRoleStatus>;
 
 export const ItemFields = itemFields;
-export { ARM_ID_MAX, DNS_SUBDOMAIN };
+export { ARM_ID_MAX };
