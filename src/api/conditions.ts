@@ -68,5 +68,7 @@ export const Reason = {
 
   /** Attached, but the target now has several user-assigned identities and no system-assigned one. */
   NoDefaultIdentity: "NoDefaultIdentity",
+  /** A revocation or deletion that tokens already issued (cached about 24 h) do not see yet. */
+  TokenCaching: "TokenCaching",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -1,9 +1,11 @@
 // Conditions that every identity kind reports the same way.
 import { parseResourceId } from "../api/arm-id.js";
 import { ConditionType, Reason } from "../api/conditions.js";
+import type { WriteAction } from "./actions.js";
 import type { ConditionState } from "./conditions.js";
 import { describeFailure, reasonForFailure } from "./failures.js";
 import type { ActionFailure } from "./observed.js";
+import type { Notice } from "./plan-types.js";
 import type { PolicyDecision } from "./policy.js";
 
 export interface TenantMismatch {
@@ -132,4 +134,42 @@ export function readyCondition(input: ReadyInput): ConditionState {
   if (failure) return ready("False", reasonForFailure(failure), describeFailure(failure));
   if (input.extraPending) return ready("False", Reason.Progressing, input.extraPending);
   return ready("True", Reason.Reconciled, "Azure is as declared");
+}
+
+/** The events a policy refusal asks for: one warning naming every refused field and its rule. */
+export function policyNotices(policy: PolicyDecision): Notice[] {
+  if (policy.allowed) return [];
+  return [
+    {
+      type: "Warning",
+      reason: Reason.PolicyDenied,
+      message: policy.violations.map((v) => `${v.field}: ${v.message} (${v.rule})`).join("; "),
+    },
+  ];
+}
+
+/**
+ * Revocations and deletions do not reach tokens already issued: say so rather than pretend the
+ * change took effect at once (managed identity tokens are cached for about 24 hours).
+ */
+export function tokenNotices(writes: readonly WriteAction[]): Notice[] {
+  const notices: Notice[] = [];
+  if (writes.some((w) => w.kind === "DeleteRoleAssignment" || w.kind === "RevokeAppRole")) {
+    notices.push({
+      type: "Normal",
+      reason: Reason.TokenCaching,
+      message:
+        "revoking grants: tokens already issued keep them until they expire (managed identity tokens are cached for about 24 hours)",
+    });
+  }
+  for (const write of writes) {
+    if (write.kind === "DeleteIdentity") {
+      notices.push({
+        type: "Normal",
+        reason: Reason.TokenCaching,
+        message: `deleting ${write.identityId}: tokens already issued to it stay valid until they expire`,
+      });
+    }
+  }
+  return notices;
 }

@@ -6,7 +6,7 @@ import type { Permission } from "../api/role-permissions.js";
 import type { CustomRole, CustomRoleStatus } from "../api/schemas/custom-role.js";
 import type { ResourceRef, WriteAction } from "./actions.js";
 import * as build from "./build.js";
-import { policyCondition } from "./common-status.js";
+import { policyCondition, policyNotices } from "./common-status.js";
 import { buildConditions, type ConditionState } from "./conditions.js";
 import { describeFailure, reasonForFailure } from "./failures.js";
 import type { ObservedRoleDefinition, ObservedState } from "./observed.js";
@@ -70,11 +70,7 @@ export function planCustomRole(
   };
 
   if (!context.policy.allowed) {
-    notices.push({
-      type: "Warning",
-      reason: Reason.PolicyDenied,
-      message: context.policy.violations.map((v) => v.message).join("; "),
-    });
+    notices.push(...policyNotices(context.policy));
     const what = deleting ? "deleted without touching Azure" : "nothing is written to Azure";
     return finish(
       ready(

@@ -1,5 +1,5 @@
-// What the Azure layer reads, as the planner sees it. Every map distinguishes "not read yet"
-// (the key is absent: the planner asks for a read) from "read and absent" (null).
+// What the Azure layer reads, as the planner sees it. Every map knows two kinds of missing:
+// "not read yet" (the key is absent: the planner asks for a read) and "read, absent" (null).
 // Keys are lowercase (ARM ids compare case-insensitively); see the *Key functions.
 import { armIdKey } from "../api/arm-id.js";
 import type { Permission } from "../api/role-permissions.js";

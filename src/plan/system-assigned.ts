@@ -11,9 +11,11 @@ import * as build from "./build.js";
 import { subscriptionOfId } from "./build.js";
 import {
   policyCondition,
+  policyNotices,
   readyCondition,
   type TenantMismatch,
   tenantCondition,
+  tokenNotices,
   unsupportedTargetReason,
 } from "./common-status.js";
 import {
@@ -62,7 +64,7 @@ export function planSystemAssignedIdentity(
       ...(metadata.generation !== undefined ? { observedGeneration: metadata.generation } : {}),
       conditions: buildConditions(prev.conditions, conditions, context.now, metadata.generation),
     },
-    notices,
+    notices: [...notices, ...tokenNotices(writes)],
     deleted,
   });
   /** Only a Ready condition; when deleting, nothing more is to be done in Azure. */
@@ -73,12 +75,8 @@ export function planSystemAssignedIdentity(
       deleting,
     );
 
+  notices.push(...policyNotices(policy));
   if (resourceViolations(policy).length > 0) {
-    notices.push({
-      type: "Warning",
-      reason: Reason.PolicyDenied,
-      message: policy.violations.map((v) => v.message).join("; "),
-    });
     const what = deleting ? "deleted without touching Azure" : "nothing is written to Azure";
     return readyOnly(
       "False",

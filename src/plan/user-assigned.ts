@@ -15,8 +15,10 @@ import * as build from "./build.js";
 import { normalizeLocation } from "./build.js";
 import {
   policyCondition,
+  policyNotices,
   readyCondition,
   tenantCondition,
+  tokenNotices,
   unsupportedTargetReason,
 } from "./common-status.js";
 import {
@@ -360,6 +362,7 @@ class UserAssignedPlanner {
       readFailures: this.obs.failures,
       extraPending: previousLeft.length > 0 ? "deleting the identity this one replaces" : undefined,
     });
+    this.notices.push(...policyNotices(policy));
     return this.finish(status, [ready, ...details, tenantCondition(mismatch), policyCondition(policy)]);
   }
 
@@ -772,11 +775,7 @@ class UserAssignedPlanner {
   refusedByPolicy(): PlanResult<Status> {
     const policy = this.context.policy;
     const what = this.deleting ? "deleted without touching Azure" : "nothing is written to Azure";
-    this.notices.push({
-      type: "Warning",
-      reason: Reason.PolicyDenied,
-      message: policy.violations.map((v) => v.message).join("; "),
-    });
+    this.notices.push(...policyNotices(policy));
     return this.finish(
       { ...this.prev },
       [
@@ -794,6 +793,7 @@ class UserAssignedPlanner {
 
   finish(status: Status, conditions: ConditionState[], deleted = false): PlanResult<Status> {
     const generation = this.resource.metadata.generation;
+    this.notices.push(...tokenNotices(this.writes));
     return {
       actions: [...this.obs.reads, ...this.writes],
       status: {

@@ -563,9 +563,18 @@ describe("UserAssignedIdentity planner: deletion", () => {
       }),
     );
     assert.equal(world.assignments.length, 2);
-    const { run } = converge(world, deleting(resource));
+    const { run, notices } = convergeWithNotices(world, deleting(resource));
     assert.equal(world.identities.size, 0);
     assert.deepEqual(world.assignments, [adopted], "the adopted assignment is not azid's to delete");
+    const caching = notices.filter((n) => n.reason === "TokenCaching").map((n) => n.message);
+    assert.ok(
+      caching.some((m) => /tokens already issued keep them/.test(m)),
+      "revocations say that tokens lag",
+    );
+    assert.ok(
+      caching.some((m) => /tokens already issued to it stay valid/.test(m)),
+      "so does the deletion",
+    );
     assert.equal(world.appRoleAssignments.length, 0);
     assert.equal(world.targets.get(armIdKey(vmId("vm-1")))?.identity?.type, "None");
     assert.equal(
@@ -832,8 +841,13 @@ describe("UserAssignedIdentity planner: policy and failures", () => {
         },
       ],
     };
-    const { run } = converge(world, resource, context({ policy }));
+    const { run, notices } = convergeWithNotices(world, resource, context({ policy }));
     assert.deepEqual(world.writeKinds(), []);
+    assert.ok(
+      notices.some(
+        (n) => n.type === "Warning" && n.reason === "PolicyDenied" && /privileged role/.test(n.message),
+      ),
+    );
     assert.equal(run.final.status.roleAssignments?.[1]?.state, "Refused");
     assert.match(run.final.status.roleAssignments?.[1]?.message ?? "", /privileged role/);
     assert.equal(condition(run.final.status, "PolicyViolation")?.status, "True");
