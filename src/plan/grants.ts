@@ -307,6 +307,8 @@ function planRoleAssignments(input: GrantsInput, writes: WriteAction[]) {
     }
   }
 
+  // A declared role not resolved yet may be the very assignment a candidate is: keep those.
+  const unresolvedScopes = new Set(desired.filter((item) => !item.guid).map((item) => armIdKey(item.scope)));
   let earlierLeft = 0;
   for (const candidate of candidates.values()) {
     const earlier = !principal || !sameId(candidate.principalId, principal.id);
@@ -320,6 +322,13 @@ function planRoleAssignments(input: GrantsInput, writes: WriteAction[]) {
       ...(candidate.name ? { name: candidate.name } : {}),
       owned: true,
     };
+    if (!earlier && unresolvedScopes.has(armIdKey(candidate.scope))) {
+      outcomes.push({
+        ...base,
+        ...pending("kept until the declared roles at this scope are resolved", Reason.Waiting),
+      });
+      continue;
+    }
     if (earlier && !input.cleanupEarlierPrincipals && mode !== "delete") {
       earlierLeft++;
       outcomes.push({

@@ -136,7 +136,7 @@ class UserAssignedPlanner {
         message: `subscription ${spec.subscriptionId} moved from tenant ${mismatch.from} to ${mismatch.to}`,
       });
     }
-    if (this.deleting) return this.planDeletion(identity, previous);
+    if (this.deleting) return this.planDeletion(identity, previous, mismatch !== undefined);
     if (mismatch && this.context.allowTenantRepair && !this.observeOnly) {
       return this.planRepair(identity as ObservedIdentity, mismatch);
     }
@@ -156,7 +156,7 @@ class UserAssignedPlanner {
   /** Every target the identity may be attached to: declared now or recorded before. */
   knownTargets(): string[] {
     const unique = new Map<string, string>();
-    const declared = this.deleting ? [] : (this.resource.spec.attachTo ?? []);
+    const declared = this.resource.spec.attachTo ?? [];
     for (const id of [...declared, ...(this.prev.attachments ?? []).map((a) => a.resourceId)]) {
       unique.set(armIdKey(id), id);
     }
@@ -200,14 +200,19 @@ class UserAssignedPlanner {
   planDeletion(
     identity: ObservedIdentity | null | undefined,
     previous: Array<{ id: string; identity: ObservedIdentity | null | undefined }>,
+    tenantMoved: boolean,
   ): PlanResult<Status> {
     const all = [{ id: this.identityId, identity }, ...previous];
+    // After a tenant move the old principal's grants are gone (role assignments) or out of reach
+    // (Graph, in the old tenant): only detaching and deleting are left to do.
     const grants = planGrants({
       obs: this.obs,
-      ...(identity ? { principal: { id: identity.principalId, tenantId: identity.tenantId } } : {}),
+      ...(identity && !tenantMoved
+        ? { principal: { id: identity.principalId, tenantId: identity.tenantId } }
+        : {}),
       roleAssignments: [],
       graphAppRoles: [],
-      previous: this.prev,
+      previous: tenantMoved ? {} : this.prev,
       customRoles: this.context.customRoles,
       mode: "delete",
       writable: true,

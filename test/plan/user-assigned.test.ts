@@ -343,6 +343,32 @@ describe("UserAssignedIdentity planner: role assignments", () => {
     assert.match(world.assignments[0]?.roleDefinitionId ?? "", /roleDefinitions\/[0-9a-f-]{36}$/);
   });
 
+  test("an owned assignment of a role looked up by name is not removed while the lookup runs", () => {
+    const world = new World();
+    world.definitions.set("12345678-1234-4234-8234-123456789012", {
+      id: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/12345678-1234-4234-8234-123456789012`,
+      name: "12345678-1234-4234-8234-123456789012",
+      roleName: "Team Reader",
+      type: "CustomRole",
+      permissions: [{ actions: ["*/read"] }],
+      assignableScopes: [`/subscriptions/${SUB}`],
+    });
+    const { resource, run } = converge(world, uai({ roleAssignments: [{ role: "Team Reader", scope: RG }] }));
+    assert.equal(world.assignments.length, 1);
+    // The lookup fails this time (throttled): the assignment must not look undeclared.
+    const lookup = `FindRoleDefinitions:${SUB}|team reader`;
+    const observed = {
+      ...run.observed,
+      roleDefinitionsByName: {},
+      failures: { [lookup]: { code: "TooManyRequests", message: "slow down", status: 429 } },
+    };
+    const plan = planUserAssignedIdentity(resource, observed, context());
+    assert.deepEqual(writeKinds(plan.actions), [], "no removal of what may be the declared assignment");
+    assert.ok(
+      plan.status.roleAssignments?.some((entry) => entry.owned && entry.name === world.assignments[0]?.name),
+    );
+  });
+
   test("a role name only Azure knows is looked up; a missing one fails without a write", () => {
     const world = new World();
     world.definitions.set("12345678-1234-4234-8234-123456789012", {
@@ -626,6 +652,23 @@ describe("UserAssignedIdentity planner: deletion", () => {
     assert.deepEqual(writeKinds(plan.actions), []);
     assert.equal(plan.deleted, false);
     assert.equal(condition(plan.status, "Ready")?.reason, "MissingPermission");
+  });
+
+  test("deleting after a tenant move detaches and deletes without chasing the old tenant's grants", () => {
+    const world = new World();
+    world.addVm("vm-1");
+    const { resource } = converge(
+      world,
+      uai({
+        attachTo: [vmId("vm-1")],
+        graphAppRoles: [{ resourceAppId: GRAPH_APP_ID, appRole: "User.Read.All" }],
+      }),
+    );
+    world.moveTenant();
+    const { run } = converge(world, deleting(resource));
+    assert.equal(world.identities.size, 0);
+    assert.ok(!run.steps.some((s) => /AppRole/.test(s.action.kind)), "no Graph call into the old tenant");
+    assert.equal(run.final.deleted, true);
   });
 
   test("Orphan leaves Azure alone", () => {
