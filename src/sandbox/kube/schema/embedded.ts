@@ -109,12 +109,9 @@ function validateMetadata(path: FieldPath, value: unknown): SchemaCause[] {
         ),
       );
     }
-    if (
-      key === "name" &&
-      field !== "" &&
-      (field.includes("/") || field.includes("%") || field === "." || field === "..")
-    ) {
-      errors.push(fieldError.invalid(path.child(key), field, `may not contain '/'`));
+    if (key === "name") {
+      for (const problem of pathSegmentNameErrors(field))
+        errors.push(fieldError.invalid(path.child(key), field, problem));
     }
   }
   return errors;
