@@ -129,9 +129,11 @@ export function compileExpression(env: Environment, source: string): CompiledExp
   });
   const checked = program.check();
   if (!checked.valid) {
-    throw new CelCompileError(
-      issueText(source, errorOffset(checked.error), celGoMessage(firstLine(checked.error))),
-    );
+    const message = celGoMessage(firstLine(checked.error));
+    let offset = errorOffset(checked.error);
+    // cel-go places a field selection's issue on its '.'.
+    if (message.startsWith("undefined field") && source[offset - 1] === ".") offset -= 1;
+    throw new CelCompileError(issueText(source, offset, message));
   }
   return {
     source,
