@@ -287,8 +287,12 @@ export function createRequestListener(em: Emulator, options: ServerOptions) {
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
-    const url = new URL(req.url ?? "/", em.baseUrl);
-    const path = decodePath(url.pathname);
+    // Not `new URL(req.url, base)`: a path that starts with `//` (the SDK sends one for a scope that
+    // starts with `/`) would be read as a host.
+    const raw = req.url ?? "/";
+    const queryAt = raw.indexOf("?");
+    const url = new URL(queryAt < 0 ? "" : raw.slice(queryAt), em.baseUrl);
+    const path = decodePath(queryAt < 0 ? raw : raw.slice(0, queryAt));
     const ctx = baseCtx(req, url, path, requestId);
     try {
       if (key(path).startsWith("/_sandbox/")) return await handleAdmin(req, res, ctx);
