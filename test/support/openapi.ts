@@ -271,6 +271,10 @@ export function checkResponse(
   const path = `/${decodeURIComponent(url.pathname).split("/").filter(Boolean).join("/")}`;
   const body = text ? JSON.parse(text) : undefined;
   const version = url.searchParams.get("api-version") ?? undefined;
+  if (method === "HEAD") {
+    log.checked.push(`HEAD ${status}`);
+    return;
+  }
   if (status >= 400) {
     const errors = validator.validateError(body);
     log.checked.push(`error ${status}`);
