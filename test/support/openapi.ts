@@ -78,13 +78,16 @@ const MULTI_SEGMENT = new Set(["scope", "roleAssignmentId", "roleId", "parentRes
 
 function templateRegex(template: string): { regex: RegExp; literalLength: number } {
   let literalLength = 0;
-  const source = template
-    .split(/(\{\w+\})/)
-    .map((part) => {
+  const parts = template.split(/(\{\w+\})/);
+  const source = parts
+    .map((part, i) => {
       const param = /^\{(\w+)\}$/.exec(part);
-      if (param) return MULTI_SEGMENT.has(param[1]!) ? "(.*?)" : "([^/]+)";
+      if (param && MULTI_SEGMENT.has(param[1]!)) return "(?:/.*?)?";
+      if (param) return "/[^/]+";
       literalLength += part.length;
-      return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      // The slash before a parameter belongs to it (a multi-segment one may be empty).
+      const literal = /^\{\w+\}$/.test(parts[i + 1] ?? "") ? part.replace(/\/$/, "") : part;
+      return literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     })
     .join("");
   return { regex: new RegExp(`^${source.replace(/\/+$/, "")}$`, "i"), literalLength };

@@ -278,6 +278,21 @@ describe("the Azure SDK clients against the ARM emulator", () => {
       auth.roleAssignments.listForScope(rg, { filter: `assignedTo('${api.principalId}')` }),
     );
     assert.equal(ofApi.length, 2);
+    const slot = await rm.resources.beginCreateOrUpdateAndWait(
+      "apps",
+      "Microsoft.Web",
+      "sites/portal",
+      "slots",
+      "staging",
+      WEB,
+      {
+        location: "westeurope",
+      },
+    );
+    await make(slot.id!, "0b6b1a55-7d4e-4e5b-9d0c-1a2b3c4d5e05", api.principalId!);
+    const onSlot = await all(auth.roleAssignments.listForScope(slot.id!, { filter: "atScope()" }));
+    assert.equal(onSlot.length, 4, "the slot's, the two of the group and the subscription's");
+    await auth.roleAssignments.delete(slot.id!, "0b6b1a55-7d4e-4e5b-9d0c-1a2b3c4d5e05");
     await auth.roleAssignments.delete(rg, "0b6b1a55-7d4e-4e5b-9d0c-1a2b3c4d5e02");
     await auth.roleAssignments.deleteById(byId.id!);
     await auth.roleAssignments.deleteById(byId.id!);
