@@ -298,7 +298,7 @@ export function checkResponse(
   const generic =
     /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/(?!Microsoft\.ManagedIdentity\/)[^/]+\/[^/]+\/[^/]+/i;
   if (generic.test(path) && body && typeof body === "object" && "id" in body) {
-    log.checked.push("identity resource");
+    log.checked.push("IdentityResource");
     log.failures.push(...validator.validateIdentityResource(body).map((e) => `${method} ${path}: ${e}`));
     return;
   }

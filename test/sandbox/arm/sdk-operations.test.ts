@@ -354,7 +354,7 @@ describe("the Azure SDK clients against the ARM emulator", () => {
       .map((op) => op.operationId);
     const missing = [...new Set(expected)].filter((id) => !checked.has(id));
     assert.deepEqual(missing, []);
-    for (const id of ["Subscriptions_List", "Subscriptions_Get", "Tenants_List", "identity resource"])
+    for (const id of ["Subscriptions_List", "Subscriptions_Get", "Tenants_List", "IdentityResource"])
       assert.ok(checked.has(id), id);
   });
 });
