@@ -62,6 +62,16 @@ const ecdsaWithSha256 = seq(oid("1.2.840.10045.4.3.2"));
 const extension = (id: string, critical: boolean, value: Buffer) =>
   critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
 
+/**
+ * A positive serial in minimal DER form. A random first byte of 0 would be illegal padding, which
+ * OpenSSL refuses (for a CA in a client's trust list, silently: "unable to verify the first certificate").
+ */
+function serialNumber(): Buffer {
+  const serial = randomBytes(16);
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
+  return serial;
+}
+
 function keyId(publicKey: KeyObject): Buffer {
   return createHash("sha1")
     .update(publicKey.export({ type: "spki", format: "der" }))
@@ -94,7 +104,7 @@ function certificate(spec: CertSpec): string {
   }
   const tbs = seq(
     explicit(0, integer(Buffer.from([2]))),
-    integer(randomBytes(16)),
+    integer(serialNumber()),
     ecdsaWithSha256,
     name(spec.issuer),
     seq(time(new Date(now - 3600_000)), time(new Date(now + 5 * 365 * 86400_000))),

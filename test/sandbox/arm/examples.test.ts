@@ -252,7 +252,9 @@ function requestPath(
       const scope = String(params.scope);
       // Two examples use placeholders ("scope") or an id that already ends in identities/default.
       if (!scope.startsWith("subscriptions/")) return `subscriptions/${sub}`;
-      return scope.replace(/^subscriptions\/[^/]+/, `subscriptions/${sub}`).replace(/\/identities\/default$/, "");
+      return scope
+        .replace(/^subscriptions\/[^/]+/, `subscriptions/${sub}`)
+        .replace(/\/identities\/default$/, "");
     }
     if (name === "roleId")
       return `subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${CUSTOM_ROLE}`;
