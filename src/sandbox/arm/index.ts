@@ -9,12 +9,27 @@ import { SandboxConfigError } from "./errors.js";
 import { isGuid, newGuid } from "./ids.js";
 import { JwtSigner } from "./jwt.js";
 import { createRequestListener } from "./server.js";
-import { type EmulatorSettings, type FaultSettings, mergeSettings, parseFaults } from "./settings.js";
+import {
+  type EmulatorSettings,
+  type FaultSettings,
+  mergeSettings,
+  parseFaults,
+  type SettingsUpdate,
+} from "./settings.js";
 import type { StatsSnapshot } from "./stats.js";
 import type { DirectoryObject, PolicyRule, PrincipalKind } from "./store.js";
 import { loadOrCreateTlsMaterial } from "./tls.js";
 
-export type { Caller, EmulatorSettings, FaultSettings, MoveResult, PolicyRule, StatsSnapshot, TokenRequest };
+export type {
+  Caller,
+  EmulatorSettings,
+  FaultSettings,
+  MoveResult,
+  PolicyRule,
+  SettingsUpdate,
+  StatsSnapshot,
+  TokenRequest,
+};
 export { DEFAULT_CALLER_OID };
 
 export interface ArmEmulatorOptions {
@@ -30,7 +45,7 @@ export interface ArmEmulatorOptions {
   tenantId?: string;
   subscriptionId?: string;
   /** Initial behaviour switches (throttling, replication delay, LRO, ...), merged over the defaults. */
-  settings?: Partial<EmulatorSettings>;
+  settings?: SettingsUpdate;
 }
 
 export interface PrincipalSpec {
@@ -70,7 +85,7 @@ export interface ArmEmulator {
   getPolicies(): PolicyRule[];
   setCallerRestricted(oid: string, restricted: boolean): void;
   restrictedCallers(): string[];
-  updateSettings(update: Partial<EmulatorSettings>): EmulatorSettings;
+  updateSettings(update: SettingsUpdate): EmulatorSettings;
   getSettings(): EmulatorSettings;
   stats(): StatsSnapshot;
   resetStats(): void;

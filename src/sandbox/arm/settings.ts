@@ -16,6 +16,11 @@ export interface EmulatorSettings {
   lro: { enabled: boolean; durationSeconds: number };
 }
 
+/** A partial update of the settings (the LRO switch may be given in part too). */
+export type SettingsUpdate = Partial<Omit<EmulatorSettings, "lro">> & {
+  lro?: Partial<EmulatorSettings["lro"]>;
+};
+
 export const DEFAULT_SETTINGS: EmulatorSettings = {
   throttling: true,
   replicationDelaySeconds: 10,
