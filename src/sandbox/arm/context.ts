@@ -51,10 +51,6 @@ export function bodyObject(ctx: Ctx): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-export function baseUrl(ctx: Ctx): string {
-  return ctx.em.baseUrl;
-}
-
 /** A page of `items` with an absolute nextLink carrying `$skiptoken` when more remain. */
 export function page<T>(
   ctx: Ctx,

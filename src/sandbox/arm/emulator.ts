@@ -51,6 +51,8 @@ export class Emulator {
   private readonly identityCreates: BucketSet;
   private readonly ficSubscription: BucketSet;
   private readonly ficIdentity: BucketSet;
+  /** Long-running operations not finished yet (the store keeps finished ones for late pollers). */
+  readonly pendingOperations = new Set<string>();
   /** Identities with a federated credential write in flight. */
   readonly ficWritesInFlight = new Set<string>();
   private onChange: () => void = () => {};
@@ -370,6 +372,7 @@ export class Emulator {
       restricted?: string[];
     };
     this.store.load(d.state);
+    for (const op of this.store.operations.values()) if (!op.done) this.pendingOperations.add(op.id);
     if (d.settings) this.settings = { ...structuredClone(DEFAULT_SETTINGS), ...d.settings };
     if (d.policies) this.policies = d.policies;
     for (const oid of d.restricted ?? []) this.restricted.add(oid);

@@ -74,6 +74,3 @@ export class SandboxConfigError extends Error {
     this.name = "SandboxConfigError";
   }
 }
-
-export const notFound = (what: string, id: string): ArmError =>
-  new ArmError(404, "ResourceNotFound", `The Resource '${what}' under resource group '${id}' was not found.`);

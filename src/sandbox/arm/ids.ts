@@ -80,28 +80,6 @@ export const subscriptionScope = (subscriptionId: string): string => `/subscript
 export const resourceGroupScope = (subscriptionId: string, resourceGroup: string): string =>
   `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
 
-/** The ancestors of a scope, nearest last, ending with the scope itself: `/`, `/subscriptions/s`, ... */
-export function scopeChain(scope: string): string[] {
-  const parts = normalizePath(scope).split("/").slice(1);
-  const chain = ["/"];
-  if (parts.length === 0 || (parts.length === 1 && parts[0] === "")) return chain;
-  // Every id level is a (collection, name) pair, except `providers/Namespace` which opens a resource.
-  let acc = "";
-  let i = 0;
-  while (i < parts.length) {
-    const segment = parts[i]!;
-    if (key(segment) === "providers") {
-      acc += `/${segment}/${parts[i + 1] ?? ""}/${parts[i + 2] ?? ""}/${parts[i + 3] ?? ""}`;
-      i += 4;
-    } else {
-      acc += `/${segment}/${parts[i + 1] ?? ""}`;
-      i += 2;
-    }
-    chain.push(acc.replace(/\/+$/, ""));
-  }
-  return chain;
-}
-
 /** Random base64url text, e.g. for Graph appRoleAssignment ids. */
 export function randomToken(bytes: number): string {
   return createHash("sha256").update(randomUUID()).digest().subarray(0, bytes).toString("base64url");

@@ -43,6 +43,8 @@ export interface Tenant {
   id: string;
   objects: Map<string, DirectoryObject>;
   byAppId: Map<string, DirectoryObject>;
+  /** Graph filters by displayName; names are not unique. */
+  byDisplayName: Map<string, Set<DirectoryObject>>;
   appRoleAssignments: Map<string, AppRoleAssignment>;
 }
 
@@ -217,7 +219,13 @@ export class Store {
   ensureTenant(tenantId: string): Tenant {
     let tenant = this.tenants.get(key(tenantId));
     if (!tenant) {
-      tenant = { id: tenantId, objects: new Map(), byAppId: new Map(), appRoleAssignments: new Map() };
+      tenant = {
+        id: tenantId,
+        objects: new Map(),
+        byAppId: new Map(),
+        byDisplayName: new Map(),
+        appRoleAssignments: new Map(),
+      };
       this.tenants.set(key(tenantId), tenant);
       const graph = graphServicePrincipalData();
       this.addObject({
@@ -242,8 +250,16 @@ export class Store {
 
   addObject(object: DirectoryObject): void {
     const tenant = this.ensureTenant(object.tenantId);
+    const replaced = tenant.objects.get(key(object.id));
+    if (replaced) tenant.byDisplayName.get(replaced.displayName)?.delete(replaced);
     tenant.objects.set(key(object.id), object);
     if (object.appId) tenant.byAppId.set(key(object.appId), object);
+    let named = tenant.byDisplayName.get(object.displayName);
+    if (!named) {
+      named = new Set();
+      tenant.byDisplayName.set(object.displayName, named);
+    }
+    named.add(object);
   }
 
   removeObject(tenantId: string, objectId: string): void {
@@ -252,6 +268,7 @@ export class Store {
     if (!tenant || !object) return;
     tenant.objects.delete(key(objectId));
     if (object.appId) tenant.byAppId.delete(key(object.appId));
+    tenant.byDisplayName.get(object.displayName)?.delete(object);
     for (const [id, assignment] of tenant.appRoleAssignments) {
       if (key(assignment.principalId) === key(objectId) || key(assignment.resourceId) === key(objectId))
         tenant.appRoleAssignments.delete(id);

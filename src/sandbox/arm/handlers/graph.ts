@@ -105,7 +105,7 @@ const listServicePrincipals: Handler = (ctx) => {
       items = [tenant.byAppId.get(key(value))].filter((o): o is DirectoryObject => Boolean(o));
     else if (field === "id")
       items = [tenant.objects.get(key(value))].filter((o): o is DirectoryObject => Boolean(o));
-    else items = [...tenant.objects.values()].filter((o) => o.displayName === value);
+    else items = [...(tenant.byDisplayName.get(value) ?? [])];
   } else items = [...tenant.objects.values()];
   const top = Number(ctx.query.get("$top"));
   const sps = items.filter((o) => o.kind === "ServicePrincipal");

@@ -164,7 +164,8 @@ export function deleteResource(em: Emulator, resource: GenericResource): void {
     em.store.removeObject(resource.identity.tenantId, resource.identity.principalId);
   for (const assignment of em.store.assignmentsAround(resource.id, "all"))
     if (isAtOrBelow(assignment.scope, resource.id)) em.store.removeAssignment(assignment);
-  for (const child of [...em.store.resources.values()])
+  const group = em.store.resourcesByGroup.get(key(`${resource.subscriptionId}/${resource.resourceGroup}`));
+  for (const child of [...(group?.values() ?? [])])
     if (child !== resource && isAtOrBelow(child.id, resource.id)) em.store.removeResource(child);
   em.store.removeResource(resource);
   em.changed();
@@ -387,7 +388,9 @@ function startIdentityOperation(
     tags,
     done: false,
   };
+  pruneOperations(em);
   em.store.operations.set(op.id, op);
+  em.pendingOperations.add(op.id);
   resource.provisioningState = "Updating";
   em.changed();
   const urls = operationUrls(ctx, op);
@@ -403,8 +406,11 @@ function startIdentityOperation(
 
 /** Completes the operations whose time has come (called before every ARM request). */
 export function settleOperations(em: Emulator, now = Date.now()): void {
-  for (const op of em.store.operations.values()) {
-    if (op.done || op.completesAt > now) continue;
+  for (const id of em.pendingOperations) {
+    const op = em.store.operations.get(id);
+    if (op && op.completesAt > now) continue;
+    em.pendingOperations.delete(id);
+    if (!op) continue;
     op.done = true;
     const resource = em.store.resources.get(key(op.resourceId));
     if (resource) {
@@ -414,7 +420,11 @@ export function settleOperations(em: Emulator, now = Date.now()): void {
     } else op.deleted = true;
     em.changed();
   }
-  // Keep finished operations for an hour of ARM time so that late pollers still get an answer.
+}
+
+/** Finished operations are kept an hour of ARM time for late pollers; pruned when many have piled up. */
+function pruneOperations(em: Emulator, now = Date.now()): void {
+  if (em.store.operations.size < 1000) return;
   for (const [id, op] of em.store.operations)
     if (op.done && op.completesAt + em.scaled(3600) < now) em.store.operations.delete(id);
 }
