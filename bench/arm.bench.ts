@@ -110,11 +110,8 @@ async function main(): Promise<void> {
     print("arm_role_assignment_creates_per_s", grants);
     const listLarge = await rate(500, (i) => call("GET", filtered(principals[i % 100]!)), 200);
     print("arm_role_assignment_principal_lists_per_s", listLarge);
-    print(
-      "arm_principal_list_ratio_4000_to_100_assignments",
-      listSmall / listLarge,
-      "x slower (each answer also grows 40x)",
-    );
+    // Each answer holds 20 assignments instead of 1: the time ratio stays far below 20 thanks to the index.
+    print("arm_principal_list_time_ratio_4000_to_100_assignments", listSmall / listLarge);
     const over = await call(
       "PUT",
       `${scopeOf(0)}/providers/Microsoft.Authorization/roleAssignments/22222222-0000-4000-8000-000000000000?api-version=2022-04-01`,
