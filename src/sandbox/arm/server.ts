@@ -232,7 +232,7 @@ export function createRequestListener(em: Emulator, options: ServerOptions) {
       if (subscriptionId) {
         if (!subscription) {
           throw new ArmError(
-            404,
+            isGuid(subscriptionId) ? 404 : 400,
             isGuid(subscriptionId) ? "SubscriptionNotFound" : "InvalidSubscriptionId",
             isGuid(subscriptionId)
               ? `The subscription '${subscriptionId}' could not be found.`
