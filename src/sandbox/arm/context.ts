@@ -4,6 +4,8 @@ import { ArmError } from "./errors.js";
 import type { OperationClass } from "./settings.js";
 import type { Subscription } from "./store.js";
 
+export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
+
 export interface Reply {
   status: number;
   body?: unknown;

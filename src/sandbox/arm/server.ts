@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { armCaller, checkTenant, graphCaller } from "./auth.js";
-import type { Ctx, Reply } from "./context.js";
+import type { Ctx, Handler, Reply } from "./context.js";
 import { DEFAULT_CALLER_OID, type Emulator } from "./emulator.js";
 import { ArmError, GraphError, OAuthError, SandboxConfigError } from "./errors.js";
 import { registerAdmin } from "./handlers/admin.js";
@@ -11,7 +11,7 @@ import { registerAuthorization } from "./handlers/authorization.js";
 import { registerEntra } from "./handlers/entra.js";
 import { registerGraph } from "./handlers/graph.js";
 import { registerMsi } from "./handlers/msi.js";
-import { type Handler, registerResourceManager } from "./handlers/resource-manager.js";
+import { registerResourceManager } from "./handlers/resource-manager.js";
 import { registerResources, settleOperations } from "./handlers/resources.js";
 import { isGuid, key, normalizePath } from "./ids.js";
 import { Router } from "./router.js";

@@ -1,13 +1,11 @@
 // The admin API under /_sandbox/: everything a test, a demo or a user may set or read, in JSON.
 // Each endpoint calls the same Emulator method that the in-process handle exposes.
-import type { Ctx, Reply } from "../context.js";
+import type { Ctx, Handler } from "../context.js";
 import { SandboxConfigError } from "../errors.js";
 import type { Router } from "../router.js";
 import { mergeSettings, parseFaults } from "../settings.js";
 import type { PrincipalKind } from "../store.js";
 import { subscriptionBody } from "./resource-manager.js";
-
-type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
 function body(ctx: Ctx): Record<string, unknown> {
   const b = ctx.body ?? {};

@@ -2,7 +2,7 @@
 // caller's permissions at a scope, evaluated by the same RBAC model that guards every request.
 import { authorize, checkPolicy, effectivePermissions } from "../authorize.js";
 import { builtinRoles, type RoleDefinitionBody } from "../catalog.js";
-import { bodyObject, type Ctx, queryParam, type Reply } from "../context.js";
+import { bodyObject, type Ctx, type Handler, queryParam } from "../context.js";
 import { ArmError } from "../errors.js";
 import {
   isAtOrBelow,
@@ -16,8 +16,6 @@ import {
 import type { Router } from "../router.js";
 import { type CustomRole, type RoleAssignment, Store } from "../store.js";
 import { checkApiVersion, requireGroup } from "./common.js";
-
-type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
 const NS = "Microsoft.Authorization";
 const PRINCIPAL_TYPES = ["User", "Group", "ServicePrincipal", "ForeignGroup", "Device"];

@@ -1,13 +1,11 @@
 // The sandbox's Microsoft Entra token endpoint, as MSAL (behind @azure/identity) uses it:
 // OpenID metadata, signing keys, and client-credentials tokens by secret or federated assertion.
-import type { Ctx, Reply } from "../context.js";
+import type { Ctx, Handler, Reply } from "../context.js";
 import { OAuthError } from "../errors.js";
 import { guidFrom, isGuid, key } from "../ids.js";
 import { decodeJwt } from "../jwt.js";
 import type { Router } from "../router.js";
 import type { DirectoryObject, Tenant } from "../store.js";
-
-type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const TOKEN_LIFETIME_SECONDS = 3599;

@@ -1,12 +1,10 @@
 // The Microsoft Graph subset azid uses: service principals (by id, by appId or displayName filter)
 // and app-role assignments, on the principal (appRoleAssignments) and on the resource (appRoleAssignedTo).
-import type { Ctx, Reply } from "../context.js";
+import type { Ctx, Handler } from "../context.js";
 import { GraphError } from "../errors.js";
 import { isGuid, key, randomToken } from "../ids.js";
 import type { Router } from "../router.js";
 import type { AppRoleAssignment, DirectoryObject, Tenant } from "../store.js";
-
-type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
 const DEFAULT_APP_ROLE = "00000000-0000-0000-0000-000000000000";
 

@@ -1,7 +1,7 @@
 // Microsoft.ManagedIdentity: user-assigned identities, federated identity credentials,
 // the system-assigned identity of a resource, and the operations list.
 import { authorize, checkPolicy } from "../authorize.js";
-import { apiVersion, bodyObject, type Ctx, page, type Reply } from "../context.js";
+import { apiVersion, bodyObject, type Ctx, type Handler, page } from "../context.js";
 import type { Emulator } from "../emulator.js";
 import { ArmError } from "../errors.js";
 import { key, normalizePath } from "../ids.js";
@@ -17,8 +17,6 @@ import {
   subscriptionOfCtx,
   tagsOf,
 } from "./common.js";
-
-type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
 const NS = "Microsoft.ManagedIdentity";
 const TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities";

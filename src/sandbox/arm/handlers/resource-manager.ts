@@ -1,7 +1,7 @@
 // Microsoft.Resources: subscriptions, tenants, providers, resource groups and resource lists.
 import { authorize, checkPolicy } from "../authorize.js";
 import { PROVIDERS, providerBody, providerNamespace } from "../catalog.js";
-import { bodyObject, type Ctx, page, queryParam, type Reply } from "../context.js";
+import { bodyObject, type Ctx, type Handler, page, queryParam } from "../context.js";
 import type { Emulator } from "../emulator.js";
 import { ArmError } from "../errors.js";
 import { isAtOrBelow, key, resourceGroupScope, subscriptionScope } from "../ids.js";
@@ -10,8 +10,6 @@ import type { ResourceGroup, Subscription } from "../store.js";
 import { checkApiVersion, locationOf, requireGroup, subscriptionOfCtx, tagsOf } from "./common.js";
 import { deleteIdentity, identityBody } from "./msi.js";
 import { deleteResource, resourceBody } from "./resources.js";
-
-export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
 export function subscriptionBody(s: Subscription): unknown {
   return {

@@ -2,7 +2,7 @@
 // type, served generically), with ARM's identity semantics and Compute-style long-running PATCH.
 import { authorize, authorizeLinked, checkPolicy } from "../authorize.js";
 import { resourceTypeInfo } from "../catalog.js";
-import { apiVersion, bodyObject, type Ctx, page, type Reply } from "../context.js";
+import { apiVersion, bodyObject, type Ctx, type Handler, page, type Reply } from "../context.js";
 import type { Emulator } from "../emulator.js";
 import { ArmError } from "../errors.js";
 import { guidFrom, isAtOrBelow, key, newGuid, parseResourceId } from "../ids.js";
@@ -17,8 +17,6 @@ import {
   subscriptionOfCtx,
   tagsOf,
 } from "./common.js";
-
-type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
 const ASSIGN_ACTION = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action";
 const TYPES: Record<string, ResourceIdentity["type"]> = {
