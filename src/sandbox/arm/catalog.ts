@@ -112,8 +112,6 @@ const LOCATIONS = [
 export interface ResourceTypeInfo {
   resourceType: string;
   apiVersions: string[];
-  /** Whether the type carries an `identity` block the emulator manages. */
-  identity?: boolean;
   /** Cloud Services (classic) and the like: an identity block is refused. */
   refusesIdentity?: boolean;
 }
@@ -147,13 +145,13 @@ export const PROVIDERS: Record<string, ResourceTypeInfo[]> = {
     { resourceType: "resources", apiVersions: RESOURCES_VERSIONS },
   ],
   "Microsoft.Compute": [
-    { resourceType: "virtualMachines", apiVersions: COMPUTE_VERSIONS, identity: true },
-    { resourceType: "virtualMachineScaleSets", apiVersions: COMPUTE_VERSIONS, identity: true },
+    { resourceType: "virtualMachines", apiVersions: COMPUTE_VERSIONS },
+    { resourceType: "virtualMachineScaleSets", apiVersions: COMPUTE_VERSIONS },
     { resourceType: "locations/operations", apiVersions: COMPUTE_VERSIONS },
   ],
   "Microsoft.Web": [
-    { resourceType: "sites", apiVersions: WEB_VERSIONS, identity: true },
-    { resourceType: "sites/slots", apiVersions: WEB_VERSIONS, identity: true },
+    { resourceType: "sites", apiVersions: WEB_VERSIONS },
+    { resourceType: "sites/slots", apiVersions: WEB_VERSIONS },
   ],
   "Microsoft.ClassicCompute": [
     {
