@@ -5,7 +5,13 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { ClientSecretCredential } from "@azure/identity";
 import { type ArmEmulator, type ArmEmulatorOptions, startArmEmulator } from "../../src/sandbox/arm/index.js";
-import { newValidationLog, OpenApiValidator, type ValidationLog, validationPolicy } from "./openapi.js";
+import {
+  checkResponse,
+  newValidationLog,
+  OpenApiValidator,
+  type ValidationLog,
+  validationPolicy,
+} from "./openapi.js";
 
 let sharedValidator: OpenApiValidator | undefined;
 /** The OpenAPI validator, built once per process (compiling the documents takes a moment). */
@@ -36,7 +42,10 @@ export interface ArmFixture {
   readonly arm: ArmEmulator;
   /** A ClientSecretCredential that gets real tokens from the sandbox's Entra endpoint. */
   readonly credential: TokenCredential;
-  /** Every SDK response of the clients built with `clientOptions()` is checked here. */
+  /**
+   * Every ARM response, to SDK clients built with `clientOptions()` and to `request()`, is checked
+   * against the OpenAPI documents here; `close()` fails when one did not validate.
+   */
   readonly validation: ValidationLog;
   /** Options for Azure SDK clients: the emulator's endpoint, its CA, and the validating policy. */
   clientOptions(extra?: { noRetries?: boolean; policies?: PipelinePolicy[] }): {
@@ -102,7 +111,10 @@ export async function startArmFixture(options: ArmEmulatorOptions = {}): Promise
           } catch {
             body = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
+          const status = res.statusCode ?? 0;
+          if (/^\/(subscriptions|providers|tenants)(\/|\?|$)/i.test(url.pathname))
+            checkResponse(validator, validation, method, url, status, text);
+          resolve({ status, headers: res.headers, text, body });
         });
         res.on("error", reject);
       });
@@ -132,6 +144,10 @@ export async function startArmFixture(options: ArmEmulatorOptions = {}): Promise
     async close() {
       agent.destroy();
       await arm.close();
+      if (validation.failures.length > 0)
+        throw new Error(
+          `responses that do not validate against the OpenAPI documents:\n${validation.failures.join("\n")}`,
+        );
     },
   };
 }
