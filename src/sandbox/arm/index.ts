@@ -157,7 +157,14 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     timer = undefined;
     if (!options.stateDir) return;
     const tmp = `${statePath}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ sandbox: { tenantId, subscriptionId }, ...(em.toJSON() as object) }));
+    // The state holds the client secrets of registered applications: readable by the owner only.
+    writeFileSync(
+      tmp,
+      JSON.stringify({ sandbox: { tenantId, subscriptionId }, ...(em.toJSON() as object) }),
+      {
+        mode: 0o600,
+      },
+    );
     renameSync(tmp, statePath);
   };
   em.setChangeListener(() => {
