@@ -192,56 +192,71 @@ export function createRequestListener(em: Emulator, options: ServerOptions) {
     return true;
   }
 
+  /** Injected faults come first, as a front door's would. Answers false when the connection was dropped. */
+  async function admit(req: IncomingMessage, ctx: Ctx): Promise<boolean> {
+    const fault = em.faults.decide(ctx.klass);
+    if (fault.delayMs > 0) {
+      em.stats.fault("delayed");
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    }
+    switch (fault.kind) {
+      case "drop":
+        em.stats.fault("drops");
+        req.socket.destroy();
+        return false;
+      case "error":
+        em.stats.fault("errors");
+        throw fault.status === 503
+          ? new ArmError(
+              503,
+              "ServiceUnavailable",
+              "The service is temporarily unavailable. Please retry the request later (injected by the sandbox).",
+            )
+          : new ArmError(
+              fault.status,
+              "InternalServerError",
+              "Encountered internal server error (injected by the sandbox).",
+            );
+      case "throttle":
+        em.stats.fault("throttles");
+        throw em.tooManyRequests(1, "");
+      default:
+        return true;
+    }
+  }
+
+  /** The caller, and the subscription the path names (which must exist and fit the token's tenant). */
+  function identify(req: IncomingMessage, ctx: Ctx): void {
+    const subscriptionId = /^\/subscriptions\/([^/]+)/i.exec(ctx.path)?.[1];
+    const subscription = subscriptionId ? em.store.subscription(subscriptionId) : undefined;
+    ctx.caller = armCaller(em, req.headers.authorization, subscription?.tenantId ?? options.tenantId);
+    if (!subscriptionId) return;
+    if (!subscription)
+      throw isGuid(subscriptionId)
+        ? new ArmError(
+            404,
+            "SubscriptionNotFound",
+            `The subscription '${subscriptionId}' could not be found.`,
+          )
+        : new ArmError(
+            400,
+            "InvalidSubscriptionId",
+            `The provided subscription identifier '${subscriptionId}' is malformed or invalid.`,
+          );
+    checkTenant(em, ctx.caller, subscription.tenantId);
+    ctx.subscription = subscription;
+  }
+
   async function handleArm(req: IncomingMessage, res: ServerResponse, ctx: Ctx): Promise<void> {
     const match = arm.match(ctx.method, ctx.path);
     if (match.kind === "found") ctx.operation = `${ctx.method} ${match.route.template}`;
     else if (match.kind === "methodNotAllowed") ctx.operation = `${ctx.method} ${match.template}`;
     else ctx.operation = `${ctx.method} (unknown)`;
-    let status = 500;
+    let status: number | undefined;
     let rateHeaders: Record<string, string> = {};
     try {
-      const fault = em.faults.decide(ctx.klass);
-      if (fault.delayMs > 0) {
-        em.stats.fault("delayed");
-        await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-      }
-      if (fault.kind === "drop") {
-        em.stats.fault("drops");
-        status = 0;
-        req.socket.destroy();
-        return;
-      }
-      if (fault.kind === "error") {
-        em.stats.fault("errors");
-        throw new ArmError(
-          fault.status,
-          fault.status === 503 ? "ServiceUnavailable" : "InternalServerError",
-          fault.status === 503
-            ? "The service is temporarily unavailable. Please retry the request later (injected by the sandbox)."
-            : "Encountered internal server error. Diagnostic information: the sandbox injected this fault.",
-        );
-      }
-      if (fault.kind === "throttle") {
-        em.stats.fault("throttles");
-        throw em.tooManyRequests(1, "");
-      }
-
-      const subscriptionId = /^\/subscriptions\/([^/]+)/i.exec(ctx.path)?.[1];
-      const subscription = subscriptionId ? em.store.subscription(subscriptionId) : undefined;
-      ctx.caller = armCaller(em, req.headers.authorization, subscription?.tenantId ?? options.tenantId);
-      if (subscriptionId) {
-        if (!subscription) {
-          throw new ArmError(
-            isGuid(subscriptionId) ? 404 : 400,
-            isGuid(subscriptionId) ? "SubscriptionNotFound" : "InvalidSubscriptionId",
-            isGuid(subscriptionId)
-              ? `The subscription '${subscriptionId}' could not be found.`
-              : `The provided subscription identifier '${subscriptionId}' is malformed or invalid.`,
-          );
-        }
-        checkTenant(em, ctx.caller, subscription.tenantId);
-        ctx.subscription = subscription;
-      }
+      if (!(await admit(req, ctx))) return;
+      identify(req, ctx);
       if (!ctx.query.get("api-version"))
         throw new ArmError(
           400,
@@ -250,7 +265,10 @@ export function createRequestListener(em: Emulator, options: ServerOptions) {
         );
       rateHeaders = em.throttle(
         ctx.klass,
-        { subscriptionId: subscription?.subscriptionId, tenantId: subscription?.tenantId ?? ctx.caller.tid },
+        {
+          subscriptionId: ctx.subscription?.subscriptionId,
+          tenantId: ctx.subscription?.tenantId ?? ctx.caller.tid,
+        },
         ctx.caller.oid,
       );
       if (match.kind === "notFound")
@@ -270,18 +288,12 @@ export function createRequestListener(em: Emulator, options: ServerOptions) {
     } catch (error) {
       if (!(error instanceof ArmError)) throw error;
       status = error.status;
-      send(
-        res,
-        ctx.requestId,
-        {
-          status: error.status,
-          body: ctx.method === "HEAD" ? undefined : error.body(),
-          headers: error.headers,
-        },
-        rateHeaders,
-      );
+      const body = ctx.method === "HEAD" ? undefined : error.body();
+      send(res, ctx.requestId, { status: error.status, body, headers: error.headers }, rateHeaders);
     } finally {
-      if (status !== 0) em.stats.request(ctx.klass, ctx.operation, status);
+      // A dropped connection has no status; a sandbox bug (rethrown above) is counted as the 500 it becomes.
+      if (status !== undefined || !req.socket.destroyed)
+        em.stats.request(ctx.klass, ctx.operation, status ?? 500);
     }
   }
 
