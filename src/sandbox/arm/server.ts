@@ -11,8 +11,9 @@ import { registerAuthorization } from "./handlers/authorization.js";
 import { registerEntra } from "./handlers/entra.js";
 import { registerGraph } from "./handlers/graph.js";
 import { registerMsi } from "./handlers/msi.js";
+import { registerOperations, settleOperations } from "./handlers/operations.js";
 import { registerResourceManager } from "./handlers/resource-manager.js";
-import { registerResources, settleOperations } from "./handlers/resources.js";
+import { registerResources } from "./handlers/resources.js";
 import { isGuid, key, normalizePath } from "./ids.js";
 import { Router } from "./router.js";
 import type { OperationClass } from "./settings.js";
@@ -60,6 +61,7 @@ export function createRequestListener(em: Emulator, options: ServerOptions) {
   registerAuthorization(arm);
   registerMsi(arm);
   registerResourceManager(arm);
+  registerOperations(arm);
   registerResources(arm);
   const graph = new Router<Handler>();
   registerGraph(graph);

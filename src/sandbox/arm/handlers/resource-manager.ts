@@ -9,7 +9,8 @@ import type { Router } from "../router.js";
 import type { ResourceGroup, Subscription } from "../store.js";
 import { checkApiVersion, locationOf, requireGroup, subscriptionOfCtx, tagsOf } from "./common.js";
 import { deleteIdentity, identityBody } from "./msi.js";
-import { deleteResource, resourceBody } from "./resources.js";
+import { resourceBody } from "./resource-model.js";
+import { deleteResource } from "./resources.js";
 
 export function subscriptionBody(s: Subscription): unknown {
   return {

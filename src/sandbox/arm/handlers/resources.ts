@@ -2,12 +2,12 @@
 // type, served generically), with ARM's identity semantics and Compute-style long-running PATCH.
 import { authorize, authorizeLinked, checkPolicy } from "../authorize.js";
 import { resourceTypeInfo } from "../catalog.js";
-import { apiVersion, bodyObject, type Ctx, type Handler, page, type Reply } from "../context.js";
+import { bodyObject, type Ctx, type Handler, page, type Reply } from "../context.js";
 import type { Emulator } from "../emulator.js";
 import { ArmError } from "../errors.js";
-import { guidFrom, isAtOrBelow, key, newGuid, parseResourceId } from "../ids.js";
+import { guidFrom, isAtOrBelow, key } from "../ids.js";
 import type { Router } from "../router.js";
-import type { GenericResource, IdentityPlan, PendingOperation, ResourceIdentity } from "../store.js";
+import type { GenericResource, IdentityPlan } from "../store.js";
 import {
   checkApiVersion,
   locationOf,
@@ -17,144 +17,10 @@ import {
   subscriptionOfCtx,
   tagsOf,
 } from "./common.js";
+import { startIdentityOperation } from "./operations.js";
+import { applyIdentity, planIdentity, resourceBody } from "./resource-model.js";
 
 const ASSIGN_ACTION = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action";
-const TYPES: Record<string, ResourceIdentity["type"]> = {
-  systemassigned: "SystemAssigned",
-  userassigned: "UserAssigned",
-  "systemassigned,userassigned": "SystemAssigned, UserAssigned",
-  none: "None",
-};
-
-const invalid = (message: string, target: string) =>
-  new ArmError(400, "InvalidParameter", message, { target });
-
-function planIdentity(
-  em: Emulator,
-  current: ResourceIdentity | undefined,
-  requested: unknown,
-  mode: "put" | "patch",
-): IdentityPlan | undefined {
-  if (requested === undefined || requested === null) return undefined;
-  if (typeof requested !== "object" || Array.isArray(requested))
-    throw invalid("The value of parameter identity is invalid.", "identity");
-  const r = requested as { type?: unknown; userAssignedIdentities?: unknown };
-  const type =
-    TYPES[
-      String(r.type ?? "")
-        .replace(/\s/g, "")
-        .toLowerCase()
-    ];
-  if (!type)
-    throw invalid(`The value '${String(r.type)}' of parameter identity.type is invalid.`, "identity.type");
-  const map = r.userAssignedIdentities;
-  if (map !== undefined && map !== null && (typeof map !== "object" || Array.isArray(map)))
-    throw invalid(
-      "The value of parameter identity.userAssignedIdentities is invalid.",
-      "identity.userAssignedIdentities",
-    );
-  const requestedEntries = Object.entries((map ?? {}) as Record<string, unknown>);
-  const wantsUser = type === "UserAssigned" || type === "SystemAssigned, UserAssigned";
-  if (!wantsUser && requestedEntries.some(([, v]) => v !== null))
-    throw invalid(
-      `The identity.userAssignedIdentities should not be provided if the identity type is '${type}'.`,
-      "identity.userAssignedIdentities",
-    );
-
-  const result = new Map<string, string>(); // lower key -> key as spelled
-  const base =
-    mode === "patch" || map === undefined || map === null ? (current?.userAssignedIdentities ?? {}) : {};
-  if (wantsUser) for (const k of Object.keys(base)) result.set(key(k), k);
-  const added: string[] = [];
-  for (const [id, value] of requestedEntries) {
-    if (value === null) {
-      result.delete(key(id));
-      continue;
-    }
-    if (typeof value !== "object" || Array.isArray(value))
-      throw invalid(
-        `The value of identity.userAssignedIdentities['${id}'] must be an empty object or null.`,
-        "identity.userAssignedIdentities",
-      );
-    if (!result.has(key(id))) added.push(id);
-    result.set(key(id), result.get(key(id)) ?? id);
-  }
-  if (wantsUser && result.size === 0)
-    throw invalid(
-      `The identity type '${type}' needs at least one user-assigned identity; to remove the last one, set the type to '${type === "UserAssigned" ? "None" : "SystemAssigned"}'.`,
-      "identity.userAssignedIdentities",
-    );
-  for (const id of added) {
-    const parsed = parseResourceId(id);
-    const ok = parsed && key(parsed.fullType) === key("Microsoft.ManagedIdentity/userAssignedIdentities");
-    if (!ok || !em.store.identities.get(key(id)))
-      throw new ArmError(
-        400,
-        "FailedIdentityOperation",
-        `Identity operation failed with error 'Failed to perform resource identity operation. Status: 'BadRequest'. Response: '{"error":{"code":"BadRequest","message":"Resource '${id}' was not found."}}'.'.`,
-      );
-  }
-  const wantsSystem = type === "SystemAssigned" || type === "SystemAssigned, UserAssigned";
-  const hasSystem = Boolean(current?.principalId);
-  const system = wantsSystem ? (hasSystem ? "keep" : "create") : hasSystem ? "remove" : "none";
-  const userAssignedIdentities: Record<string, Record<string, never>> = {};
-  if (wantsUser) for (const spelled of result.values()) userAssignedIdentities[spelled] = {};
-  return { type, userAssignedIdentities, system, added };
-}
-
-function applyIdentity(em: Emulator, resource: GenericResource, plan: IdentityPlan): void {
-  const current = resource.identity;
-  const subscription = em.store.subscription(resource.subscriptionId);
-  const next: ResourceIdentity = { type: plan.type };
-  if (plan.system === "keep" && current) {
-    next.principalId = current.principalId;
-    next.tenantId = current.tenantId;
-    next.clientId = current.clientId;
-  } else if (plan.system === "create" && subscription) {
-    const principal = em.createManagedIdentityPrincipal(subscription.tenantId, resource.name, resource.id);
-    next.principalId = principal.id;
-    next.tenantId = subscription.tenantId;
-    next.clientId = principal.appId;
-  } else if (plan.system === "remove" && current?.principalId && current.tenantId) {
-    em.store.removeObject(current.tenantId, current.principalId);
-  }
-  if (Object.keys(plan.userAssignedIdentities).length > 0)
-    next.userAssignedIdentities = plan.userAssignedIdentities;
-  resource.identity = plan.type === "None" ? undefined : next;
-}
-
-function identityBlock(em: Emulator, identity: ResourceIdentity | undefined): unknown {
-  if (!identity) return undefined;
-  const out: Record<string, unknown> = { type: identity.type };
-  if (identity.principalId) {
-    out.principalId = identity.principalId;
-    out.tenantId = identity.tenantId;
-  }
-  if (identity.userAssignedIdentities) {
-    const map: Record<string, unknown> = {};
-    for (const id of Object.keys(identity.userAssignedIdentities)) {
-      const uai = em.store.identities.get(key(id));
-      map[id] = uai ? { principalId: uai.principalId, clientId: uai.clientId } : {};
-    }
-    out.userAssignedIdentities = map;
-  }
-  return out;
-}
-
-export function resourceBody(r: GenericResource, em: Emulator): Record<string, unknown> {
-  return {
-    id: r.id,
-    name: r.name,
-    type: r.type,
-    location: r.location,
-    ...(r.tags ? { tags: r.tags } : {}),
-    ...(r.kind ? { kind: r.kind } : {}),
-    ...(r.sku ? { sku: r.sku } : {}),
-    ...(r.plan ? { plan: r.plan } : {}),
-    ...(r.identity ? { identity: identityBlock(em, r.identity) } : {}),
-    properties: { ...r.properties, provisioningState: r.provisioningState ?? "Succeeded" },
-  };
-}
 
 /** Deletes a resource, the principal of its system-assigned identity and the role assignments on it. */
 export function deleteResource(em: Emulator, resource: GenericResource): void {
@@ -355,116 +221,10 @@ const deleteResourceHandler: Handler = (ctx) => {
   return { status: 200 };
 };
 
-// ---- long-running identity updates ----
-
-function operationUrls(ctx: Ctx, op: PendingOperation): { asyncOperation: string; location: string } {
-  const base = `${ctx.em.baseUrl}/subscriptions/${op.subscriptionId}/providers/${op.namespace}/locations/${op.location}`;
-  const query = `api-version=${encodeURIComponent(apiVersion(ctx))}`;
-  return {
-    asyncOperation: `${base}/operations/${op.id}?${query}`,
-    location: `${base}/operationResults/${op.id}?${query}`,
-  };
-}
-
-function startIdentityOperation(
-  ctx: Ctx,
-  resource: GenericResource,
-  plan: IdentityPlan,
-  tags: Record<string, string> | undefined,
-): Reply {
-  const { em } = ctx;
-  const duration = em.settings.lro.durationSeconds;
-  const op: PendingOperation = {
-    id: newGuid(),
-    subscriptionId: resource.subscriptionId,
-    location: resource.location.replace(/\s/g, "").toLowerCase(),
-    namespace: resource.type.split("/")[0]!,
-    resourceId: resource.id,
-    startTime: new Date().toISOString(),
-    completesAt: Date.now() + em.scaled(duration),
-    plan,
-    tags,
-    done: false,
-  };
-  pruneOperations(em);
-  em.store.operations.set(op.id, op);
-  em.pendingOperations.add(op.id);
-  resource.provisioningState = "Updating";
-  em.changed();
-  const urls = operationUrls(ctx, op);
-  return {
-    status: 202,
-    headers: {
-      "Azure-AsyncOperation": urls.asyncOperation,
-      Location: urls.location,
-      "Retry-After": em.retryAfter(Math.min(10, Math.max(1, duration / 4))),
-    },
-  };
-}
-
-/** Completes the operations whose time has come (called before every ARM request). */
-export function settleOperations(em: Emulator, now = Date.now()): void {
-  for (const id of em.pendingOperations) {
-    const op = em.store.operations.get(id);
-    if (op && op.completesAt > now) continue;
-    em.pendingOperations.delete(id);
-    if (!op) continue;
-    op.done = true;
-    const resource = em.store.resources.get(key(op.resourceId));
-    if (resource) {
-      resource.provisioningState = undefined;
-      resource.tags = op.tags;
-      if (op.plan) applyIdentity(em, resource, op.plan);
-    } else op.deleted = true;
-    em.changed();
-  }
-}
-
-/** Finished operations are kept an hour of ARM time for late pollers; pruned when many have piled up. */
-function pruneOperations(em: Emulator, now = Date.now()): void {
-  if (em.store.operations.size < 1000) return;
-  for (const [id, op] of em.store.operations)
-    if (op.done && op.completesAt + em.scaled(3600) < now) em.store.operations.delete(id);
-}
-
-function requireOperation(ctx: Ctx): PendingOperation {
-  const op = ctx.em.store.operations.get(ctx.params.operationId ?? "");
-  if (!op || key(op.subscriptionId) !== key(ctx.subscription?.subscriptionId ?? ""))
-    throw new ArmError(404, "NotFound", `The operation '${ctx.params.operationId}' was not found.`);
-  return op;
-}
-
-const getOperationStatus: Handler = (ctx) => {
-  const op = requireOperation(ctx);
-  return {
-    status: 200,
-    body: {
-      name: op.id,
-      status: op.done ? "Succeeded" : "InProgress",
-      startTime: op.startTime,
-      ...(op.done ? { endTime: new Date(op.completesAt).toISOString() } : {}),
-    },
-    headers: op.done ? {} : ({ "Retry-After": ctx.em.retryAfter(1) } as Record<string, string>),
-  };
-};
-
-const getOperationResult: Handler = (ctx) => {
-  const op = requireOperation(ctx);
-  if (!op.done) {
-    const urls = operationUrls(ctx, op);
-    return { status: 202, headers: { Location: urls.location, "Retry-After": ctx.em.retryAfter(1) } };
-  }
-  const resource = ctx.em.store.resources.get(key(op.resourceId));
-  return resource ? { status: 200, body: resourceBody(resource, ctx.em) } : { status: 204 };
-};
-
 export function registerResources(router: Router<Handler>): void {
-  const ops = "/subscriptions/{subscriptionId}/providers/{namespace}/locations/{location}";
   const generic =
     "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/{namespace}/{*rest}";
   router
-    .add("GET", `${ops}/operations/{operationId}`, getOperationStatus)
-    .add("GET", `${ops}/operationResults/{operationId}`, getOperationResult)
     .add("GET", generic, getResource)
     .add("PUT", generic, putResource)
     .add("PATCH", generic, patchResource)
