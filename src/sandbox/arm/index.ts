@@ -68,6 +68,7 @@ export interface ArmEmulator {
   /** PEM of the CA that signed the emulator's certificate, and the file holding it. */
   readonly caPem: string;
   readonly caFile: string;
+  /** The first subscription's tenant when the emulator started (a move later does not change it). */
   readonly tenantId: string;
   readonly subscriptionId: string;
   readonly timeScale: number;
@@ -145,8 +146,10 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     }
   }
   if (options.settings) em.settings = mergeSettings(em.settings, options.settings);
-  const tenantId = options.tenantId ?? saved?.tenantId ?? newGuid();
   const subscriptionId = options.subscriptionId ?? saved?.subscriptionId ?? newGuid();
+  // After a tenant move and a restart, the sandbox's tenant is the subscription's current one.
+  const tenantId =
+    options.tenantId ?? em.store.subscription(subscriptionId)?.tenantId ?? saved?.tenantId ?? newGuid();
   em.store.ensureTenant(tenantId);
   if (!em.store.subscription(subscriptionId))
     em.addSubscription(subscriptionId, tenantId, "Sandbox subscription");

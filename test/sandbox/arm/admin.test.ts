@@ -229,6 +229,25 @@ describe("the admin API and the in-process handle", () => {
     }
   });
 
+  it("restarts in the subscription's current tenant after a move", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "azid-arm-moved-"));
+    try {
+      const first = await startArmEmulator({ stateDir: dir });
+      const moved = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a81";
+      first.moveSubscription(first.subscriptionId, moved);
+      await first.close();
+      const second = await startArmEmulator({ stateDir: dir });
+      try {
+        assert.equal(second.subscriptionId, first.subscriptionId);
+        assert.equal(second.tenantId, moved);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("is composed by startSandbox into the sandbox file's fields", async () => {
     const dir = mkdtempSync(join(tmpdir(), "azid-sandbox-"));
     const sandbox = await startSandbox({ kube: false, stateDir: dir, timeScale: 10 });
