@@ -83,7 +83,7 @@ app.kubernetes.io/component: redis
 {{- $redis := .Values.redis -}}
 {{- $external := or $redis.external.url $redis.external.urlKey -}}
 {{- if and $redis.bundled.enabled $external -}}
-{{- fail "set either redis.bundled.enabled or redis.external.url/urlKey, not both" -}}
+{{- fail "redis.external is set: also set redis.bundled.enabled=false" -}}
 {{- end -}}
 {{- if not (or $redis.bundled.enabled $external) -}}
 {{- fail "azid needs Redis: set redis.external.url (or redis.external.existingSecret with urlKey), or redis.bundled.enabled=true for a trial" -}}
