@@ -11,7 +11,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const usage = "usage: sync-chart-crds.mjs [--check] [--from DIR] [--to DIR]";
 
 function parseArgs(argv) {
-  const options = { check: false, from: join(root, "crds"), to: join(root, "charts", "azid", "files", "crds") };
+  const options = {
+    check: false,
+    from: join(root, "crds"),
+    to: join(root, "charts", "azid", "files", "crds"),
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--check") options.check = true;
@@ -24,7 +28,9 @@ function parseArgs(argv) {
 /** The *.yaml files of a folder by name; a missing folder holds none. */
 function yamlFiles(dir) {
   if (!existsSync(dir)) return new Map();
-  const names = readdirSync(dir).filter((name) => name.endsWith(".yaml")).sort();
+  const names = readdirSync(dir)
+    .filter((name) => name.endsWith(".yaml"))
+    .sort();
   return new Map(names.map((name) => [name, readFileSync(join(dir, name))]));
 }
 
@@ -35,7 +41,11 @@ function checkIsCrd(name, bytes) {
   if (errors.length > 0) throw new Error(`${name}: not valid YAML: ${errors[0].message}`);
   const objects = docs.map((doc) => doc.toJS()).filter((object) => object != null);
   const [crd] = objects;
-  if (objects.length !== 1 || crd.apiVersion !== "apiextensions.k8s.io/v1" || crd.kind !== "CustomResourceDefinition") {
+  if (
+    objects.length !== 1 ||
+    crd.apiVersion !== "apiextensions.k8s.io/v1" ||
+    crd.kind !== "CustomResourceDefinition"
+  ) {
     throw new Error(`${name}: expected exactly one apiextensions.k8s.io/v1 CustomResourceDefinition`);
   }
 }
@@ -52,8 +62,10 @@ function main() {
 
   if (options.check) {
     if (stale.length === 0 && changed.length === 0) return;
-    for (const name of changed) console.error(`${show(options.to, name)} differs from ${show(options.from, name)}`);
-    for (const name of stale) console.error(`${show(options.to, name)} has no source in ${show(options.from, "")}`);
+    for (const name of changed)
+      console.error(`${show(options.to, name)} differs from ${show(options.from, name)}`);
+    for (const name of stale)
+      console.error(`${show(options.to, name)} has no source in ${show(options.from, "")}`);
     console.error("the chart's CRDs are out of date: run node scripts/sync-chart-crds.mjs");
     process.exitCode = 1;
     return;
