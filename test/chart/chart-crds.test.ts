@@ -156,6 +156,14 @@ describe("the CRD template", () => {
     assert.equal(crd.metadata.name, source.metadata.name);
   });
 
+  test("crds.annotations are added to every CRD (e.g. Argo CD sync options)", () => {
+    const options = "Prune=false,ServerSideApply=true";
+    const values = { crds: { annotations: { "argocd.argoproj.io/sync-options": options } } };
+    const crd = findObject(renderChart(values, { chartDir: chart }), "CustomResourceDefinition");
+    assert.equal(crd.metadata.annotations?.["argocd.argoproj.io/sync-options"], options);
+    assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], "keep");
+  });
+
   test("crds.keep=false drops the keep policy; crds.install=false renders no CRD", () => {
     const unkept = findObject(
       renderChart({ crds: { keep: false } }, { chartDir: chart }),

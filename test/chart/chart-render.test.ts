@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parse as parseYaml } from "yaml";
 import { parseCredentialsFile } from "../../src/azure/credentials.js";
 import {
   CHART_DIR,
@@ -15,6 +12,7 @@ import {
   renderChart,
 } from "./helm.js";
 import { restrictedViolations } from "./pod-security.js";
+import { chartRbacRules, grants } from "./rbac.js";
 import { CLIENT_ID, SUBSCRIPTION, TENANT_ID, VALUE_SETS } from "./value-sets.js";
 
 const FULLNAME = `${RELEASE}`;
@@ -148,18 +146,7 @@ describe("every value set", () => {
 
 describe("RBAC", () => {
   const objects = renderChart();
-  const rulesFile = parseYaml(readFileSync(join(CHART_DIR, "files", "rbac-rules.yaml"), "utf8"));
-
-  /** (apiGroup, resource, verb) triples, the unit an authorizer checks. */
-  function grants(rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[]): string[] {
-    return rules
-      .flatMap((rule) =>
-        rule.apiGroups.flatMap((group) =>
-          rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${group}/${resource}:${verb}`)),
-        ),
-      )
-      .sort();
-  }
+  const rulesFile = chartRbacRules();
 
   const kinds = [
     "userassignedidentities",
