@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
@@ -332,6 +332,49 @@ describe("the privileged lists the policy uses", () => {
     assert.ok(file.appRoles.length >= 10);
     for (const { value, id } of file.appRoles) {
       assert.equal(graph.appRoles.find((role) => role.value === value)?.id, id, value);
+    }
+  });
+});
+
+describe("the fields the policy reads", () => {
+  const crdDir = join(PACKAGE_ROOT, "crds");
+  const crds = existsSync(crdDir)
+    ? readdirSync(crdDir)
+        .filter((name) => name.endsWith(".yaml"))
+        .map((name) => parseYaml(readFileSync(join(crdDir, name), "utf8")))
+    : [];
+  const fields: [string, string][] = [
+    ["UserAssignedIdentity", "spec.subscriptionId"],
+    ["UserAssignedIdentity", "spec.roleAssignments[].role"],
+    ["UserAssignedIdentity", "spec.roleAssignments[].roleDefinitionId"],
+    ["UserAssignedIdentity", "spec.graphAppRoles[].resourceAppId"],
+    ["UserAssignedIdentity", "spec.graphAppRoles[].appRole"],
+    ["SystemAssignedIdentity", "spec.roleAssignments[].role"],
+    ["SystemAssignedIdentity", "spec.roleAssignments[].roleDefinitionId"],
+    ["SystemAssignedIdentity", "spec.graphAppRoles[].appRole"],
+    ["CustomRole", "spec.subscriptionId"],
+    ["CustomRole", "spec.permissions[].actions"],
+    ["CustomRole", "spec.permissions[].notActions"],
+    ["TenantMigration", "spec.subscriptionId"],
+  ];
+
+  test("exist in the CRDs of crds/", (t) => {
+    if (crds.length === 0) {
+      t.skip("crds/ holds no CRD yet");
+      return;
+    }
+    for (const [kind, path] of fields) {
+      const crd = crds.find((c) => c.spec.names.kind === kind);
+      assert.ok(crd, `crds/ has no ${kind}`);
+      const policyKinds = policy.spec.matchConstraints.resourceRules[0].resources;
+      assert.ok(policyKinds.includes(crd.spec.names.plural), `the policy matches ${crd.spec.names.plural}`);
+      let node = crd.spec.versions.find((v: { storage: boolean }) => v.storage).schema.openAPIV3Schema;
+      for (const segment of path.split(".")) {
+        const [name, list] = segment.endsWith("[]") ? [segment.slice(0, -2), true] : [segment, false];
+        node = node.properties?.[name];
+        assert.ok(node, `${kind} has no ${path}`);
+        if (list) node = node.items;
+      }
     }
   });
 });

@@ -17,6 +17,7 @@ import { parse as parseYaml } from "yaml";
 import { PACKAGE_ROOT } from "../../src/util/paths.js";
 import { CHART_DIR, findObject, RELEASE, renderChart } from "./helm.js";
 
+const PLACEHOLDER = "placeholders.azid.dev";
 const SYNC_SCRIPT = join(PACKAGE_ROOT, "scripts", "sync-chart-crds.mjs");
 
 const PLACEHOLDER_CRD = `# A stand-in for the generated CRDs, made by the test.
@@ -94,6 +95,20 @@ test("the chart carries exactly the CRDs of crds/, byte for byte", () => {
   }
 });
 
+test("the chart renders each CRD of crds/ as it is, with the chart's labels and the keep policy", () => {
+  const rendered = renderChart().filter((o) => o.kind === "CustomResourceDefinition");
+  const sources = [...yamlFiles(join(PACKAGE_ROOT, "crds")).values()].map((text) => parseYaml(text));
+  assert.equal(rendered.length, sources.length);
+  for (const source of sources) {
+    const crd = findObject(rendered, "CustomResourceDefinition", source.metadata.name);
+    assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], "keep");
+    assert.equal(crd.metadata.labels?.["app.kubernetes.io/instance"], RELEASE);
+    const { metadata: _rendered, ...renderedRest } = crd;
+    const { metadata: _source, ...sourceRest } = source;
+    assert.deepEqual(renderedRest, sourceRest, source.metadata.name);
+  }
+});
+
 describe("scripts/sync-chart-crds.mjs", () => {
   const from = join(work, "sync", "crds");
   const to = join(work, "sync", "chart-crds");
@@ -146,7 +161,7 @@ describe("the CRD template", () => {
   const source = parseYaml(PLACEHOLDER_CRD);
 
   test("renders each CRD unchanged but for the chart's labels and the keep policy", () => {
-    const crd = findObject(renderChart({}, { chartDir: chart }), "CustomResourceDefinition");
+    const crd = findObject(renderChart({}, { chartDir: chart }), "CustomResourceDefinition", PLACEHOLDER);
     assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], "keep");
     assert.equal(crd.metadata.labels?.["app.kubernetes.io/instance"], RELEASE);
     assert.equal(crd.metadata.labels?.["app.kubernetes.io/component"], "crd", "the CRD's own labels stay");
@@ -159,7 +174,7 @@ describe("the CRD template", () => {
   test("crds.annotations are added to every CRD (e.g. Argo CD sync options)", () => {
     const options = "Prune=false,ServerSideApply=true";
     const values = { crds: { annotations: { "argocd.argoproj.io/sync-options": options } } };
-    const crd = findObject(renderChart(values, { chartDir: chart }), "CustomResourceDefinition");
+    const crd = findObject(renderChart(values, { chartDir: chart }), "CustomResourceDefinition", PLACEHOLDER);
     assert.equal(crd.metadata.annotations?.["argocd.argoproj.io/sync-options"], options);
     assert.equal(crd.metadata.annotations?.["helm.sh/resource-policy"], "keep");
   });
@@ -168,8 +183,13 @@ describe("the CRD template", () => {
     const unkept = findObject(
       renderChart({ crds: { keep: false } }, { chartDir: chart }),
       "CustomResourceDefinition",
+      PLACEHOLDER,
     );
     assert.equal(unkept.metadata.annotations?.["helm.sh/resource-policy"], undefined);
+    assert.equal(
+      renderChart({}, { chartDir: chart }).filter((o) => o.kind === "CustomResourceDefinition").length,
+      yamlFiles(join(chart, "files", "crds")).size,
+    );
     const none = renderChart({ crds: { install: false } }, { chartDir: chart });
     assert.ok(!none.some((o) => o.kind === "CustomResourceDefinition"));
   });
