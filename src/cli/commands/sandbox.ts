@@ -1,3 +1,4 @@
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { startSandbox } from "../../sandbox/index.js";
 import { parseNumber } from "../options.js";
@@ -19,6 +20,10 @@ export function registerSandboxCommand(program: Command): void {
     )
     .option("--state-dir <dir>", "keep state (and the TLS material) in this folder across restarts")
     .option("--host <address>", "address to bind (loopback by default)", "127.0.0.1")
+    .option(
+      "--info-file <path>",
+      "also write the JSON line to this file, atomically, once ready (for containers without a shell)",
+    )
     .option("--no-arm", "do not start the ARM emulator")
     .option("--no-kube", "do not start the Kubernetes emulator")
     .action(async (opts) => {
@@ -32,8 +37,15 @@ export function registerSandboxCommand(program: Command): void {
         kube: opts.kube,
       });
       process.stderr.write("azid sandbox: emulators for local play and tests, not for production\n");
-      process.stdout.write(`${JSON.stringify(sandbox.info)}\n`);
+      const line = `${JSON.stringify(sandbox.info)}\n`;
+      if (opts.infoFile) {
+        // Readers poll for the file: they must never see half of it.
+        writeFileSync(`${opts.infoFile}.tmp`, line);
+        renameSync(`${opts.infoFile}.tmp`, opts.infoFile);
+      }
+      process.stdout.write(line);
       const stop = async () => {
+        if (opts.infoFile) rmSync(opts.infoFile, { force: true });
         await sandbox.close();
         process.exit(0);
       };
