@@ -3,7 +3,7 @@
 // actions are put in repair order (custom roles, teardown, identities, attachments, grants,
 // cleanup) and counted, and ARM's buckets give the least time the repair can take. This is
 // what `azid remediate` prints and a TenantMigration shows before approval.
-import { armIdKey } from "../api/arm-id.js";
+import { armIdKey, userAssignedIdentityId } from "../api/arm-id.js";
 import { MICROSOFT_GRAPH_APP_ID } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
@@ -58,7 +58,11 @@ export interface RemediationPlan {
   /** Tenants the declared identities still belong to. */
   fromTenantIds: string[];
   toTenantId?: string;
-  /** Every write, in repair order. Principal ids not known before the repair read "(new principal of ...)". */
+  /**
+   * Every write, in repair order. Principal ids not known before the repair read "(new principal
+   * of ...)". What to do is exact; request bodies are indicative where resources share a target
+   * (execution re-plans each resource from Azure as it goes).
+   */
   actions: WriteAction[];
   counts: Partial<Record<ActionKind, number>>;
   /** Resources with at least one action. */
@@ -239,10 +243,14 @@ export function planRemediation(input: RemediationInput): RemediationPlan {
   const assumptions = new Set<string>();
   const answer = imagine(toTenantId ?? "(unknown tenant)", assumptions);
   const steps: Array<{ order: number; action: WriteAction }> = [];
-  let observed = input.observed;
+  // Each resource plays against its own slice of Azure (copying the whole state on every
+  // imagined write would cost O(resources) each); what it changes is merged back for the next.
+  const world = mutableCopy(input.observed);
+  const byPrincipal = listingsByPrincipal(input.observed);
   for (const resource of ordered(input)) {
-    const run = simulate(planOf(resource, input), observed, answer, { initialStatus: resource.status });
-    observed = run.observed;
+    const slice = sliceFor(resource, world, byPrincipal);
+    const run = simulate(planOf(resource, input), slice, answer, { initialStatus: resource.status });
+    mergeInto(world, run.observed);
     for (const { action } of run.steps) {
       if (!isRead(action)) steps.push({ order: steps.length, action: action as WriteAction });
     }
@@ -265,6 +273,94 @@ export function planRemediation(input: RemediationInput): RemediationPlan {
     floor: floorOf(writesOf(actions)),
     assumptions: [...assumptions],
   };
+}
+
+type Field = keyof ObservedState;
+const SHARED: readonly Field[] = [
+  "subscriptions",
+  "roleDefinitions",
+  "roleDefinitionsByName",
+  "servicePrincipals",
+  "failures",
+];
+
+function mutableCopy(observed: ObservedState): ObservedState {
+  return Object.fromEntries(
+    Object.entries(observed).map(([field, map]) => [field, { ...map }]),
+  ) as unknown as ObservedState;
+}
+
+function mergeInto(world: ObservedState, changed: ObservedState) {
+  for (const [field, map] of Object.entries(changed) as Array<[Field, Record<string, unknown>]>) {
+    Object.assign(world[field], map);
+  }
+}
+
+/** Role assignment listing keys (`scope|principal`) by principal. */
+function listingsByPrincipal(observed: ObservedState): Map<string, string[]> {
+  const index = new Map<string, string[]>();
+  for (const key of Object.keys(observed.roleAssignments)) {
+    const principal = key.slice(key.lastIndexOf("|") + 1);
+    index.set(principal, [...(index.get(principal) ?? []), key]);
+  }
+  return index;
+}
+
+/**
+ * The part of Azure a resource's planner looks at: the small shared maps whole, and of the
+ * large ones the entries of its identities, targets and principals. Anything missed is read
+ * by the planner and answered "absent" by imagine(), which lists it as an assumption.
+ */
+function sliceFor(
+  resource: AnyResource,
+  world: ObservedState,
+  byPrincipal: Map<string, string[]>,
+): ObservedState {
+  const slice = Object.fromEntries(SHARED.map((field) => [field, world[field]])) as unknown as ObservedState;
+  const identities: string[] = [];
+  const targets: string[] = [];
+  const principals = new Set<string>();
+  if (resource.kind === "UserAssignedIdentity") {
+    const { spec, metadata, status } = resource;
+    identities.push(
+      userAssignedIdentityId(spec.subscriptionId, spec.resourceGroup, spec.name ?? metadata.name),
+    );
+    if (status?.resourceId) identities.push(status.resourceId);
+    for (const previous of status?.previousIdentities ?? []) identities.push(previous.resourceId);
+    targets.push(...(spec.attachTo ?? []), ...(status?.attachments ?? []).map((a) => a.resourceId));
+  } else if (resource.kind === "SystemAssignedIdentity") {
+    targets.push(resource.spec.resourceId);
+    const target = world.targets[armIdKey(resource.spec.resourceId)];
+    if (target?.state === "present" && target.identity?.principalId)
+      principals.add(target.identity.principalId);
+  }
+  if (resource.kind !== "CustomRole") {
+    const { status } = resource;
+    if (status?.principalId) principals.add(status.principalId);
+    for (const entry of [...(status?.roleAssignments ?? []), ...(status?.graphAppRoles ?? [])]) {
+      if (entry.principalId) principals.add(entry.principalId);
+    }
+  }
+  const pick = <T>(map: Record<string, T>, keys: Iterable<string>) => {
+    const picked: Record<string, T> = {};
+    for (const key of keys) if (key in map) picked[key] = map[key] as T;
+    return picked;
+  };
+  const identityKeys = identities.map(armIdKey);
+  for (const key of identityKeys) {
+    const identity = world.identities[key];
+    if (identity) principals.add(identity.principalId);
+  }
+  const principalKeys = [...principals].map(principalKey);
+  slice.identities = pick(world.identities, identityKeys);
+  slice.federatedCredentials = pick(world.federatedCredentials, identityKeys);
+  slice.targets = pick(world.targets, targets.map(armIdKey));
+  slice.appRoleAssignments = pick(world.appRoleAssignments, principalKeys);
+  slice.roleAssignments = pick(
+    world.roleAssignments,
+    principalKeys.flatMap((p) => byPrincipal.get(p) ?? []),
+  );
+  return slice;
 }
 
 function fromTenants(input: RemediationInput, toTenantId: string | undefined): string[] {

@@ -142,6 +142,34 @@ describe("tenant move remediation plan", () => {
     assert.ok([...world.identities.values()].every((identity) => identity.tenantId === NEW_TENANT));
   });
 
+  test("identities sharing a target: each is detached and re-attached once, nothing assumed", () => {
+    const world = new World();
+    world.addVm("shared", { type: "SystemAssigned", principalId: "s", tenantId: TENANT });
+    const declared: DeclaredResources = {
+      userAssigned: ["a", "b"].map((name) => {
+        const resource = uai({ attachTo: [vmId("shared")] }, name);
+        return { ...resource, status: world.converge(uaiPlan(resource)).final.status };
+      }),
+      systemAssigned: [],
+      customRoles: [],
+    };
+    world.moveTenant();
+    const plan = planRemediation(observeAll(world, declared));
+    assert.deepEqual(plan.assumptions, []);
+    assert.equal(plan.counts.PatchResourceIdentity, 4);
+    const patches = plan.actions.filter((a) => a.kind === "PatchResourceIdentity");
+    assert.deepEqual(
+      patches.map((a) => a.description.split(" ")[0]),
+      ["detach", "detach", "attach", "attach"],
+    );
+    // The bodies are indicative (execution re-plans from Azure); none drops the system identity.
+    assert.ok(
+      patches.every(
+        (a) => a.kind === "PatchResourceIdentity" && a.identity.type.startsWith("SystemAssigned"),
+      ),
+    );
+  });
+
   test("nothing to repair when the subscription has not moved", () => {
     const { world, declared } = populated(1);
     const plan = planRemediation(observeAll(world, declared));
