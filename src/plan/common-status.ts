@@ -1,6 +1,7 @@
 // Conditions that every identity kind reports the same way.
 import { parseResourceId } from "../api/arm-id.js";
 import { ConditionType, Reason } from "../api/conditions.js";
+import { type AzidResource, validateResource } from "../api/validate.js";
 import type { WriteAction } from "./actions.js";
 import type { ConditionState } from "./conditions.js";
 import { describeFailure, reasonForFailure } from "./failures.js";
@@ -172,4 +173,15 @@ export function tokenNotices(writes: readonly WriteAction[]): Notice[] {
     }
   }
   return notices;
+}
+
+/**
+ * Why a resource's spec must not be acted on, or undefined. The API server checks the same
+ * schema at admission; this guards every other way in (files, an older CRD, a bypass), since
+ * spec fields end up in ARM URLs.
+ */
+export function invalidSpec(resource: AzidResource): string | undefined {
+  const { apiVersion, kind, metadata, spec } = resource;
+  const result = validateResource({ apiVersion, kind, metadata, spec });
+  return result.ok ? undefined : result.issues.map((issue) => `${issue.field}: ${issue.message}`).join("; ");
 }
