@@ -182,6 +182,15 @@ export function tokenNotices(writes: readonly WriteAction[]): Notice[] {
  */
 export function invalidSpec(resource: AzidResource): string | undefined {
   const { apiVersion, kind, metadata, spec } = resource;
+  // A reconcile plans the same spec object many times: check it once.
+  const known = checked.get(spec);
+  if (known && known.name === metadata.name) return known.problem;
   const result = validateResource({ apiVersion, kind, metadata, spec });
-  return result.ok ? undefined : result.issues.map((issue) => `${issue.field}: ${issue.message}`).join("; ");
+  const problem = result.ok
+    ? undefined
+    : result.issues.map((issue) => `${issue.field}: ${issue.message}`).join("; ");
+  checked.set(spec, { name: metadata.name, problem });
+  return problem;
 }
+
+const checked = new WeakMap<object, { name: string; problem: string | undefined }>();
