@@ -1,0 +1,421 @@
+// The whole repair of a subscription after a tenant move, planned ahead: every resource's
+// planner is run to its fixpoint against an imagined Azure in which every write succeeds, the
+// actions are put in repair order (custom roles, teardown, identities, attachments, grants,
+// cleanup) and counted, and ARM's buckets give the least time the repair can take. This is
+// what `azid remediate` prints and a TenantMigration shows before approval.
+import { armIdKey, userAssignedIdentityId } from "../api/arm-id.js";
+import { MICROSOFT_GRAPH_APP_ID } from "../api/schemas/common.js";
+import type { CustomRole } from "../api/schemas/custom-role.js";
+import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
+import type { MigrationPlan } from "../api/schemas/tenant-migration.js";
+import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
+import {
+  type Action,
+  type ActionKind,
+  formatRef,
+  isRead,
+  PHASE_ORDER,
+  type ReadAction,
+  type ResourceRef,
+  type WriteAction,
+  writesOf,
+} from "./actions.js";
+import type { ActionResult } from "./apply-result.js";
+import * as build from "./build.js";
+import { planCustomRole } from "./custom-role.js";
+import { type Floor, floorOf } from "./limits.js";
+import {
+  listingKey,
+  type ObservedState,
+  principalKey,
+  servicePrincipalKey,
+  subscriptionKey,
+} from "./observed.js";
+import type { PlanContext, PlanResult } from "./plan-types.js";
+import type { PolicyDecision } from "./policy.js";
+import { simulate } from "./simulate.js";
+import { planSystemAssignedIdentity } from "./system-assigned.js";
+import { planUserAssignedIdentity } from "./user-assigned.js";
+
+export interface DeclaredResources {
+  userAssigned: readonly UserAssignedIdentity[];
+  systemAssigned: readonly SystemAssignedIdentity[];
+  customRoles: readonly CustomRole[];
+}
+
+export interface RemediationInput {
+  subscriptionId: string;
+  /** The resources declared for this subscription. */
+  declared: DeclaredResources;
+  /** Azure as read now (complete: see remediationReads). */
+  observed: ObservedState;
+  now: string;
+  policy: (resource: UserAssignedIdentity | SystemAssignedIdentity | CustomRole) => PolicyDecision;
+}
+
+export interface RemediationPlan {
+  subscriptionId: string;
+  /** Tenants the declared identities still belong to. */
+  fromTenantIds: string[];
+  toTenantId?: string;
+  /**
+   * Every write, in repair order. Principal ids not known before the repair read "(new principal
+   * of ...)". What to do is exact; request bodies are indicative where resources share a target
+   * (execution re-plans each resource from Azure as it goes).
+   */
+  actions: WriteAction[];
+  counts: Partial<Record<ActionKind, number>>;
+  /** Resources with at least one action. */
+  affected: ResourceRef[];
+  floor: Floor;
+  /** What the plan had to assume because it was not read (it should be empty). */
+  assumptions: string[];
+}
+
+type AnyResource = UserAssignedIdentity | SystemAssignedIdentity | CustomRole;
+
+function refOf(resource: AnyResource): ResourceRef {
+  return {
+    kind: resource.kind,
+    namespace: resource.metadata.namespace ?? "default",
+    name: resource.metadata.name,
+  };
+}
+
+function planOf(resource: AnyResource, input: RemediationInput) {
+  const namespace = resource.metadata.namespace ?? "default";
+  const context: PlanContext = {
+    now: input.now,
+    policy: input.policy(resource),
+    customRoles: input.declared.customRoles.filter(
+      (role) => (role.metadata.namespace ?? "default") === namespace,
+    ),
+    allowTenantRepair: true,
+  };
+  return (observed: ObservedState, status: unknown): PlanResult<unknown> => {
+    switch (resource.kind) {
+      case "CustomRole":
+        return planCustomRole(
+          { ...resource, ...(status ? { status } : {}) } as CustomRole,
+          observed,
+          context,
+        );
+      case "UserAssignedIdentity":
+        return planUserAssignedIdentity(
+          { ...resource, ...(status ? { status } : {}) } as UserAssignedIdentity,
+          observed,
+          context,
+        );
+      case "SystemAssignedIdentity":
+        return planSystemAssignedIdentity(
+          { ...resource, ...(status ? { status } : {}) } as SystemAssignedIdentity,
+          observed,
+          context,
+        );
+    }
+  };
+}
+
+const ordered = (input: RemediationInput): AnyResource[] => [
+  ...input.declared.customRoles,
+  ...input.declared.userAssigned,
+  ...input.declared.systemAssigned,
+];
+
+/**
+ * The reads the repair plan still needs; run them, fold them in with applyResult, and ask
+ * again until none is left. Beyond what the planners ask for now, it reads what they will ask
+ * for once new principals exist: the Graph service principals of the new tenant, and the grants
+ * still recorded for the old principals (normally gone with the move; if not, the plan removes them).
+ */
+export function remediationReads(input: RemediationInput): ReadAction[] {
+  const reads = new Map<string, ReadAction>();
+  for (const resource of ordered(input)) {
+    for (const action of planOf(resource, input)(input.observed, resource.status).actions) {
+      if (isRead(action)) reads.set(action.key, action);
+    }
+  }
+  const tenantId = input.observed.subscriptions[subscriptionKey(input.subscriptionId)]?.tenantId;
+  if (!tenantId) return [...reads.values()];
+  const { observed } = input;
+  for (const resource of [...input.declared.userAssigned, ...input.declared.systemAssigned]) {
+    const owner = refOf(resource);
+    const want = (action: ReadAction, known: unknown) => {
+      if (known === undefined) reads.set(action.key, action);
+    };
+    for (const role of resource.spec.graphAppRoles ?? []) {
+      const appId = role.resourceAppId ?? MICROSOFT_GRAPH_APP_ID;
+      want(
+        build.readServicePrincipal(owner, tenantId, appId),
+        observed.servicePrincipals[servicePrincipalKey(tenantId, appId)],
+      );
+    }
+    for (const entry of resource.status?.roleAssignments ?? []) {
+      if (!entry.owned || !entry.principalId) continue;
+      const listing = build.listingScopeFor(entry.scope);
+      want(
+        build.listRoleAssignments(owner, listing, entry.principalId),
+        observed.roleAssignments[listingKey(listing, entry.principalId)],
+      );
+    }
+    for (const entry of resource.status?.graphAppRoles ?? []) {
+      if (!entry.owned || !entry.principalId) continue;
+      want(
+        build.listAppRoleAssignments(owner, tenantId, entry.principalId),
+        observed.appRoleAssignments[principalKey(entry.principalId)],
+      );
+    }
+  }
+  return [...reads.values()];
+}
+
+const placeholder = (what: string, owner: ResourceRef) => `(new ${what} of ${formatRef(owner)})`;
+
+/** Azure as the plan imagines it: every write succeeds; what was never read is absent or empty. */
+function imagine(tenantId: string, assumptions: Set<string>) {
+  const created = new Set<string>();
+  return (action: Action): ActionResult => {
+    switch (action.kind) {
+      case "CreateIdentity": {
+        created.add(armIdKey(action.identityId));
+        const name = action.identityId.split("/").pop() as string;
+        return {
+          identity: {
+            id: action.identityId,
+            name,
+            location: action.location,
+            tags: action.tags,
+            principalId: placeholder("principal", action.owner),
+            clientId: placeholder("client id", action.owner),
+            tenantId,
+          },
+        };
+      }
+      case "PatchResourceIdentity": {
+        const enablesSystem =
+          action.expected.type.startsWith("SystemAssigned") && !action.expected.principalId;
+        return {
+          resourceIdentity: enablesSystem
+            ? { ...action.expected, principalId: placeholder("principal", action.owner), tenantId }
+            : action.expected,
+        };
+      }
+      case "GrantAppRole":
+        return {
+          appRoleAssignment: {
+            id: placeholder(`app role assignment ${action.appRoleId}`, action.owner),
+            principalId: action.principalId,
+            resourceId: action.resourceServicePrincipalId,
+            appRoleId: action.appRoleId,
+          },
+        };
+      // Lists of a principal or identity the repair creates are empty; anything else is an assumption.
+      case "ListFederatedCredentials":
+        if (!created.has(armIdKey(action.identityId))) assumptions.add(action.description);
+        return { federatedCredentials: [] };
+      case "ListRoleAssignments":
+        assumeUnlessNew(action, assumptions);
+        return { roleAssignments: [] };
+      case "ListAppRoleAssignments":
+        assumeUnlessNew(action, assumptions);
+        return { appRoleAssignments: [] };
+      case "ReadSubscription":
+      case "ReadIdentity":
+      case "ReadTarget":
+      case "ReadRoleDefinition":
+      case "FindRoleDefinitions":
+      case "ReadServicePrincipal":
+        assumptions.add(action.description);
+        return { failure: { code: "NotFound", message: "not read before planning", status: 404 } };
+      default:
+        return {};
+    }
+  };
+}
+
+function assumeUnlessNew(action: Action, assumptions: Set<string>) {
+  if (!action.key.includes("(new ")) assumptions.add(action.description);
+}
+
+export function planRemediation(input: RemediationInput): RemediationPlan {
+  const subscription = input.observed.subscriptions[subscriptionKey(input.subscriptionId)];
+  const toTenantId = subscription?.tenantId;
+  const assumptions = new Set<string>();
+  const answer = imagine(toTenantId ?? "(unknown tenant)", assumptions);
+  const steps: Array<{ order: number; action: WriteAction }> = [];
+  // Each resource plays against its own slice of Azure (copying the whole state on every
+  // imagined write would cost O(resources) each); what it changes is merged back for the next.
+  const world = mutableCopy(input.observed);
+  const byPrincipal = listingsByPrincipal(input.observed);
+  for (const resource of ordered(input)) {
+    const slice = sliceFor(resource, world, byPrincipal);
+    const run = simulate(planOf(resource, input), slice, answer, { initialStatus: resource.status });
+    mergeInto(world, run.observed);
+    for (const { action } of run.steps) {
+      if (!isRead(action)) steps.push({ order: steps.length, action: action as WriteAction });
+    }
+  }
+  const phase = (action: WriteAction) => PHASE_ORDER.indexOf(action.phase);
+  const actions = steps
+    .sort((a, b) => phase(a.action) - phase(b.action) || a.order - b.order)
+    .map((step) => step.action);
+  const counts: Partial<Record<ActionKind, number>> = {};
+  for (const action of actions) counts[action.kind] = (counts[action.kind] ?? 0) + 1;
+  const affected = new Map<string, ResourceRef>();
+  for (const action of actions) affected.set(formatRef(action.owner), action.owner);
+  return {
+    subscriptionId: input.subscriptionId,
+    fromTenantIds: fromTenants(input, toTenantId),
+    ...(toTenantId ? { toTenantId } : {}),
+    actions,
+    counts,
+    affected: [...affected.values()],
+    floor: floorOf(writesOf(actions)),
+    assumptions: [...assumptions],
+  };
+}
+
+type Field = keyof ObservedState;
+const SHARED: readonly Field[] = [
+  "subscriptions",
+  "roleDefinitions",
+  "roleDefinitionsByName",
+  "servicePrincipals",
+  "failures",
+];
+
+function mutableCopy(observed: ObservedState): ObservedState {
+  return Object.fromEntries(
+    Object.entries(observed).map(([field, map]) => [field, { ...map }]),
+  ) as unknown as ObservedState;
+}
+
+function mergeInto(world: ObservedState, changed: ObservedState) {
+  for (const [field, map] of Object.entries(changed) as Array<[Field, Record<string, unknown>]>) {
+    Object.assign(world[field], map);
+  }
+}
+
+/** Role assignment listing keys (`scope|principal`) by principal. */
+function listingsByPrincipal(observed: ObservedState): Map<string, string[]> {
+  const index = new Map<string, string[]>();
+  for (const key of Object.keys(observed.roleAssignments)) {
+    const principal = key.slice(key.lastIndexOf("|") + 1);
+    index.set(principal, [...(index.get(principal) ?? []), key]);
+  }
+  return index;
+}
+
+/**
+ * The part of Azure a resource's planner looks at: the small shared maps whole, and of the
+ * large ones the entries of its identities, targets and principals. Anything missed is read
+ * by the planner and answered "absent" by imagine(), which lists it as an assumption.
+ */
+function sliceFor(
+  resource: AnyResource,
+  world: ObservedState,
+  byPrincipal: Map<string, string[]>,
+): ObservedState {
+  const slice = Object.fromEntries(SHARED.map((field) => [field, world[field]])) as unknown as ObservedState;
+  const identities: string[] = [];
+  const targets: string[] = [];
+  const principals = new Set<string>();
+  if (resource.kind === "UserAssignedIdentity") {
+    const { spec, metadata, status } = resource;
+    identities.push(
+      userAssignedIdentityId(spec.subscriptionId, spec.resourceGroup, spec.name ?? metadata.name),
+    );
+    if (status?.resourceId) identities.push(status.resourceId);
+    for (const previous of status?.previousIdentities ?? []) identities.push(previous.resourceId);
+    targets.push(...(spec.attachTo ?? []), ...(status?.attachments ?? []).map((a) => a.resourceId));
+  } else if (resource.kind === "SystemAssignedIdentity") {
+    targets.push(resource.spec.resourceId);
+    const target = world.targets[armIdKey(resource.spec.resourceId)];
+    if (target?.state === "present" && target.identity?.principalId)
+      principals.add(target.identity.principalId);
+  }
+  if (resource.kind !== "CustomRole") {
+    const { status } = resource;
+    if (status?.principalId) principals.add(status.principalId);
+    for (const entry of [...(status?.roleAssignments ?? []), ...(status?.graphAppRoles ?? [])]) {
+      if (entry.principalId) principals.add(entry.principalId);
+    }
+  }
+  const pick = <T>(map: Record<string, T>, keys: Iterable<string>) => {
+    const picked: Record<string, T> = {};
+    for (const key of keys) if (key in map) picked[key] = map[key] as T;
+    return picked;
+  };
+  const identityKeys = identities.map(armIdKey);
+  for (const key of identityKeys) {
+    const identity = world.identities[key];
+    if (identity) principals.add(identity.principalId);
+  }
+  const principalKeys = [...principals].map(principalKey);
+  slice.identities = pick(world.identities, identityKeys);
+  slice.federatedCredentials = pick(world.federatedCredentials, identityKeys);
+  slice.targets = pick(world.targets, targets.map(armIdKey));
+  slice.appRoleAssignments = pick(world.appRoleAssignments, principalKeys);
+  slice.roleAssignments = pick(
+    world.roleAssignments,
+    principalKeys.flatMap((p) => byPrincipal.get(p) ?? []),
+  );
+  return slice;
+}
+
+function fromTenants(input: RemediationInput, toTenantId: string | undefined): string[] {
+  const tenants = new Set<string>();
+  for (const identity of Object.values(input.observed.identities)) {
+    if (identity && identity.tenantId.toLowerCase() !== toTenantId?.toLowerCase())
+      tenants.add(identity.tenantId.toLowerCase());
+  }
+  for (const target of Object.values(input.observed.targets)) {
+    const tenant = target.state === "present" ? target.identity?.tenantId : undefined;
+    if (tenant && tenant.toLowerCase() !== toTenantId?.toLowerCase()) tenants.add(tenant.toLowerCase());
+  }
+  return [...tenants].sort();
+}
+
+/** The plan as a TenantMigration's status carries it (the first `maxActions` actions). */
+export function toMigrationPlan(plan: RemediationPlan, now: string, maxActions = 5000): MigrationPlan {
+  return {
+    generatedAt: now,
+    counts: Object.entries(plan.counts).map(([kind, count]) => ({ kind, count: count as number })),
+    total: plan.actions.length,
+    actions: plan.actions.slice(0, maxActions).map((action) => ({
+      kind: action.kind,
+      resource: formatRef(action.owner),
+      target: targetOf(action),
+      description: action.description,
+    })),
+    ...(plan.actions.length > maxActions ? { truncated: true } : {}),
+    floorSeconds: plan.floor.seconds,
+    floorByClass: plan.floor.byClass.map((entry) => ({ ...entry })),
+  };
+}
+
+/** What an action touches in Azure, for people. */
+export function targetOf(action: WriteAction): string {
+  switch (action.kind) {
+    case "CreateIdentity":
+    case "UpdateIdentityTags":
+    case "DeleteIdentity":
+      return action.identityId;
+    case "PutFederatedCredential":
+    case "DeleteFederatedCredential":
+      return `${action.identityId}/federatedIdentityCredentials/${action.name}`;
+    case "PutRoleAssignment":
+      return `${action.scope}/providers/Microsoft.Authorization/roleAssignments/${action.name}`;
+    case "DeleteRoleAssignment":
+      return action.roleAssignmentId;
+    case "PatchResourceIdentity":
+      return action.resourceId;
+    case "PutRoleDefinition":
+    case "DeleteRoleDefinition":
+      return `/subscriptions/${action.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${action.guid}`;
+    case "GrantAppRole":
+      return `servicePrincipals/${action.principalId}/appRoleAssignments (${action.appRoleId})`;
+    case "RevokeAppRole":
+      return `servicePrincipals/${action.principalId}/appRoleAssignments/${action.assignmentId}`;
+  }
+}
