@@ -34,6 +34,8 @@ export const Reason = {
   Waiting: "Waiting",
 
   // Refusals and failures.
+  /** The spec does not pass the schema (the CRD's checks were bypassed): nothing is done. */
+  InvalidSpec: "InvalidSpec",
   IdentityNotFound: "IdentityNotFound",
   TargetNotFound: "TargetNotFound",
   ResourceGroupNotFound: "ResourceGroupNotFound",

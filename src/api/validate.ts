@@ -2,7 +2,7 @@
 // schema the CRDs carry, the list-type uniqueness the API server enforces, and every CEL rule
 // through its TypeScript mirror. Defaults are applied as the API server would apply them.
 import type { TSchema } from "typebox";
-import { Value } from "typebox/value";
+import { Compile, type Validator } from "typebox/compile";
 import { ArmIdError, parseResourceId, parseScope } from "./arm-id.js";
 import { kindDefinition } from "./kinds.js";
 import { PATTERNS } from "./patterns.js";
@@ -57,8 +57,9 @@ export function validateResource(input: unknown, old?: unknown): ValidationResul
   if (!definition) {
     return { ok: false, issues: [{ field: "kind", message: `unknown kind ${JSON.stringify(kind)}` }] };
   }
-  const resource = Value.Default(definition.schema, structuredClone(input)) as AzidResource;
-  const issues = schemaIssues(definition.schema, resource);
+  const validator = validatorOf(definition.kind, definition.schema);
+  const resource = validator.Default(structuredClone(input)) as AzidResource;
+  const issues = validator.Check(resource) ? [] : schemaIssues(validator, resource);
   if (issues.length === 0) {
     // As in the API server, CEL rules only run on an object that passed the schema.
     walk(definition.schema, resource, old, [], issues);
@@ -74,9 +75,21 @@ function fieldOf(instancePath: string): string {
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), "");
 }
 
-function schemaIssues(schema: TSchema, value: unknown): ValidationIssue[] {
+const validators = new Map<string, Validator>();
+
+/** Compiled once per kind (TypeBox generates the checking code). */
+function validatorOf(kind: string, schema: TSchema): Validator {
+  let validator = validators.get(kind);
+  if (!validator) {
+    validator = Compile(schema) as Validator;
+    validators.set(kind, validator);
+  }
+  return validator;
+}
+
+function schemaIssues(validator: Validator, value: unknown): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  for (const error of Value.Errors(schema, value)) {
+  for (const error of validator.Errors(value)) {
     const field = fieldOf(error.instancePath);
     const params = error.params as Record<string, unknown>;
     switch (error.keyword) {

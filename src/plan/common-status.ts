@@ -1,6 +1,7 @@
 // Conditions that every identity kind reports the same way.
 import { parseResourceId } from "../api/arm-id.js";
 import { ConditionType, Reason } from "../api/conditions.js";
+import { type AzidResource, validateResource } from "../api/validate.js";
 import type { WriteAction } from "./actions.js";
 import type { ConditionState } from "./conditions.js";
 import { describeFailure, reasonForFailure } from "./failures.js";
@@ -173,3 +174,23 @@ export function tokenNotices(writes: readonly WriteAction[]): Notice[] {
   }
   return notices;
 }
+
+/**
+ * Why a resource's spec must not be acted on, or undefined. The API server checks the same
+ * schema at admission; this guards every other way in (files, an older CRD, a bypass), since
+ * spec fields end up in ARM URLs.
+ */
+export function invalidSpec(resource: AzidResource): string | undefined {
+  const { apiVersion, kind, metadata, spec } = resource;
+  // A reconcile plans the same spec object many times: check it once.
+  const known = checked.get(spec);
+  if (known && known.name === metadata.name) return known.problem;
+  const result = validateResource({ apiVersion, kind, metadata, spec });
+  const problem = result.ok
+    ? undefined
+    : result.issues.map((issue) => `${issue.field}: ${issue.message}`).join("; ");
+  checked.set(spec, { name: metadata.name, problem });
+  return problem;
+}
+
+const checked = new WeakMap<object, { name: string; problem: string | undefined }>();

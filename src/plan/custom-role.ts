@@ -6,7 +6,7 @@ import type { Permission } from "../api/role-permissions.js";
 import type { CustomRole, CustomRoleStatus } from "../api/schemas/custom-role.js";
 import type { ResourceRef, WriteAction } from "./actions.js";
 import * as build from "./build.js";
-import { policyCondition, policyNotices } from "./common-status.js";
+import { invalidSpec, policyCondition, policyNotices } from "./common-status.js";
 import { buildConditions, type ConditionState } from "./conditions.js";
 import { describeFailure, reasonForFailure } from "./failures.js";
 import type { ObservedRoleDefinition, ObservedState } from "./observed.js";
@@ -69,6 +69,14 @@ export function planCustomRole(
     return undefined;
   };
 
+  const invalid = invalidSpec(resource);
+  if (invalid) {
+    return finish(
+      ready("False", Reason.InvalidSpec, `the spec is invalid, nothing is done in Azure: ${invalid}`),
+      false,
+      deleting,
+    );
+  }
   if (!context.policy.allowed) {
     notices.push(...policyNotices(context.policy));
     const what = deleting ? "deleted without touching Azure" : "nothing is written to Azure";

@@ -10,6 +10,7 @@ import type { ResourceRef, WriteAction } from "./actions.js";
 import * as build from "./build.js";
 import { subscriptionOfId } from "./build.js";
 import {
+  invalidSpec,
   policyCondition,
   policyNotices,
   readyCondition,
@@ -75,6 +76,13 @@ export function planSystemAssignedIdentity(
       deleting,
     );
 
+  const invalid = invalidSpec(resource);
+  if (invalid)
+    return readyOnly(
+      "False",
+      Reason.InvalidSpec,
+      `the spec is invalid, nothing is done in Azure: ${invalid}`,
+    );
   notices.push(...policyNotices(policy));
   if (resourceViolations(policy).length > 0) {
     const what = deleting ? "deleted without touching Azure" : "nothing is written to Azure";

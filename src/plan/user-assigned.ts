@@ -14,6 +14,7 @@ import type { ResourceRef, WriteAction } from "./actions.js";
 import * as build from "./build.js";
 import { normalizeLocation } from "./build.js";
 import {
+  invalidSpec,
   policyCondition,
   policyNotices,
   readyCondition,
@@ -93,6 +94,15 @@ class UserAssignedPlanner {
 
   plan(): PlanResult<Status> {
     const { spec } = this.resource;
+    const invalid = invalidSpec(this.resource);
+    if (invalid) {
+      const message = `the spec is invalid, nothing is done in Azure: ${invalid}`;
+      return this.finish(
+        { ...this.prev },
+        [{ type: ConditionType.Ready, status: "False", reason: Reason.InvalidSpec, message }],
+        this.deleting,
+      );
+    }
     const blockers = resourceViolations(this.context.policy);
     if (blockers.length > 0) return this.refusedByPolicy();
     if (this.deleting && (spec.deletionPolicy === "Orphan" || this.observeOnly)) {

@@ -51,7 +51,7 @@ function populated(identities = 3) {
             audiences: ["api://AzureADTokenExchange"],
           },
           {
-            name: "ci",
+            name: "ci-main",
             issuer: "https://token.actions.githubusercontent.com",
             subject: `repo:o/r${i}`,
             audiences: ["api://AzureADTokenExchange"],
@@ -146,7 +146,7 @@ describe("tenant move remediation plan", () => {
     const world = new World();
     world.addVm("shared", { type: "SystemAssigned", principalId: "s", tenantId: TENANT });
     const declared: DeclaredResources = {
-      userAssigned: ["a", "b"].map((name) => {
+      userAssigned: ["app-a", "app-b"].map((name) => {
         const resource = uai({ attachTo: [vmId("shared")] }, name);
         return { ...resource, status: world.converge(uaiPlan(resource)).final.status };
       }),

@@ -37,7 +37,7 @@ const full = () =>
       { role: "Reader", scope: RG },
       { role: "Storage Blob Data Reader", scope: `${RG}/providers/Microsoft.Storage/storageAccounts/orders` },
     ],
-    federatedCredentials: [fic("aks"), fic("ci")],
+    federatedCredentials: [fic("aks"), fic("ci-main")],
     attachTo: [vmId("vm-1")],
     graphAppRoles: [{ resourceAppId: GRAPH_APP_ID, appRole: "User.Read.All" }],
   });
@@ -66,7 +66,7 @@ describe("UserAssignedIdentity planner: creation and steady state", () => {
         .get(armIdKey(identity.id))
         ?.map((c) => c.name)
         .sort(),
-      ["aks", "ci"],
+      ["aks", "ci-main"],
     );
     assert.deepEqual(
       world.assignments.map((a) => a.name).sort(),
@@ -160,7 +160,10 @@ describe("UserAssignedIdentity planner: creation and steady state", () => {
 
   test("federated credential writes are serialised per identity and charged to ficWrite", () => {
     const world = new World();
-    const { run } = converge(world, uai({ federatedCredentials: [fic("a1"), fic("a2"), fic("a3")] }));
+    const { run } = converge(
+      world,
+      uai({ federatedCredentials: [fic("fic-1"), fic("fic-2"), fic("fic-3")] }),
+    );
     const puts = run.steps.map((s) => s.action).filter((a) => a.kind === "PutFederatedCredential");
     assert.equal(puts.length, 3);
     assert.equal(new Set(puts.map((a) => a.serialKey)).size, 1);
@@ -408,7 +411,7 @@ describe("UserAssignedIdentity planner: federated credentials", () => {
         audiences: ["api://AzureADTokenExchange"],
       },
     ]);
-    const first = converge(world, uai({ federatedCredentials: [fic("aks"), fic("ci")] }));
+    const first = converge(world, uai({ federatedCredentials: [fic("aks"), fic("ci-main")] }));
     const second = converge(world, {
       ...first.resource,
       spec: {
@@ -963,4 +966,27 @@ describe("UserAssignedIdentity planner: policy and failures", () => {
     assert.ok(!plan.actions.some((a) => a.kind === "ReadSubscription"), "a failed read is not asked again");
     assert.equal(condition(plan.status, "Ready")?.reason, "CredentialTenantMismatch");
   });
+});
+
+describe("UserAssignedIdentity planner: crafted input that bypassed admission", () => {
+  const crafted: Array<[string, Partial<UserAssignedIdentity["spec"]>]> = [
+    ["an identity name climbing out of its group", { name: "../../../other-rg/providers/x/y/z" }],
+    ["a resource group with a query", { resourceGroup: "rg?api-version=2015-01-01" }],
+    [
+      "a federated credential name with a slash",
+      { federatedCredentials: [{ ...fic("aks"), name: "a/../../b" }] },
+    ],
+    [
+      "a scope in another subscription through ..",
+      { roleAssignments: [{ role: "Reader", scope: `${RG}/../../22222222-2222-2222-2222-222222222222` }] },
+    ],
+    ["an attach target with an encoded slash", { attachTo: [`${vmId("vm-1")}%2F..%2F..%2Fother`] }],
+  ];
+  for (const [name, spec] of crafted) {
+    test(`refuses ${name} without touching Azure`, () => {
+      const plan = planUserAssignedIdentity(uai(spec), emptyObserved(), context());
+      assert.deepEqual(plan.actions, []);
+      assert.equal(condition(plan.status, "Ready")?.reason, "InvalidSpec");
+    });
+  }
 });
