@@ -21,7 +21,7 @@ export class AzureError extends Error {
 
 /** 429 from ARM or Graph, or azid's own rate gate holding the call back before it was sent. */
 export class ThrottledError extends AzureError {
-  override readonly name = "ThrottledError";
+  override readonly name: string = "ThrottledError";
   constructor(
     message: string,
     readonly retryAfterMs: number,
@@ -34,16 +34,16 @@ export class ThrottledError extends AzureError {
 
 /** 5xx, 408, a dropped connection: worth retrying with backoff. */
 export class TransientError extends AzureError {
-  override readonly name = "TransientError";
+  override readonly name: string = "TransientError";
 }
 
 export class NotFoundError extends AzureError {
-  override readonly name = "NotFoundError";
+  override readonly name: string = "NotFoundError";
 }
 
 /** AuthorizationFailed or LinkedAuthorizationFailed: azid's credential lacks `action` at `scope`. */
 export class PermissionError extends AzureError {
-  override readonly name = "PermissionError";
+  override readonly name: string = "PermissionError";
   constructor(
     message: string,
     code: string,
@@ -56,7 +56,7 @@ export class PermissionError extends AzureError {
 
 /** RequestDisallowedByPolicy: an Azure Policy assignment denies the request. */
 export class PolicyDeniedError extends AzureError {
-  override readonly name = "PolicyDeniedError";
+  override readonly name: string = "PolicyDeniedError";
   constructor(
     message: string,
     readonly policy: string | undefined,
@@ -70,12 +70,12 @@ export class PolicyDeniedError extends AzureError {
  * subscription's, as after a tenant move. Only a credential from the new tenant helps.
  */
 export class CredentialTenantError extends AzureError {
-  override readonly name = "CredentialTenantError";
+  override readonly name: string = "CredentialTenantError";
 }
 
 /** Any other 401: the credential could not get or present a valid token. */
 export class AuthenticationError extends AzureError {
-  override readonly name = "AuthenticationError";
+  override readonly name: string = "AuthenticationError";
 }
 
 /**
@@ -83,22 +83,22 @@ export class AuthenticationError extends AzureError {
  * the principal was created (replication); permanent for a principal of another tenant.
  */
 export class PrincipalNotFoundError extends AzureError {
-  override readonly name = "PrincipalNotFoundError";
+  override readonly name: string = "PrincipalNotFoundError";
 }
 
 /** 409 RoleAssignmentExists: the same scope + role + principal exists under another name. */
 export class RoleAssignmentExistsError extends AzureError {
-  override readonly name = "RoleAssignmentExistsError";
+  override readonly name: string = "RoleAssignmentExistsError";
 }
 
 /** 409 other than RoleAssignmentExists: a concurrent write (e.g. two FIC writes under one identity). */
 export class ConflictError extends AzureError {
-  override readonly name = "ConflictError";
+  override readonly name: string = "ConflictError";
 }
 
 /** A 400 that no retry fixes: the request itself is wrong for Azure (the spec must change). */
 export class InvalidRequestError extends AzureError {
-  override readonly name = "InvalidRequestError";
+  override readonly name: string = "InvalidRequestError";
 }
 
 const PERMISSION_CODES = new Set([
@@ -126,6 +126,8 @@ interface ErrorBody {
 /** Translates anything the SDK or a Graph call threw into an AzureError subclass. */
 export function toAzureError(error: unknown): AzureError {
   if (error instanceof AzureError) return error;
+  const identityError = fromIdentityError(error);
+  if (identityError) return identityError;
   if (!(error instanceof RestError) && !isRestErrorLike(error)) {
     const message = error instanceof Error ? error.message : String(error);
     const code = (error as { code?: unknown })?.code;
@@ -159,6 +161,23 @@ export function toAzureError(error: unknown): AzureError {
   if (code === "RoleAssignmentExists") return new RoleAssignmentExistsError(message, code, status);
   if (status === 409) return new ConflictError(message, code, status);
   return new InvalidRequestError(message, code, status);
+}
+
+/**
+ * @azure/identity's failures to get a token (AuthenticationError, CredentialUnavailableError):
+ * no retry fixes a wrong client id or secret, but a changed credentials file does.
+ */
+function fromIdentityError(error: unknown): AzureError | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  if (name !== "AuthenticationError" && name !== "CredentialUnavailableError") return undefined;
+  const code = (error as { errorResponse?: { error?: unknown } }).errorResponse?.error;
+  return new AuthenticationError(
+    `azid could not get a token: ${String(message)}`,
+    typeof code === "string" ? code : name,
+    401,
+    { cause: error },
+  );
 }
 
 function isRestErrorLike(error: unknown): error is RestError {

@@ -21,7 +21,7 @@ export function armGatePolicy(gate: RateGate, metrics?: Metrics, logger?: Logger
       const subscription = subscriptionOf(request.url) ?? "none";
       const cls = requestClass(request.method);
       if (subscription !== "none" && !isPrepaid()) {
-        const decision = await gate.take(subscription, { [cls]: 1 });
+        const decision = await gate.take([{ class: cls, subscriptionId: subscription }]);
         if (!decision.granted) {
           metrics?.armThrottled.inc({ subscription, class: cls, source: "gate" });
           throw new ThrottledError(

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { LimitCharge } from "../plan/actions.js";
 
 /** ARM's throttling classes for a subscription and principal (see spec/azure-api/LIMITS.md). */
 export type RequestClass = "read" | "write" | "delete";
@@ -11,7 +12,8 @@ export type RateGateDecision = { granted: true } | { granted: false; retryAfterM
  * parks work instead of earning 429s.
  */
 export interface RateGate {
-  take(subscriptionId: string, costs: Readonly<Record<string, number>>): Promise<RateGateDecision>;
+  /** One token per charge, from every bucket the charges name, all or nothing. */
+  take(charges: readonly LimitCharge[]): Promise<RateGateDecision>;
 }
 
 /** A gate that never holds anything back (the CLI against a sandbox without throttling, tests). */

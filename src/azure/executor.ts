@@ -1,0 +1,422 @@
+import type { RoleAssignment, RoleDefinition } from "@azure/arm-authorization";
+import type { Identity } from "@azure/arm-msi";
+import type { GenericResource } from "@azure/arm-resources";
+import { parseResourceId, resourceNameOf, resourceTypeOf } from "../api/arm-id.js";
+import { type Action, isRead, type LimitCharge } from "../plan/actions.js";
+import type { ActionResult } from "../plan/apply-result.js";
+import type {
+  ObservedAppRoleAssignment,
+  ObservedIdentity,
+  ObservedRoleAssignment,
+  ObservedRoleDefinition,
+  ObservedTarget,
+  ResourceIdentity,
+} from "../plan/observed.js";
+import { ApiVersionResolver } from "./api-versions.js";
+import type { ArmClients, AzureClients } from "./clients.js";
+import { AzureError, NotFoundError, ThrottledError, TransientError, toAzureError } from "./errors.js";
+import type { RateGate } from "./rate-gate.js";
+
+/** Provisioning states during which a resource must not be read as settled nor written. */
+const BUSY_STATES = new Set(["updating", "creating", "deleting", "accepted", "running"]);
+
+export interface ExecutorOptions {
+  clients: AzureClients;
+  /** Paces the limit classes that HTTP methods do not tell apart (identity creation, FIC writes). */
+  gate: RateGate;
+  apiVersions?: ApiVersionResolver;
+}
+
+/** What execute() answers: the planner's ActionResult, plus the typed error behind a failure. */
+export interface Execution {
+  result: ActionResult;
+  error?: AzureError;
+}
+
+/**
+ * Runs one planned action against ARM or Graph with the unmodified SDK clients and turns the
+ * answer into the planner's observed types. It never throws for an Azure answer: a failure
+ * comes back as `result.failure` (for the planner) with the typed error (for the error policy).
+ */
+export class ActionExecutor {
+  private readonly apiVersions: ApiVersionResolver;
+
+  constructor(private readonly options: ExecutorOptions) {
+    this.apiVersions = options.apiVersions ?? new ApiVersionResolver();
+  }
+
+  /**
+   * @param subscriptionId the subscription of the azid resource the action works for: its
+   *   credential also makes the Graph calls (Graph is per tenant, not per subscription).
+   */
+  async execute(action: Action, subscriptionId: string): Promise<Execution> {
+    try {
+      await this.takeOperationTokens(action.limits);
+      return { result: await this.run(action, subscriptionId) };
+    } catch (thrown) {
+      const error = toAzureError(thrown);
+      const failure = { code: error.code, message: error.message, status: error.status || undefined };
+      // A 404 answers a read (absent) or a delete (already gone): data for the planner, no error.
+      const answered = error instanceof NotFoundError && (isRead(action) || action.kind.startsWith("Delete"));
+      return answered ? { result: { failure } } : { result: { failure }, error };
+    }
+  }
+
+  private async takeOperationTokens(limits: readonly LimitCharge[]): Promise<void> {
+    const charges = limits.filter(
+      (charge) => charge.class === "identityCreate" || charge.class === "ficWrite",
+    );
+    if (charges.length === 0) return;
+    const decision = await this.options.gate.take(charges);
+    if (!decision.granted) {
+      throw new ThrottledError(
+        `azid's ${charges.map((c) => c.class).join("+")} budget is spent`,
+        decision.retryAfterMs,
+        "gate",
+      );
+    }
+  }
+
+  private clientsFor(subscriptionId: string): ArmClients {
+    return this.options.clients.forSubscription(subscriptionId);
+  }
+
+  private async run(action: Action, ownerSubscription: string): Promise<ActionResult> {
+    switch (action.kind) {
+      case "ReadSubscription": {
+        const subscription = await this.clientsFor(action.subscriptionId).subscriptions.subscriptions.get(
+          action.subscriptionId,
+        );
+        return {
+          subscription: {
+            subscriptionId: subscription.subscriptionId ?? action.subscriptionId,
+            tenantId: required(subscription.tenantId, "subscription.tenantId"),
+          },
+        };
+      }
+      case "ReadIdentity": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.identityId);
+        const identity = await this.clientsFor(subscriptionId).msi.userAssignedIdentities.get(
+          resourceGroup,
+          name,
+        );
+        return { identity: toObservedIdentity(identity) };
+      }
+      case "ListFederatedCredentials": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.identityId);
+        const credentials = [];
+        for await (const credential of this.clientsFor(subscriptionId).msi.federatedIdentityCredentials.list(
+          resourceGroup,
+          name,
+        )) {
+          credentials.push({
+            name: required(credential.name, "federatedCredential.name"),
+            issuer: credential.issuer ?? "",
+            subject: credential.subject ?? "",
+            audiences: credential.audiences ?? [],
+          });
+        }
+        return { federatedCredentials: credentials };
+      }
+      case "ListRoleAssignments": {
+        const clients = this.clientsFor(subscriptionOf(action.listingScope) ?? ownerSubscription);
+        const assignments: ObservedRoleAssignment[] = [];
+        for await (const assignment of clients.authorization.roleAssignments.listForScope(
+          action.listingScope,
+          {
+            filter: `principalId eq '${action.principalId}'`,
+          },
+        )) {
+          assignments.push(toObservedAssignment(assignment));
+        }
+        return { roleAssignments: assignments };
+      }
+      case "ReadTarget":
+        return { target: await this.readTarget(action.resourceId) };
+      case "ReadRoleDefinition": {
+        const definition = await this.clientsFor(action.subscriptionId).authorization.roleDefinitions.get(
+          `/subscriptions/${action.subscriptionId}`,
+          action.guid,
+        );
+        return { roleDefinition: toObservedDefinition(definition) };
+      }
+      case "FindRoleDefinitions": {
+        const definitions: ObservedRoleDefinition[] = [];
+        const filter = `roleName eq '${action.roleName.replace(/'/g, "''")}'`;
+        for await (const definition of this.clientsFor(
+          action.subscriptionId,
+        ).authorization.roleDefinitions.list(`/subscriptions/${action.subscriptionId}`, { filter })) {
+          definitions.push(toObservedDefinition(definition));
+        }
+        return { roleDefinitions: definitions };
+      }
+      case "ReadServicePrincipal": {
+        const principal = await this.clientsFor(ownerSubscription).graph.findServicePrincipalByAppId(
+          action.appId,
+        );
+        return {
+          servicePrincipal: principal
+            ? {
+                objectId: principal.id,
+                appId: principal.appId,
+                appRoles: (principal.appRoles ?? []).map((role) => ({
+                  id: role.id,
+                  value: role.value,
+                  isEnabled: role.isEnabled,
+                })),
+              }
+            : null,
+        };
+      }
+      case "ListAppRoleAssignments": {
+        const assignments = await this.clientsFor(ownerSubscription).graph.listAppRoleAssignments(
+          action.principalId,
+        );
+        return { appRoleAssignments: assignments.map(toObservedAppRoleAssignment) };
+      }
+      case "CreateIdentity": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.identityId);
+        const identity = await this.clientsFor(subscriptionId).msi.userAssignedIdentities.createOrUpdate(
+          resourceGroup,
+          name,
+          { location: action.location, tags: action.tags },
+        );
+        return { identity: toObservedIdentity(identity) };
+      }
+      case "UpdateIdentityTags": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.identityId);
+        const identity = await this.clientsFor(subscriptionId).msi.userAssignedIdentities.update(
+          resourceGroup,
+          name,
+          {
+            tags: action.tags,
+          },
+        );
+        return { identity: toObservedIdentity(identity) };
+      }
+      case "DeleteIdentity": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.identityId);
+        await this.clientsFor(subscriptionId).msi.userAssignedIdentities.delete(resourceGroup, name);
+        return {};
+      }
+      case "PutFederatedCredential": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.identityId);
+        await this.clientsFor(subscriptionId).msi.federatedIdentityCredentials.createOrUpdate(
+          resourceGroup,
+          name,
+          action.name,
+          { issuer: action.issuer, subject: action.subject, audiences: action.audiences },
+        );
+        return {};
+      }
+      case "DeleteFederatedCredential": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.identityId);
+        await this.clientsFor(subscriptionId).msi.federatedIdentityCredentials.delete(
+          resourceGroup,
+          name,
+          action.name,
+        );
+        return {};
+      }
+      case "PutRoleAssignment": {
+        const clients = this.clientsFor(subscriptionOf(action.scope) ?? ownerSubscription);
+        const assignment = await clients.authorization.roleAssignments.create(action.scope, action.name, {
+          roleDefinitionId: action.roleDefinitionId,
+          principalId: action.principalId,
+          principalType: action.principalType,
+          condition: action.condition,
+          conditionVersion: action.conditionVersion,
+          description: action.assignmentDescription,
+        });
+        return { roleAssignment: toObservedAssignment(assignment) };
+      }
+      case "DeleteRoleAssignment": {
+        const clients = this.clientsFor(subscriptionOf(action.scope) ?? ownerSubscription);
+        await clients.authorization.roleAssignments.deleteById(action.roleAssignmentId);
+        return {};
+      }
+      case "PatchResourceIdentity":
+        return { resourceIdentity: await this.patchIdentity(action.resourceId, action.identity) };
+      case "PutRoleDefinition": {
+        const scope = `/subscriptions/${action.subscriptionId}`;
+        const definition = await this.clientsFor(
+          action.subscriptionId,
+        ).authorization.roleDefinitions.createOrUpdate(scope, action.guid, {
+          roleName: action.roleName,
+          description: action.roleDescription,
+          roleType: "CustomRole",
+          permissions: action.permissions.map((permission) => ({
+            actions: [...(permission.actions ?? [])],
+            notActions: [...(permission.notActions ?? [])],
+            dataActions: [...(permission.dataActions ?? [])],
+            notDataActions: [...(permission.notDataActions ?? [])],
+          })),
+          assignableScopes: [...action.assignableScopes],
+        });
+        return { roleDefinition: toObservedDefinition(definition) };
+      }
+      case "DeleteRoleDefinition":
+        await this.clientsFor(action.subscriptionId).authorization.roleDefinitions.delete(
+          `/subscriptions/${action.subscriptionId}`,
+          action.guid,
+        );
+        return {};
+      case "GrantAppRole": {
+        const granted = await this.clientsFor(ownerSubscription).graph.createAppRoleAssignment(
+          action.principalId,
+          {
+            resourceId: action.resourceServicePrincipalId,
+            appRoleId: action.appRoleId,
+          },
+        );
+        return { appRoleAssignment: toObservedAppRoleAssignment(granted) };
+      }
+      case "RevokeAppRole":
+        await this.clientsFor(ownerSubscription).graph.deleteAppRoleAssignment(
+          action.principalId,
+          action.assignmentId,
+        );
+        return {};
+    }
+  }
+
+  private async readTarget(resourceId: string): Promise<ObservedTarget> {
+    const parsed = parseResourceId(resourceId);
+    const clients = this.clientsFor(parsed.subscriptionId);
+    const apiVersion = await this.apiVersions.forType(clients.resources, resourceTypeOf(parsed));
+    const resource = await clients.resources.resources.getById(resourceId, apiVersion);
+    refuseWhileBusy(resource, resourceId);
+    return { state: "present", identity: toResourceIdentity(resource.identity) };
+  }
+
+  /**
+   * PATCH of the `identity` alone. A provider that answers 202 (Compute does) is not waited
+   * for: the worker moves on, and the key comes back after Retry-After to read the result.
+   */
+  private async patchIdentity(
+    resourceId: string,
+    identity: { type: string; userAssignedIdentities?: Record<string, Record<string, never> | null> },
+  ): Promise<ResourceIdentity | undefined> {
+    const parsed = parseResourceId(resourceId);
+    const clients = this.clientsFor(parsed.subscriptionId);
+    const apiVersion = await this.apiVersions.forType(clients.resources, resourceTypeOf(parsed));
+    const poller = await clients.resources.resources.beginUpdateById(resourceId, apiVersion, {
+      identity: identity as GenericResource["identity"],
+    });
+    if (!poller.isDone()) {
+      throw new OperationInProgressError(
+        `the identity change of ${resourceNameOf(parsed)} is still in progress at Azure`,
+        retryAfterOf(poller.getOperationState() as { config?: { retryAfter?: string } }),
+      );
+    }
+    return toResourceIdentity(poller.getResult()?.identity);
+  }
+}
+
+/** A long-running operation Azure has accepted but not finished; the key comes back later. */
+export class OperationInProgressError extends TransientError {
+  override readonly name: string = "OperationInProgressError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message, "OperationInProgress", 202);
+  }
+}
+
+function refuseWhileBusy(resource: GenericResource, resourceId: string): void {
+  const state = (resource.properties as { provisioningState?: unknown } | undefined)?.provisioningState;
+  if (typeof state === "string" && BUSY_STATES.has(state.toLowerCase())) {
+    throw new OperationInProgressError(`${resourceId} is ${state}`, 1000);
+  }
+}
+
+function retryAfterOf(state: { config?: { retryAfter?: string } }): number {
+  const seconds = Number(state.config?.retryAfter);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
+}
+
+function identityParts(identityId: string): { subscriptionId: string; resourceGroup: string; name: string } {
+  const parsed = parseResourceId(identityId);
+  return {
+    subscriptionId: parsed.subscriptionId,
+    resourceGroup: required(parsed.resourceGroup, "identity resource group"),
+    name: resourceNameOf(parsed),
+  };
+}
+
+function subscriptionOf(scope: string): string | undefined {
+  return /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1];
+}
+
+function required<T>(value: T | undefined | null, what: string): T {
+  if (value === undefined || value === null)
+    throw new AzureError(`Azure's answer lacks ${what}`, "IncompleteResponse", 0);
+  return value;
+}
+
+function toObservedIdentity(identity: Identity): ObservedIdentity {
+  return {
+    id: required(identity.id, "identity.id"),
+    name: required(identity.name, "identity.name"),
+    location: identity.location,
+    tags: identity.tags ?? {},
+    principalId: required(identity.principalId, "identity.principalId"),
+    clientId: required(identity.clientId, "identity.clientId"),
+    tenantId: required(identity.tenantId, "identity.tenantId"),
+  };
+}
+
+function toObservedAssignment(assignment: RoleAssignment): ObservedRoleAssignment {
+  return {
+    id: required(assignment.id, "roleAssignment.id"),
+    name: required(assignment.name, "roleAssignment.name"),
+    scope: required(assignment.scope, "roleAssignment.scope"),
+    roleDefinitionId: required(assignment.roleDefinitionId, "roleAssignment.roleDefinitionId"),
+    principalId: required(assignment.principalId, "roleAssignment.principalId"),
+    principalType: assignment.principalType,
+    condition: assignment.condition ?? undefined,
+    conditionVersion: assignment.conditionVersion ?? undefined,
+    description: assignment.description ?? undefined,
+  };
+}
+
+function toObservedDefinition(definition: RoleDefinition): ObservedRoleDefinition {
+  return {
+    id: required(definition.id, "roleDefinition.id"),
+    name: required(definition.name, "roleDefinition.name"),
+    roleName: definition.roleName ?? "",
+    type: definition.roleType === "BuiltInRole" ? "BuiltInRole" : "CustomRole",
+    description: definition.description,
+    permissions: (definition.permissions ?? []).map((permission) => ({
+      actions: permission.actions ?? [],
+      notActions: permission.notActions ?? [],
+      dataActions: permission.dataActions ?? [],
+      notDataActions: permission.notDataActions ?? [],
+    })),
+    assignableScopes: definition.assignableScopes ?? [],
+  };
+}
+
+function toObservedAppRoleAssignment(assignment: ObservedAppRoleAssignment): ObservedAppRoleAssignment {
+  return {
+    id: assignment.id,
+    principalId: assignment.principalId,
+    resourceId: assignment.resourceId,
+    appRoleId: assignment.appRoleId,
+  };
+}
+
+function toResourceIdentity(identity: GenericResource["identity"]): ResourceIdentity | undefined {
+  if (!identity) return undefined;
+  const userAssigned: Record<string, { principalId?: string; clientId?: string }> = {};
+  for (const [id, value] of Object.entries(identity.userAssignedIdentities ?? {})) {
+    userAssigned[id] = { principalId: value?.principalId, clientId: value?.clientId };
+  }
+  return {
+    type: identity.type ?? "None",
+    principalId: identity.principalId,
+    tenantId: identity.tenantId,
+    ...(identity.userAssignedIdentities ? { userAssignedIdentities: userAssigned } : {}),
+  };
+}

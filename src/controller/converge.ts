@@ -1,0 +1,107 @@
+import type { AzureError } from "../azure/errors.js";
+import type { ActionExecutor } from "../azure/executor.js";
+import { type Action, isRead } from "../plan/actions.js";
+import { applyResult } from "../plan/apply-result.js";
+import type { ObservedState } from "../plan/observed.js";
+import type { Notice, PlanResult } from "../plan/plan-types.js";
+
+export interface Convergence<Status> {
+  /** The last plan: empty, or cut short by maxRounds. Its status is the one to write. */
+  final: PlanResult<Status>;
+  observed: ObservedState;
+  /** Notices of every round, in order, without repeats (they become Kubernetes events). */
+  notices: Notice[];
+  /** The typed errors behind the failures of this reconcile, for the error policy. */
+  errors: AzureError[];
+  /** Every action run, in order. */
+  executed: Action[];
+  /** True when maxRounds ran out before the plan was empty. */
+  cutShort: boolean;
+}
+
+export interface ConvergeOptions<Status> {
+  executor: ActionExecutor;
+  /** The azid resource's subscription (its credential makes the Graph calls). */
+  subscriptionId: string;
+  initialStatus?: Status;
+  /** How many actions of one wave run at once. */
+  concurrency?: number;
+  maxRounds?: number;
+  /** Called before each wave of writes, e.g. to stop when the lease or the approval is gone. */
+  beforeWrites?: (writes: readonly Action[]) => void | Promise<void>;
+}
+
+/**
+ * The act phase: plan, run the wave of actions the plan asks for, fold their outcomes into the
+ * observed state, plan again, until the plan is empty. Actions of a wave run concurrently,
+ * except that those sharing a serialKey run one after another, in the order planned.
+ */
+export async function converge<Status>(
+  plan: (observed: ObservedState, status: Status | undefined) => PlanResult<Status>,
+  observed: ObservedState,
+  options: ConvergeOptions<Status>,
+): Promise<Convergence<Status>> {
+  const maxRounds = options.maxRounds ?? 20;
+  const notices: Notice[] = [];
+  const seenNotices = new Set<string>();
+  const errors: AzureError[] = [];
+  const executed: Action[] = [];
+  let state = observed;
+  let status = options.initialStatus;
+
+  for (let round = 0; ; round++) {
+    const result = plan(state, status);
+    for (const notice of result.notices) {
+      const key = `${notice.type}|${notice.reason}|${notice.message}`;
+      if (!seenNotices.has(key)) {
+        seenNotices.add(key);
+        notices.push(notice);
+      }
+    }
+    if (result.actions.length === 0 || round >= maxRounds) {
+      return {
+        final: result,
+        observed: state,
+        notices,
+        errors,
+        executed,
+        cutShort: result.actions.length > 0,
+      };
+    }
+    const writes = result.actions.filter((action) => !isRead(action));
+    if (writes.length > 0) await options.beforeWrites?.(writes);
+
+    const outcomes = await runWave(result.actions, options);
+    for (const [index, action] of result.actions.entries()) {
+      const outcome = outcomes[index];
+      if (!outcome) continue;
+      executed.push(action);
+      if (outcome.error) errors.push(outcome.error);
+      state = applyResult(state, action, outcome.result);
+    }
+    status = result.status;
+  }
+}
+
+async function runWave<Status>(actions: readonly Action[], options: ConvergeOptions<Status>) {
+  const outcomes: Array<Awaited<ReturnType<ActionExecutor["execute"]>> | undefined> = new Array(
+    actions.length,
+  );
+  // One lane per serialKey (or per action without one); lanes run concurrently.
+  const lanes = new Map<string, number[]>();
+  actions.forEach((action, index) => {
+    const lane = action.serialKey ?? `#${index}`;
+    lanes.set(lane, [...(lanes.get(lane) ?? []), index]);
+  });
+  const queue = [...lanes.values()];
+  const worker = async () => {
+    for (let lane = queue.shift(); lane; lane = queue.shift()) {
+      for (const index of lane) {
+        outcomes[index] = await options.executor.execute(actions[index] as Action, options.subscriptionId);
+      }
+    }
+  };
+  const concurrency = Math.max(1, Math.min(options.concurrency ?? 8, queue.length));
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return outcomes;
+}

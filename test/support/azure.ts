@@ -1,0 +1,41 @@
+// azid's own Azure layer pointed at an ARM emulator, as `--sandbox` points the controller at it.
+import { AzureClients } from "../../src/azure/clients.js";
+import { CredentialProvider } from "../../src/azure/credentials.js";
+import { ActionExecutor } from "../../src/azure/executor.js";
+import { OPEN_GATE, type RateGate } from "../../src/azure/rate-gate.js";
+import type { ArmEmulator } from "../../src/sandbox/arm/index.js";
+
+/** The client id azid uses in the sandbox (any id works there; Entra ids are GUIDs). */
+export const SANDBOX_CLIENT_ID = "a2d1d000-0000-4000-8000-00000000a21d";
+
+export function sandboxCredentials(arm: ArmEmulator, file?: string): CredentialProvider {
+  return new CredentialProvider({
+    file,
+    fallback: { tenantId: arm.tenantId, clientId: SANDBOX_CLIENT_ID, clientSecret: "sandbox" },
+    authorityHost: arm.authorityHost,
+    tlsOptions: { ca: arm.caPem },
+  });
+}
+
+export function sandboxClients(
+  arm: ArmEmulator,
+  options: { gate?: RateGate; credentialsFile?: string } = {},
+) {
+  return new AzureClients({
+    endpoints: {
+      arm: arm.url,
+      armAudience: "https://management.azure.com",
+      graph: arm.graphUrl,
+      ca: arm.caPem,
+    },
+    credentials: sandboxCredentials(arm, options.credentialsFile),
+    gate: options.gate ?? OPEN_GATE,
+  });
+}
+
+export function sandboxExecutor(
+  arm: ArmEmulator,
+  options: { gate?: RateGate; credentialsFile?: string } = {},
+) {
+  return new ActionExecutor({ clients: sandboxClients(arm, options), gate: options.gate ?? OPEN_GATE });
+}
