@@ -8,19 +8,27 @@ import type { ArmEmulator } from "../../src/sandbox/arm/index.js";
 /** The client id azid uses in the sandbox (any id works there; Entra ids are GUIDs). */
 export const SANDBOX_CLIENT_ID = "a2d1d000-0000-4000-8000-00000000a21d";
 
-export function sandboxCredentials(arm: ArmEmulator, file?: string): CredentialProvider {
+export interface SandboxAzureOptions {
+  gate?: RateGate;
+  credentialsFile?: string;
+  /** The tenant azid's credential is from (the sandbox's first tenant by default). */
+  tenantId?: string;
+}
+
+export function sandboxCredentials(arm: ArmEmulator, options: SandboxAzureOptions = {}): CredentialProvider {
   return new CredentialProvider({
-    file,
-    fallback: { tenantId: arm.tenantId, clientId: SANDBOX_CLIENT_ID, clientSecret: "sandbox" },
+    file: options.credentialsFile,
+    fallback: {
+      tenantId: options.tenantId ?? arm.tenantId,
+      clientId: SANDBOX_CLIENT_ID,
+      clientSecret: "sandbox",
+    },
     authorityHost: arm.authorityHost,
     tlsOptions: { ca: arm.caPem },
   });
 }
 
-export function sandboxClients(
-  arm: ArmEmulator,
-  options: { gate?: RateGate; credentialsFile?: string } = {},
-) {
+export function sandboxClients(arm: ArmEmulator, options: SandboxAzureOptions = {}) {
   return new AzureClients({
     endpoints: {
       arm: arm.url,
@@ -28,14 +36,11 @@ export function sandboxClients(
       graph: arm.graphUrl,
       ca: arm.caPem,
     },
-    credentials: sandboxCredentials(arm, options.credentialsFile),
+    credentials: sandboxCredentials(arm, options),
     gate: options.gate ?? OPEN_GATE,
   });
 }
 
-export function sandboxExecutor(
-  arm: ArmEmulator,
-  options: { gate?: RateGate; credentialsFile?: string } = {},
-) {
+export function sandboxExecutor(arm: ArmEmulator, options: SandboxAzureOptions = {}) {
   return new ActionExecutor({ clients: sandboxClients(arm, options), gate: options.gate ?? OPEN_GATE });
 }
