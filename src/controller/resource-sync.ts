@@ -87,7 +87,11 @@ function plannerFor<R extends ManagedResource>(resource: R, context: PlanContext
       case "UserAssignedIdentity":
         return planUserAssignedIdentity(current as UserAssignedIdentity, observed, context) as PlanResult<S>;
       case "SystemAssignedIdentity":
-        return planSystemAssignedIdentity(current as SystemAssignedIdentity, observed, context) as PlanResult<S>;
+        return planSystemAssignedIdentity(
+          current as SystemAssignedIdentity,
+          observed,
+          context,
+        ) as PlanResult<S>;
       case "CustomRole":
         return planCustomRole(current as CustomRole, observed, context) as PlanResult<S>;
     }
