@@ -46,9 +46,6 @@ interface Flight {
   released: boolean;
 }
 
-/** The infrastructure failed around a reconcile (not the reconcile itself). */
-class SettleFailure extends Error {}
-
 /**
  * Runs one reconcile job: the reconcile, the error policy, and what happens to the key next,
  * so that BullMQ's at-least-once delivery turns into client-go's workqueue contract.
@@ -77,10 +74,11 @@ export class ReconcileRunner {
     try {
       await this.runFlight(flight, jobId);
     } catch (err) {
-      if (!(err instanceof SettleFailure)) throw err;
-      // Leave the job active: its lock lapses and the stalled-job check hands it to a worker
-      // again, which is BullMQ's at-least-once path. Failing it would drop the key.
-      logger.warn({ key, err: err.cause }, "could not record the end of a reconcile; it will run again");
+      if (err instanceof DelayedError || err instanceof WaitingError) throw err;
+      // The bookkeeping around the reconcile failed (Redis away, most likely). Leave the job
+      // active: its lock lapses and the stalled-job check hands it to a worker again, which is
+      // BullMQ's at-least-once path. Letting BullMQ fail it would drop the key.
+      logger.warn({ key, err }, "could not record the end of a reconcile; it will run again");
       throw new WaitingError();
     } finally {
       this.flights.delete(jobId);
@@ -124,7 +122,7 @@ export class ReconcileRunner {
   private async runFlight(flight: Flight, jobId: string): Promise<void> {
     const { key, job } = flight;
     const { metrics, controller, name } = this.settings;
-    const failures = await this.infra(() => readFailures(this.settings.redis, this.settings.keys, key));
+    const failures = await readFailures(this.settings.redis, this.settings.keys, key);
     const logger = this.settings.logger.child({ key, reconcileId: randomUUID() });
     // Queue time is exact only for a job's first, undelayed delivery; delayed and redelivered
     // jobs do not record when they became ready.
@@ -166,9 +164,7 @@ export class ReconcileRunner {
         : outcome.decision.kind === "retry"
           ? "fail"
           : "keep";
-    const settlement = await this.infra(() =>
-      settleRun(redis, keys, key, jobId, change, this.settings.sealTtlMs),
-    );
+    const settlement = await settleRun(redis, keys, key, jobId, change, this.settings.sealTtlMs);
 
     let delayMs: number | undefined;
     if (outcome.kind === "done") {
@@ -191,11 +187,10 @@ export class ReconcileRunner {
       // an add that came in while this run went on beats any requeue this run asked for.
       return;
     }
-    await this.infra(() => job.moveToDelayed(Date.now() + delayMs, token));
+    await job.moveToDelayed(Date.now() + delayMs, token);
     // An add that landed between the settle and the move waits in the payload, which only a
     // finished job releases: bring the delayed job forward instead.
-    if (await this.infra(() => releaseRun(redis, keys, key)))
-      await this.infra(() => this.settings.addNow(key));
+    if (await releaseRun(redis, keys, key)) await this.settings.addNow(key);
     metrics?.workqueueAdds.inc({ name, controller });
     throw new DelayedError();
   }
@@ -219,7 +214,7 @@ export class ReconcileRunner {
       case "retry": {
         const { metrics, name, controller, backoff, buckets, retryBucket } = this.settings;
         const backoffMs = exponentialBackoffMs(failures, backoff);
-        const bucketWaitMs = await this.infra(() => buckets.reserve(retryBucket));
+        const bucketWaitMs = await buckets.reserve(retryBucket);
         const delayMs = Math.max(backoffMs, bucketWaitMs);
         metrics?.workqueueRetries.inc({ name, controller });
         logger.warn({ err: error, failures, delayMs }, "reconcile failed; retrying after backoff");
@@ -255,13 +250,5 @@ export class ReconcileRunner {
     }
     logger.error({ decision }, "the error policy returned no valid decision; retrying with backoff");
     return { kind: "retry" };
-  }
-
-  private async infra<T>(step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (err) {
-      throw new SettleFailure("queue bookkeeping failed", { cause: err });
-    }
   }
 }

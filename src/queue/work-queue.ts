@@ -82,6 +82,39 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+interface Settings {
+  prefix: string;
+  backoff: BackoffPolicy;
+  retryBucket: { capacity: number; refillPerSecond: number };
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  metricsIntervalMs: number;
+}
+
+/** Every option checked before anything connects, so bad input leaves nothing open behind it. */
+function resolveSettings(options: WorkQueueOptions): Settings {
+  validateName("name", options.name);
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  validateName("prefix", prefix);
+  const retryBucket = options.retryBucket ?? { capacity: 100, refillPerSecond: 10 };
+  return {
+    prefix,
+    backoff: {
+      baseMs: positive("backoff.baseMs", options.backoff?.baseMs, DEFAULT_BACKOFF.baseMs),
+      capMs: positive("backoff.capMs", options.backoff?.capMs, DEFAULT_BACKOFF.capMs),
+    },
+    retryBucket: {
+      capacity: positive("retryBucket.capacity", retryBucket.capacity, 100),
+      refillPerSecond: positive("retryBucket.refillPerSecond", retryBucket.refillPerSecond, 10),
+    },
+    lockDurationMs: positive("lockDurationMs", options.lockDurationMs, 30_000),
+    stalledIntervalMs: positive("stalledIntervalMs", options.stalledIntervalMs, 30_000),
+    maxStalledCount: positive("maxStalledCount", options.maxStalledCount, 5),
+    metricsIntervalMs: positive("metricsIntervalMs", options.metricsIntervalMs, 5000),
+  };
+}
+
 /** The add that client-go's `Add` is: coalesces with a waiting key, pulls a delayed one forward, is remembered while it runs. */
 function immediateAddOptions(key: string): JobsOptions {
   return { deduplication: { id: key, keepLastIfActive: true, reschedule: true } };
@@ -98,12 +131,6 @@ export class WorkQueue {
   readonly buckets: TokenBuckets;
   private readonly controller: string;
   private readonly keys: QueueKeyspace;
-  private readonly backoff: BackoffPolicy;
-  private readonly retryBucket: { capacity: number; refillPerSecond: number };
-  private readonly lockDurationMs: number;
-  private readonly stalledIntervalMs: number;
-  private readonly maxStalledCount: number;
-  private readonly metricsIntervalMs: number;
   private worker: Worker<ReconcileJobData> | undefined;
   private runner: ReconcileRunner | undefined;
   private resync: ResyncOptions | undefined;
@@ -113,22 +140,17 @@ export class WorkQueue {
 
   private constructor(
     private readonly options: WorkQueueOptions,
+    private readonly settings: Settings,
     private readonly redis: Redis,
     private readonly workerTemplate: Redis,
     private readonly queue: Queue<ReconcileJobData>,
     private readonly logger: Logger,
   ) {
     this.name = options.name;
-    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.prefix = settings.prefix;
     this.controller = options.controller ?? options.name;
     this.keys = new QueueKeyspace(queue);
     this.buckets = new TokenBuckets(redis, { prefix: this.prefix });
-    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.retryBucket = options.retryBucket ?? { capacity: 100, refillPerSecond: 10 };
-    this.lockDurationMs = positive("lockDurationMs", options.lockDurationMs, 30_000);
-    this.stalledIntervalMs = positive("stalledIntervalMs", options.stalledIntervalMs, 30_000);
-    this.maxStalledCount = positive("maxStalledCount", options.maxStalledCount, 5);
-    this.metricsIntervalMs = positive("metricsIntervalMs", options.metricsIntervalMs, 5000);
     redis.on("ready", () => this.onReconnect());
     redis.on("close", () => this.markUnhealthy());
   }
@@ -138,10 +160,9 @@ export class WorkQueue {
    * `maxmemory-policy noeviction`, and returns a queue ready for adds; `start` makes it a worker too.
    */
   static async open(options: WorkQueueOptions): Promise<WorkQueue> {
-    validateName("name", options.name);
-    validateName("prefix", options.prefix ?? DEFAULT_PREFIX);
+    const settings = resolveSettings(options);
+    const { prefix } = settings;
     const logger = options.logger.child({ queue: options.name });
-    const prefix = options.prefix ?? DEFAULT_PREFIX;
     const redis = createRedisClient(options.redis, "command", `${prefix}:${options.name}:azid`);
     const workerTemplate = createRedisClient(options.redis, "worker", `${prefix}:${options.name}:worker`);
     await connectRedis(redis, options.redis);
@@ -156,15 +177,14 @@ export class WorkQueue {
       streams: { events: { maxLen: 1000 } },
     });
     queue.on("error", (err) => logger.warn({ err }, "queue error"));
-    return new WorkQueue(options, redis, workerTemplate, queue, logger);
+    return new WorkQueue(options, settings, redis, workerTemplate, queue, logger);
   }
 
   /** Adds a key to be reconciled now (client-go `Add`). */
   async add(key: string): Promise<void> {
     validateKey(key);
     this.assertOpen();
-    await this.queue.add(RECONCILE_JOB, { key }, immediateAddOptions(key));
-    this.countAdds(1);
+    await this.enqueueNow(key);
   }
 
   /**
@@ -182,7 +202,7 @@ export class WorkQueue {
     const readyAt = Date.now() + delayMs;
     // A run that is sealing itself answers `busy` for the few milliseconds it takes to decide;
     // a sealed run whose process died stops answering busy when the seal lapses (the lock duration).
-    const deadline = Date.now() + this.lockDurationMs + 1000;
+    const deadline = Date.now() + this.settings.lockDurationMs + 1000;
     while (Date.now() < deadline) {
       const verdict = await tryAddAfter(this.redis, this.keys, key, readyAt, delayMs);
       if (verdict === "busy") {
@@ -217,14 +237,14 @@ export class WorkQueue {
       redis: this.redis,
       keys: this.keys,
       buckets: this.buckets,
-      backoff: this.backoff,
-      retryBucket: { bucket: `retry:${this.name}`, ...this.retryBucket },
-      sealTtlMs: this.lockDurationMs,
+      backoff: this.settings.backoff,
+      retryBucket: { bucket: `retry:${this.name}`, ...this.settings.retryBucket },
+      sealTtlMs: this.settings.lockDurationMs,
       logger: this.logger,
       metrics: this.options.metrics,
       reconcile: options.reconcile,
       classify: options.classify,
-      addNow: (key) => this.add(key),
+      addNow: (key) => this.enqueueNow(key),
     });
     const worker = new Worker<ReconcileJobData>(
       this.name,
@@ -237,9 +257,9 @@ export class WorkQueue {
         prefix: this.prefix,
         autorun: false,
         concurrency,
-        lockDuration: this.lockDurationMs,
-        stalledInterval: this.stalledIntervalMs,
-        maxStalledCount: this.maxStalledCount,
+        lockDuration: this.settings.lockDurationMs,
+        stalledInterval: this.settings.stalledIntervalMs,
+        maxStalledCount: this.settings.maxStalledCount,
         // BullMQ waits this long before fetching again after a Redis error; its default is 15 s.
         runRetryDelay: 1000,
       },
@@ -264,7 +284,7 @@ export class WorkQueue {
     if (this.options.metrics) {
       this.metricsTimer = setInterval(() => {
         this.depth().catch(() => undefined);
-      }, this.metricsIntervalMs);
+      }, this.settings.metricsIntervalMs);
       this.metricsTimer.unref();
     }
   }
@@ -371,6 +391,12 @@ export class WorkQueue {
     if (!this.healthy || this.closing) return;
     this.healthy = false;
     this.logger.warn("Redis unreachable; adds fail and reconciles pause until it is back");
+  }
+
+  /** Also used by running reconciles while the queue shuts down, so it does not check for closing. */
+  private async enqueueNow(key: string): Promise<void> {
+    await this.queue.add(RECONCILE_JOB, { key }, immediateAddOptions(key));
+    this.countAdds(1);
   }
 
   private countAdds(count: number): void {

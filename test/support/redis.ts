@@ -122,7 +122,8 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     args.push("--port", String(port));
   }
   if (options.password !== undefined && options.user !== undefined) {
-    args.push("--user", `${options.user} on >${options.password} ~* &* +@all`, "--user", "default off");
+    args.push("--user", options.user, "on", `>${options.password}`, "~*", "&*", "+@all");
+    args.push("--user", "default", "off");
   } else if (options.password !== undefined) {
     args.push("--requirepass", options.password);
   }
