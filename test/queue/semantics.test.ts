@@ -43,10 +43,14 @@ describe("work queue semantics (client-go workqueue guarantees)", () => {
     const keys = Array.from({ length: 20 }, (_, i) => `ns/obj-${i}`);
     const lastAdd = new Map<string, number>();
     for (let round = 0; round < 8; round++) {
-      for (const key of keys) {
-        lastAdd.set(key, performance.now());
-        await (round % 2 === 0 ? a : b).add(key);
-      }
+      // Both replicas add every key at once, so copies of a key would sit side by side if
+      // nothing kept them apart.
+      await Promise.all(
+        keys.flatMap((key) => {
+          lastAdd.set(key, performance.now());
+          return [a.add(key), b.add(key)];
+        }),
+      );
       await sleep(3);
     }
     await eventually("every key ran after its last add", () =>
