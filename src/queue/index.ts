@@ -1,5 +1,6 @@
 export { type BackoffPolicy, DEFAULT_BACKOFF, exponentialBackoffMs } from "./backoff.js";
 export { QueueError, type QueueErrorCode } from "./errors.js";
+export type { WorkQueueOptions } from "./options.js";
 export { checkEvictionPolicy, type RedisConnectionOptions, redactRedisUrl } from "./redis-client.js";
 export { RESYNC_SCHEDULER_ID } from "./resync.js";
 export { type TakeResult, TokenBuckets, type TokenRequest } from "./token-bucket.js";
@@ -14,4 +15,4 @@ export type {
   RetryDecision,
   StartOptions,
 } from "./types.js";
-export { type QueueCounts, RECONCILE_JOB, WorkQueue, type WorkQueueOptions } from "./work-queue.js";
+export { type QueueCounts, RECONCILE_JOB, WorkQueue } from "./work-queue.js";

@@ -55,10 +55,6 @@ export class ReconcileRunner {
 
   constructor(private readonly settings: RunnerSettings) {}
 
-  get running(): number {
-    return this.flights.size;
-  }
-
   async run(job: Job<ReconcileJobData>, token: string, lockSignal?: AbortSignal): Promise<void> {
     const { logger } = this.settings;
     const key = job.data?.key;

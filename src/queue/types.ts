@@ -42,6 +42,10 @@ export interface StartOptions {
   concurrency: number;
   reconcile: Reconcile;
   classify: Classify;
+  /**
+   * Without it, `start` removes the queue's resync scheduler: configure every replica alike
+   * (turning resync off in the chart turns it off for the whole queue).
+   */
   resync?: ResyncOptions;
 }
 

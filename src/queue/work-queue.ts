@@ -2,47 +2,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type JobsOptions, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
-import type { Metrics } from "../observability/metrics.js";
-import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.js";
 import { QueueError } from "./errors.js";
 import { tryAddAfter } from "./key-scripts.js";
 import { QueueKeyspace } from "./keyspace.js";
+import { positive, resolveSettings, type Settings, validateKey, type WorkQueueOptions } from "./options.js";
 import { type ReconcileJobData, ReconcileRunner } from "./reconcile-runner.js";
-import {
-  checkEvictionPolicy,
-  connectRedis,
-  createRedisClient,
-  type RedisConnectionOptions,
-} from "./redis-client.js";
+import { checkEvictionPolicy, connectRedis, createRedisClient } from "./redis-client.js";
 import { ensureResyncScheduler, fanOutKeys, RESYNC_JOB } from "./resync.js";
 import { TokenBuckets } from "./token-bucket.js";
 import type { CloseOptions, CloseReport, ResyncOptions, StartOptions } from "./types.js";
 
 export const RECONCILE_JOB = "reconcile";
-
-export interface WorkQueueOptions {
-  /** The queue's name, one per controller (no ':'). */
-  name: string;
-  redis: RedisConnectionOptions;
-  /** Every key of this installation starts with it, so installations can share one Redis. Default `azid`. */
-  prefix?: string;
-  logger: Logger;
-  metrics?: Metrics;
-  /** The `controller` label of the metrics; default the queue's name. */
-  controller?: string;
-  /** Per-key exponential backoff; default client-go's 5 ms doubling to 1000 s. */
-  backoff?: Partial<BackoffPolicy>;
-  /** The retry bucket every replica shares; default client-go's 10 per second, burst 100. */
-  retryBucket?: { capacity: number; refillPerSecond: number };
-  /** How long a reconcile's lock lives without renewal; a killed replica's key moves on after it. Default 30 s. */
-  lockDurationMs?: number;
-  /** How often each replica looks for jobs whose lock lapsed. Default 30 s. */
-  stalledIntervalMs?: number;
-  /** Lapsed locks a job survives before BullMQ fails it (a reconcile that keeps killing its process). Default 5. */
-  maxStalledCount?: number;
-  /** How often the depth gauge is refreshed while started. Default 5 s. */
-  metricsIntervalMs?: number;
-}
 
 export interface QueueCounts {
   ready: number;
@@ -50,70 +20,11 @@ export interface QueueCounts {
   active: number;
 }
 
-const DEFAULT_PREFIX = "azid";
 const HEALTH_TIMEOUT_MS = 1000;
 /** How long a shutdown waits, after aborting, for handed-back reconciles to unwind. */
 const UNWIND_MS = 1000;
 const CONNECTION_ERROR =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Stream isn't writeable/i;
-
-function validateName(kind: string, value: string): void {
-  if (typeof value !== "string" || value.length === 0 || value.includes(":")) {
-    throw new QueueError(
-      "InvalidOption",
-      `${kind} must be a non-empty string without ':' (got ${JSON.stringify(value)})`,
-    );
-  }
-}
-
-function validateKey(key: string): void {
-  if (typeof key !== "string" || key.length === 0) {
-    throw new QueueError(
-      "InvalidKey",
-      `a reconcile key must be a non-empty string (got ${JSON.stringify(key)})`,
-    );
-  }
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0)
-    throw new QueueError("InvalidOption", `${name} must be a positive number`);
-  return value;
-}
-
-interface Settings {
-  prefix: string;
-  backoff: BackoffPolicy;
-  retryBucket: { capacity: number; refillPerSecond: number };
-  lockDurationMs: number;
-  stalledIntervalMs: number;
-  maxStalledCount: number;
-  metricsIntervalMs: number;
-}
-
-/** Every option checked before anything connects, so bad input leaves nothing open behind it. */
-function resolveSettings(options: WorkQueueOptions): Settings {
-  validateName("name", options.name);
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
-  validateName("prefix", prefix);
-  const retryBucket = options.retryBucket ?? { capacity: 100, refillPerSecond: 10 };
-  return {
-    prefix,
-    backoff: {
-      baseMs: positive("backoff.baseMs", options.backoff?.baseMs, DEFAULT_BACKOFF.baseMs),
-      capMs: positive("backoff.capMs", options.backoff?.capMs, DEFAULT_BACKOFF.capMs),
-    },
-    retryBucket: {
-      capacity: positive("retryBucket.capacity", retryBucket.capacity, 100),
-      refillPerSecond: positive("retryBucket.refillPerSecond", retryBucket.refillPerSecond, 10),
-    },
-    lockDurationMs: positive("lockDurationMs", options.lockDurationMs, 30_000),
-    stalledIntervalMs: positive("stalledIntervalMs", options.stalledIntervalMs, 30_000),
-    maxStalledCount: positive("maxStalledCount", options.maxStalledCount, 5),
-    metricsIntervalMs: positive("metricsIntervalMs", options.metricsIntervalMs, 5000),
-  };
-}
 
 /** The add that client-go's `Add` is: coalesces with a waiting key, pulls a delayed one forward, is remembered while it runs. */
 function immediateAddOptions(key: string): JobsOptions {
@@ -315,7 +226,10 @@ export class WorkQueue {
     return ready;
   }
 
-  /** Jobs by state: ready to run, waiting out a delay (requeueAfter, backoff, throttling), running. */
+  /**
+   * Jobs by state: ready to run, waiting out a delay (requeueAfter, backoff, throttling; also the
+   * resync scheduler's next run), running.
+   */
   async counts(): Promise<QueueCounts> {
     const counts = await this.queue.getJobCounts("wait", "prioritized", "delayed", "active");
     return {
