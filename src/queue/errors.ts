@@ -5,6 +5,7 @@ export type QueueErrorCode =
   | "InvalidRedisUrl"
   | "RedisUnavailable"
   | "BucketRequestTooLarge"
+  | "KeyBusy"
   | "QueueClosed";
 
 export class QueueError extends Error {

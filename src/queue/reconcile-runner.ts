@@ -202,7 +202,7 @@ export class ReconcileRunner {
         logger.error({ err: error }, "reconcile failed for good; not retried");
         return undefined;
       case "throttled":
-        logger.info(
+        logger.debug(
           { retryAfterMs: decision.retryAfterMs },
           "reconcile throttled; parked without counting an attempt",
         );

@@ -111,23 +111,29 @@ export class WorkQueue {
     if (delayMs === 0) return this.add(key);
     this.assertOpen();
     const readyAt = Date.now() + delayMs;
-    // A run that is sealing itself answers `busy` for the few milliseconds it takes to decide;
-    // a sealed run whose process died stops answering busy when the seal lapses (the lock duration).
+    // A run that is sealing itself answers `busy` for the few milliseconds it takes to decide; a
+    // sealed run whose process died stops answering busy when the seal lapses (the lock duration).
     const deadline = Date.now() + this.settings.lockDurationMs + 1000;
-    while (Date.now() < deadline) {
+    let added = false;
+    for (;;) {
       const verdict = await tryAddAfter(this.redis, this.keys, key, readyAt, delayMs);
       if (verdict === "busy") {
+        if (Date.now() > deadline) {
+          throw new QueueError("KeyBusy", `${key} stayed sealed longer than the lock duration`);
+        }
         await sleep(5);
         continue;
       }
-      if (verdict !== "add") break;
-      // Plain deduplication (no keepLastIfActive, no reschedule), then look again: if another job
-      // won the race, the next round brings it forward or parks the request.
+      // After our own add, `add` means the job already ran and finished: nothing left to do.
+      if (verdict !== "add" || added) break;
+      // Plain deduplication (no keepLastIfActive, no reschedule), then look once more: if another
+      // job won the race, that round brings it forward or parks the request.
       await this.queue.add(
         RECONCILE_JOB,
         { key },
         { delay: Math.max(1, readyAt - Date.now()), deduplication: { id: key } },
       );
+      added = true;
     }
     this.countAdds(1);
   }
@@ -142,6 +148,7 @@ export class WorkQueue {
     const concurrency = positive("concurrency", options.concurrency, 1);
     if (options.resync) positive("resync.periodMs", options.resync.periodMs, 1);
     this.resync = options.resync;
+    await ensureResyncScheduler(this.queue, this.resync?.periodMs);
     const runner = new ReconcileRunner({
       name: this.name,
       controller: this.controller,
@@ -191,7 +198,6 @@ export class WorkQueue {
     this.runner = runner;
     worker.run().catch((err) => this.logger.error({ err }, "worker stopped"));
     await worker.waitUntilReady();
-    await ensureResyncScheduler(this.queue, this.resync?.periodMs);
     if (this.options.metrics) {
       this.metricsTimer = setInterval(() => {
         this.depth().catch(() => undefined);
