@@ -59,8 +59,8 @@ export function createLogger(
     serializers: {
       err: (err: unknown) => {
         const serialized = pino.stdSerializers.err(err as Error);
-        if (serialized.message) serialized.message = scrubSecrets(serialized.message);
-        if (serialized.stack) serialized.stack = scrubSecrets(serialized.stack);
+        if (serialized?.message) serialized.message = scrubSecrets(serialized.message);
+        if (serialized?.stack) serialized.stack = scrubSecrets(serialized.stack);
         return serialized;
       },
     },

@@ -1,0 +1,58 @@
+// One worker process of bench/queue.ts: azid's WorkQueue, or a bare BullMQ worker as the baseline.
+// Connects, says "ready", starts on "go", and leaves on SIGTERM.
+import { Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { createLogger } from "../src/observability/logger.js";
+import { WorkQueue } from "../src/queue/index.js";
+
+export interface BenchWorkerSettings {
+  url: string;
+  name: string;
+  prefix: string;
+  mode: "azid" | "bare";
+  concurrency: number;
+}
+
+const settings = JSON.parse(process.argv[2] ?? "{}") as BenchWorkerSettings;
+let stop: () => Promise<unknown>;
+let start: () => Promise<unknown>;
+
+if (settings.mode === "azid") {
+  const queue = await WorkQueue.open({
+    name: settings.name,
+    prefix: settings.prefix,
+    redis: { url: settings.url },
+    logger: createLogger({ level: "silent" }),
+  });
+  start = () =>
+    queue.start({
+      concurrency: settings.concurrency,
+      reconcile: async () => {},
+      classify: () => ({ kind: "retry" }),
+    });
+  stop = () => queue.close({ gracePeriodMs: 1000 });
+} else {
+  const connection = new Redis(settings.url, { maxRetriesPerRequest: null });
+  const worker = new Worker(settings.name, async () => {}, {
+    connection,
+    prefix: settings.prefix,
+    concurrency: settings.concurrency,
+    autorun: false,
+  });
+  await worker.waitUntilReady();
+  start = async () => {
+    worker.run().catch(() => undefined);
+  };
+  stop = async () => {
+    await worker.close();
+    connection.disconnect();
+  };
+}
+
+process.on("message", (message) => {
+  if (message === "go") start().catch((err) => console.error(err));
+});
+process.on("SIGTERM", () => {
+  stop().finally(() => process.exit(0));
+});
+process.send?.("ready");

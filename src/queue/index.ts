@@ -1,0 +1,18 @@
+export { type BackoffPolicy, DEFAULT_BACKOFF, exponentialBackoffMs } from "./backoff.js";
+export { QueueError, type QueueErrorCode } from "./errors.js";
+export type { WorkQueueOptions } from "./options.js";
+export { checkEvictionPolicy, type RedisConnectionOptions, redactRedisUrl } from "./redis-client.js";
+export { RESYNC_SCHEDULER_ID } from "./resync.js";
+export { type TakeResult, TokenBuckets, type TokenRequest } from "./token-bucket.js";
+export type {
+  Classify,
+  CloseOptions,
+  CloseReport,
+  Reconcile,
+  ReconcileContext,
+  ReconcileResult,
+  ResyncOptions,
+  RetryDecision,
+  StartOptions,
+} from "./types.js";
+export { type QueueCounts, RECONCILE_JOB, WorkQueue } from "./work-queue.js";
