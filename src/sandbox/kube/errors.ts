@@ -219,7 +219,11 @@ export function goValue(value: unknown): string {
 
 export const fieldErrors = {
   required(field: string, detail = ""): FieldError {
-    return { type: "FieldValueRequired", field, message: detail ? `Required value: ${detail}` : "Required value" };
+    return {
+      type: "FieldValueRequired",
+      field,
+      message: detail ? `Required value: ${detail}` : "Required value",
+    };
   },
   invalid(field: string, value: unknown, detail: string): FieldError {
     return {

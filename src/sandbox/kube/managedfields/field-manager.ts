@@ -6,7 +6,7 @@ import type { JsonObject, JsonValue } from "../json.js";
 import { isObject } from "../json.js";
 import type { ManagedFieldsEntry } from "../objects.js";
 import type { TypeNode } from "../typed.js";
-import { type FieldPath, FieldSet, childPath, fieldElement, removePath, renderPath } from "./fieldpath.js";
+import { childPath, type FieldPath, FieldSet, fieldElement, removePath, renderPath } from "./fieldpath.js";
 import { compare, isSame, toFieldSet } from "./typed-value.js";
 
 interface Manager {
@@ -111,7 +111,12 @@ function owned(set: FieldSet, ctx: FieldManagerContext): FieldSet {
 function startingManagers(live: JsonObject | undefined, next: JsonObject): Map<string, Manager> | "reset" {
   const requested = (next.metadata as JsonObject | undefined)?.managedFields;
   const current = (live?.metadata as JsonObject | undefined)?.managedFields;
-  if (Array.isArray(requested) && requested.length === 1 && isObject(requested[0]) && Object.keys(requested[0]).length === 0) {
+  if (
+    Array.isArray(requested) &&
+    requested.length === 1 &&
+    isObject(requested[0]) &&
+    Object.keys(requested[0]).length === 0
+  ) {
     return "reset";
   }
   if (!Array.isArray(requested) || requested.length === 0 || live === undefined) {
@@ -173,7 +178,12 @@ export function recordUpdate(
   transferOwnership(managers, current, comparison, true);
   const took = comparison.modified.union(comparison.added);
   if (!isSame(comparison) && took.size > 0) {
-    const id = identity({ manager, operation: "Update", apiVersion: ctx.apiVersion, subresource: ctx.subresource });
+    const id = identity({
+      manager,
+      operation: "Update",
+      apiVersion: ctx.apiVersion,
+      subresource: ctx.subresource,
+    });
     const previous = managers.get(id);
     managers.set(id, {
       manager,
@@ -203,7 +213,12 @@ export function recordApply(
 ): JsonObject {
   const start = startingManagers(live, live ?? {});
   const managers = start === "reset" ? new Map<string, Manager>() : start;
-  const id = identity({ manager, operation: "Apply", apiVersion: ctx.apiVersion, subresource: ctx.subresource });
+  const id = identity({
+    manager,
+    operation: "Apply",
+    apiVersion: ctx.apiVersion,
+    subresource: ctx.subresource,
+  });
   const previous = managers.get(id);
   const applied = owned(toFieldSet(withoutManagedFields(config), ctx.type), ctx);
   managers.set(id, {
@@ -243,7 +258,8 @@ function applyConflict(conflicts: { manager: Manager; paths: FieldSet }[]): ApiE
   const describe = (m: Manager): string => {
     let text = JSON.stringify(m.manager);
     if (m.subresource) text += ` with subresource ${JSON.stringify(m.subresource)}`;
-    if (m.operation === "Update") text += m.time ? ` using ${m.apiVersion} at ${m.time}` : ` using ${m.apiVersion}`;
+    if (m.operation === "Update")
+      text += m.time ? ` using ${m.apiVersion} at ${m.time}` : ` using ${m.apiVersion}`;
     return text;
   };
   const all = conflicts.flatMap(({ manager, paths }) =>

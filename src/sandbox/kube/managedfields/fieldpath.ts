@@ -181,7 +181,9 @@ export function findListItem(list: JsonValue[], element: string): number {
   const wanted = JSON.parse(value) as JsonValue;
   if (kind === "v:") return list.findIndex((item) => deepEqual(item, wanted));
   if (!isObject(wanted)) return -1;
-  return list.findIndex((item) => isObject(item) && Object.keys(wanted).every((k) => deepEqual(item[k], wanted[k])));
+  return list.findIndex(
+    (item) => isObject(item) && Object.keys(wanted).every((k) => deepEqual(item[k], wanted[k])),
+  );
 }
 
 /** Deletes the value at a path in place; missing paths are ignored. */

@@ -4,13 +4,14 @@
 import type { JsonObject, JsonValue } from "../json.js";
 import { clone, deepEqual, isObject } from "../json.js";
 import type { TypeNode } from "../typed.js";
-import { type FieldPath, FieldSet, childPath, fieldElement, listItemElement } from "./fieldpath.js";
+import { childPath, type FieldPath, FieldSet, fieldElement, listItemElement } from "./fieldpath.js";
 
 /** How a value is walked: granular maps and lists are descended, everything else is a leaf. */
 function granularity(type: TypeNode, value: JsonValue | undefined): "map" | "list" | "leaf" {
   if (isObject(value)) {
     const shape = type.shape;
-    if (shape === "struct" || shape === "map" || shape === "untyped") return type.mapIsAtomic ? "leaf" : "map";
+    if (shape === "struct" || shape === "map" || shape === "untyped")
+      return type.mapIsAtomic ? "leaf" : "map";
     return "leaf";
   }
   if (Array.isArray(value)) {
@@ -95,7 +96,8 @@ function compareAt(
     const b = (before ?? {}) as JsonObject;
     const a = (after ?? {}) as JsonObject;
     const keys = new Set([...Object.keys(b), ...Object.keys(a)]);
-    for (const key of keys) compareAt(b[key], a[key], type.child(key), childPath(path, fieldElement(key)), out);
+    for (const key of keys)
+      compareAt(b[key], a[key], type.child(key), childPath(path, fieldElement(key)), out);
   } else if (kind === "list") {
     const element = type.element();
     const index = (list: JsonValue[] | undefined): Map<string, JsonValue> => {
@@ -121,7 +123,11 @@ function compareAt(
  * associative lists by their keys, sets by value, and everything else is replaced.
  * A null in the configuration removes the field.
  */
-export function mergeApplied(live: JsonValue | undefined, config: JsonValue, type: TypeNode): JsonValue | undefined {
+export function mergeApplied(
+  live: JsonValue | undefined,
+  config: JsonValue,
+  type: TypeNode,
+): JsonValue | undefined {
   if (config === null) return undefined;
   if (live === undefined) return stripNulls(clone(config));
   const kind = granularity(type, config);

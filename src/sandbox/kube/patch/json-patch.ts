@@ -58,7 +58,8 @@ function arrayIndex(list: JsonValue[], token: string, forInsert: boolean): numbe
   if (forInsert && token === "-") return list.length;
   if (!/^(0|[1-9]\d*)$/.test(token)) throw new PatchFailed(`invalid index ${token}`);
   const index = Number(token);
-  if (index > list.length || (!forInsert && index === list.length)) throw new PatchFailed("index out of range");
+  if (index > list.length || (!forInsert && index === list.length))
+    throw new PatchFailed("index out of range");
   return index;
 }
 
@@ -101,7 +102,8 @@ function replace(doc: JsonValue, pointer: string, value: JsonValue): JsonValue {
   if (Array.isArray(parent)) {
     parent[arrayIndex(parent, key, false)] = value;
   } else {
-    if (!Object.hasOwn(parent, key)) throw new PatchFailed(`replace operation does not apply: doc is missing key: ${pointer}`);
+    if (!Object.hasOwn(parent, key))
+      throw new PatchFailed(`replace operation does not apply: doc is missing key: ${pointer}`);
     parent[key] = value;
   }
   return doc;

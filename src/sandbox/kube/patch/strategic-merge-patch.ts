@@ -59,7 +59,11 @@ function mergeMap(original: JsonObject, patch: JsonObject, type: TypeNode): Json
   return out;
 }
 
-function mergeValue(original: JsonValue | undefined, patch: JsonValue, type: TypeNode): JsonValue | undefined {
+function mergeValue(
+  original: JsonValue | undefined,
+  patch: JsonValue,
+  type: TypeNode,
+): JsonValue | undefined {
   if (isObject(patch)) {
     if (type.shape === "scalar") return clone(patch);
     return mergeMap(isObject(original) ? original : {}, patch, type);
@@ -87,7 +91,9 @@ function mergeList(original: JsonValue[], patch: JsonValue[], type: TypeNode): J
       out.push(clone(item));
       continue;
     }
-    const index = out.findIndex((existing) => isObject(existing) && deepEqual(existing[mergeKey], item[mergeKey]));
+    const index = out.findIndex(
+      (existing) => isObject(existing) && deepEqual(existing[mergeKey], item[mergeKey]),
+    );
     if (item.$patch === "delete") {
       if (index >= 0) out.splice(index, 1);
       continue;
@@ -107,7 +113,8 @@ function mergeList(original: JsonValue[], patch: JsonValue[], type: TypeNode): J
 /** $setElementOrder: items named in the order come first, in that order; the rest keep theirs. */
 function reorder(list: JsonValue[], order: JsonValue[], type: TypeNode): JsonValue[] {
   const mergeKey = type.patchMergeKey;
-  const keyOf = (item: JsonValue): JsonValue => (mergeKey && isObject(item) ? (item[mergeKey] ?? null) : item);
+  const keyOf = (item: JsonValue): JsonValue =>
+    mergeKey && isObject(item) ? (item[mergeKey] ?? null) : item;
   const position = (item: JsonValue): number => {
     const key = keyOf(item);
     const at = order.findIndex((o) => deepEqual(keyOf(o), key));

@@ -113,7 +113,11 @@ export class ResourceStore {
    * The objects as they were at `rv` (for a continue token), in key order after `afterKey`;
    * undefined when the history no longer reaches back that far.
    */
-  snapshotAt(rv: number, namespace: string | undefined, afterKey: string | undefined): StoredObject[] | undefined {
+  snapshotAt(
+    rv: number,
+    namespace: string | undefined,
+    afterKey: string | undefined,
+  ): StoredObject[] | undefined {
     const answer = this.eventsAfter(rv);
     if ("expiredAt" in answer) return undefined;
     const before = new Map<string, StoredObject | null>();

@@ -1,7 +1,7 @@
 // The emulator's "etcd": one global, monotonic resourceVersion and one store per resource.
 import type { JsonObject } from "../json.js";
 import { objectKey } from "../objects.js";
-import { type EventType, ResourceStore, type StoreEvent, type StoredObject } from "./resource-store.js";
+import { type EventType, ResourceStore, type StoredObject, type StoreEvent } from "./resource-store.js";
 
 export type CommitListener = (store: ResourceStore, event: StoreEvent) => void;
 

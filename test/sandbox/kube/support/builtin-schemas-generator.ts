@@ -27,7 +27,11 @@ export const ROOT_KINDS: Record<string, { group: string; version: string; kind: 
   EventsV1Event: { group: "events.k8s.io", version: "v1", kind: "Event" },
   V1Deployment: { group: "apps", version: "v1", kind: "Deployment" },
   V1Lease: { group: "coordination.k8s.io", version: "v1", kind: "Lease" },
-  V1CustomResourceDefinition: { group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition" },
+  V1CustomResourceDefinition: {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    kind: "CustomResourceDefinition",
+  },
   V1ClusterRole: { group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole" },
   V1ClusterRoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRoleBinding" },
   V1Role: { group: "rbac.authorization.k8s.io", version: "v1", kind: "Role" },
