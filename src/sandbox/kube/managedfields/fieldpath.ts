@@ -103,23 +103,32 @@ export class FieldSet {
     return out;
   }
 
+  /** The fieldsV1 form: a trie of path elements, "." marking a member that also has children. */
   toFieldsV1(): JsonObject {
-    const root: JsonObject = {};
-    const members = new Set<JsonObject>();
-    for (const path of [...this.paths].sort()) {
+    interface Node {
+      member: boolean;
+      children: Map<string, Node>;
+    }
+    const root: Node = { member: false, children: new Map() };
+    for (const path of this.paths) {
       let node = root;
       for (const element of pathElements(path)) {
-        let next = node[element];
-        if (!isObject(next)) {
-          next = {};
-          node[element] = next;
+        let next = node.children.get(element);
+        if (!next) {
+          next = { member: false, children: new Map() };
+          node.children.set(element, next);
         }
         node = next;
       }
-      members.add(node);
+      node.member = true;
     }
-    markMembers(root, members, true);
-    return root;
+    const render = (node: Node): JsonObject => {
+      const out: JsonObject = {};
+      if (node.member && node.children.size > 0) out["."] = {};
+      for (const key of [...node.children.keys()].sort()) out[key] = render(node.children.get(key)!);
+      return out;
+    };
+    return render(root);
   }
 
   static fromFieldsV1(fields: unknown): FieldSet {
@@ -136,12 +145,6 @@ export class FieldSet {
     if (isObject(fields)) walk(fields, "");
     return set;
   }
-}
-
-function markMembers(node: JsonObject, members: Set<JsonObject>, isRoot: boolean): void {
-  const children = Object.keys(node);
-  for (const key of children) markMembers(node[key] as JsonObject, members, false);
-  if (!isRoot && members.has(node) && children.length > 0) node["."] = {};
 }
 
 /** Renders a path as structured-merge-diff prints it in conflict messages: `.spec.ports[port=80]`. */

@@ -25,6 +25,8 @@ export interface StoreEvent {
   /** For DELETED, the last state of the object carrying the deletion's resourceVersion. */
   readonly object: StoredObject;
   readonly prev: StoredObject | undefined;
+  /** Watch lines made from this event, by encoding, so that each is serialised once for all watchers. */
+  readonly lines: Map<string, string>;
 }
 
 /** Something that receives every event of a store (a watch connection). */
@@ -74,6 +76,12 @@ export class ResourceStore {
     const keys = namespace === undefined ? this.all : this.byNamespace.get(namespace);
     if (!keys) return;
     for (const key of keys.from(afterKey)) yield this.objects.get(key)!;
+  }
+
+  /** How many current objects come after a key, optionally in one namespace. */
+  countAfter(namespace?: string, afterKey?: string): number {
+    const keys = namespace === undefined ? this.all : this.byNamespace.get(namespace);
+    return keys ? keys.countAfter(afterKey) : 0;
   }
 
   /** Loads an object without an event (state restored at start-up). */

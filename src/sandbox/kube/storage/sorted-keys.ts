@@ -29,6 +29,13 @@ export class SortedKeys {
     if (this.keys[at] === key) this.keys.splice(at, 1);
   }
 
+  /** How many keys come strictly after `after` (all keys when undefined). */
+  countAfter(after?: string): number {
+    if (after === undefined) return this.keys.length;
+    const at = this.lowerBound(after);
+    return this.keys.length - (this.keys[at] === after ? at + 1 : at);
+  }
+
   /** Keys strictly after `after` (all keys when undefined), in order. */
   *from(after?: string): Generator<string> {
     let at = after === undefined ? 0 : this.lowerBound(after);

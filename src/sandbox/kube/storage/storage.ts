@@ -84,7 +84,7 @@ export class Storage {
     (object.metadata as { resourceVersion?: string }).resourceVersion = String(rv);
     const stored = Storage.stored(object, rv);
     const prev = store.get(stored.key);
-    this.commit(store, { type, rv, object: stored, prev });
+    this.commit(store, { type, rv, object: stored, prev, lines: new Map() });
     return stored;
   }
 
@@ -94,7 +94,7 @@ export class Storage {
     const last = structuredClone(current.object);
     (last.metadata as { resourceVersion?: string }).resourceVersion = String(rv);
     const stored = Storage.stored(last, rv);
-    this.commit(store, { type: "DELETED", rv, object: stored, prev: current });
+    this.commit(store, { type: "DELETED", rv, object: stored, prev: current, lines: new Map() });
     return stored;
   }
 
