@@ -172,7 +172,12 @@ export class GenericStore {
     if (!meta.resourceVersion) {
       if (!type.allowUnconditionalUpdate) {
         throw invalid(groupKind(type), name, [
-          fieldErrors.invalid("metadata.resourceVersion", "0x0", "must be specified for an update"),
+          // Go renders the unset uint64 as 0x0.
+          {
+            type: "FieldValueInvalid",
+            field: "metadata.resourceVersion",
+            message: "Invalid value: 0x0: must be specified for an update",
+          },
         ]);
       }
     } else if (meta.resourceVersion !== String(live.rv)) {
