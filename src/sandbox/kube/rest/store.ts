@@ -8,7 +8,6 @@ import {
   badRequest,
   conflict,
   type FieldError,
-  fieldErrors,
   forbidden,
   invalid,
   notFound,
