@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerControllerCommand } from "./commands/controller.js";
 import { registerSandboxCommand } from "./commands/sandbox.js";
 
 const program = new Command()
@@ -9,6 +10,7 @@ const program = new Command()
   )
   .showHelpAfterError();
 
+registerControllerCommand(program);
 registerSandboxCommand(program);
 
 await program.parseAsync(process.argv);

@@ -144,7 +144,8 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     this.leadership?.abort(new Error(`leadership lost: ${why}`));
-    this.options.logger.warn({ lease: this.leaseName, why }, "stopped leading");
+    const level = this.stopping.signal.aborted ? "info" : "warn";
+    this.options.logger[level]({ lease: this.leaseName, why }, "stopped leading");
     try {
       this.options.onStoppedLeading?.();
     } catch (err) {
