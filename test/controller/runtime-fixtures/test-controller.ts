@@ -1,0 +1,92 @@
+// The test reconciler the runtime tests plug into the manager: it reads an identity from the cache,
+// "works" a while, writes a Ready condition naming the tag value it saw, and reports the start and
+// end of every run so that tests can check ordering, overlap and spread.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ControllerDefinition, Reconciler, SecondaryWatch } from "../../../src/controller/reconciler.js";
+import { AZID_RESOURCES, keyOf, NAMESPACES } from "../../../src/kube/resources.js";
+import type { ReconcileContext } from "../../../src/queue/index.js";
+import type { Identity } from "../../kube/support/cluster.js";
+
+export const IDENTITIES = AZID_RESOURCES.UserAssignedIdentity!;
+export const CONTROLLER_NAME = "userassignedidentity";
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes on one host. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export type RunReport =
+  | { type: "start"; pid: number; key: string; at: number; attempt: number; generation?: number }
+  | { type: "end"; pid: number; key: string; at: number; outcome: "done" | "gone" | "failed" };
+
+export interface TestControllerOptions {
+  report(run: RunReport): void;
+  /** How long each reconcile works (ms); default none. */
+  workMs?: () => number;
+  /** Called inside each reconcile after its start is reported: may throw, or wait. */
+  hook?: (key: string, ctx: ReconcileContext) => void | Promise<void>;
+  /** Whether a Namespace label change enqueues the identities in that namespace. */
+  watchNamespaces?: boolean;
+  /** Leader duty, if any. */
+  whileLeading?: (signal: AbortSignal) => void | Promise<void>;
+}
+
+/** A change of a Namespace's labels concerns every identity in it (IdentityPolicy selects namespaces by label). */
+export const identitiesOfRelabelledNamespace: SecondaryWatch = {
+  resource: NAMESPACES,
+  map({ before, after }, caches) {
+    const namespace = (after ?? before)?.metadata?.name;
+    if (!namespace || JSON.stringify(before?.metadata?.labels) === JSON.stringify(after?.metadata?.labels))
+      return [];
+    return caches
+      .of<Identity>(IDENTITIES)
+      .list(namespace)
+      .map((identity) => keyOf(IDENTITIES.kind, namespace, identity.metadata!.name!));
+  },
+};
+
+export function testController(options: TestControllerOptions): ControllerDefinition {
+  return {
+    name: CONTROLLER_NAME,
+    resource: IDENTITIES,
+    watches: options.watchNamespaces ? [identitiesOfRelabelledNamespace] : [],
+    setup(runtime) {
+      const identities = runtime.caches.of<Identity>(IDENTITIES);
+      const reconcile: Reconciler = async (request, ctx) => {
+        const object = identities.get(request.namespace, request.name);
+        options.report({
+          type: "start",
+          pid: process.pid,
+          key: request.key,
+          at: now(),
+          attempt: ctx.attempt,
+          generation: object?.metadata?.generation,
+        });
+        let outcome: "done" | "gone" | "failed" = "failed";
+        try {
+          await options.hook?.(request.key, ctx);
+          if (!object) {
+            outcome = "gone";
+            return;
+          }
+          const work = options.workMs?.() ?? 0;
+          if (work > 0) await sleep(work, undefined, { signal: ctx.signal });
+          await runtime.status.write(IDENTITIES, object, {
+            conditions: [
+              {
+                type: "Ready",
+                status: "True",
+                reason: "Reconciled",
+                message: `v=${object.spec.tags?.v ?? ""}`,
+              },
+            ],
+          });
+          outcome = "done";
+        } finally {
+          options.report({ type: "end", pid: process.pid, key: request.key, at: now(), outcome });
+        }
+      };
+      return { reconcile, whileLeading: options.whileLeading };
+    },
+  };
+}
