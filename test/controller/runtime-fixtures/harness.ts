@@ -51,6 +51,12 @@ export async function startInProcess(options: InProcessOptions): Promise<Control
 /** Every run the test reconcilers reported, by key. */
 export class RunLog {
   readonly reports: RunReport[] = [];
+  /** When each SIGKILLed process died: its unfinished runs ended then. */
+  private readonly killedAt = new Map<number, number>();
+
+  markKilled(pid: number, at: number): void {
+    this.killedAt.set(pid, at);
+  }
 
   readonly record = (report: RunReport): void => {
     this.reports.push(report);
@@ -70,7 +76,7 @@ export class RunLog {
     for (const report of this.reports) {
       const id = `${report.pid}/${report.key}`;
       if (report.type === "start") {
-        const run = { pid: report.pid, start: report.at, end: undefined };
+        const run = { pid: report.pid, start: report.at, end: this.killedAt.get(report.pid) };
         open.set(id, run);
         const runs = byKey.get(report.key) ?? [];
         runs.push(run);

@@ -23,8 +23,8 @@ export interface TestControllerOptions {
   report(run: RunReport): void;
   /** How long each reconcile works (ms); default none. */
   workMs?: () => number;
-  /** Called inside each reconcile after its start is reported: may throw, or wait. */
-  hook?: (key: string, ctx: ReconcileContext) => void | Promise<void>;
+  /** Called inside each reconcile after its start is reported, with what the cache had: may throw, or wait. */
+  hook?: (key: string, ctx: ReconcileContext, object: Identity | undefined) => void | Promise<void>;
   /** Whether a Namespace label change enqueues the identities in that namespace. */
   watchNamespaces?: boolean;
   /** Leader duty, if any. */
@@ -64,7 +64,7 @@ export function testController(options: TestControllerOptions): ControllerDefini
         });
         let outcome: "done" | "gone" | "failed" = "failed";
         try {
-          await options.hook?.(request.key, ctx);
+          await options.hook?.(request.key, ctx, object);
           if (!object) {
             outcome = "gone";
             return;
