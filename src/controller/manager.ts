@@ -109,6 +109,11 @@ export class Manager {
   private readonly events: EventRecorder;
   private readonly elector: LeaderElector;
   private readonly controllers: RunningController[] = [];
+  /**
+   * The manager's own Redis connection, opened first whatever the controllers: it fails a start
+   * against an unreachable Redis, answers the readiness check, and holds the Azure token buckets.
+   */
+  private shared: WorkQueue | undefined;
   private azure: AzureRuntime | undefined;
   private credentialsTimer: NodeJS.Timeout | undefined;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
@@ -116,9 +121,10 @@ export class Manager {
   private readonly startAbort = new AbortController();
 
   constructor(private readonly options: ManagerOptions) {
-    const names = new Set<string>();
+    const names = new Set<string>(["manager"]);
     for (const controller of options.controllers) {
-      if (names.has(controller.name)) throw new Error(`two controllers are named ${controller.name}`);
+      if (names.has(controller.name))
+        throw new Error(`a controller cannot be named ${controller.name}: taken`);
       names.add(controller.name);
     }
     this.identity = `${options.podName}_${randomUUID().slice(0, 8)}`;
@@ -163,6 +169,8 @@ export class Manager {
     this.state = "starting";
     const { logger } = this.options;
     try {
+      this.shared = await this.openQueue("manager");
+      if (this.state !== "starting") throw new Error("the manager stopped while starting");
       for (const definition of this.options.controllers) await this.openController(definition);
       for (const controller of this.controllers) this.watch(controller);
       for (const controller of this.controllers) {
@@ -220,15 +228,12 @@ export class Manager {
         run: () => this.options.client.version(),
       },
     ];
-    if (this.controllers.length > 0) {
-      checks.push({
-        name: "redis",
-        run: async () => {
-          const healthy = await Promise.all(this.controllers.map((c) => c.queue.isHealthy()));
-          if (!healthy.every(Boolean)) throw new Error("Redis does not answer");
-        },
-      });
-    }
+    checks.push({
+      name: "redis",
+      run: async () => {
+        if (!(await this.shared?.isHealthy())) throw new Error("Redis does not answer");
+      },
+    });
     return runChecks(checks, this.options.tuning?.healthTimeoutMs ?? 2000);
   }
 
@@ -255,23 +260,28 @@ export class Manager {
     const handedBack = reports.flatMap((report) => report.handedBack);
     if (handedBack.length > 0)
       logger.warn({ keys: handedBack }, "handed unfinished reconciles back to the queue");
+    await this.shared?.close();
     await this.informers.stop();
     await this.events.close();
     this.state = "stopped";
     logger.info("manager stopped");
   }
 
-  private async openController(definition: ControllerDefinition): Promise<void> {
-    const { logger, metrics } = this.options;
-    const queue = await WorkQueue.open({
-      name: definition.name,
-      controller: definition.name,
+  private openQueue(name: string): Promise<WorkQueue> {
+    return WorkQueue.open({
+      name,
+      controller: name,
       redis: this.options.redis,
       prefix: this.options.redisPrefix,
-      logger: logger.child({ controller: definition.name }),
-      metrics,
+      logger: this.options.logger.child({ controller: name }),
+      metrics: this.options.metrics,
       ...this.options.tuning?.queue,
     });
+  }
+
+  private async openController(definition: ControllerDefinition): Promise<void> {
+    const { logger } = this.options;
+    const queue = await this.openQueue(definition.name);
     if (this.state !== "starting") {
       // Stopped while Redis was being reached: this queue was not there for the shutdown to close.
       await queue.close({ gracePeriodMs: 0 });
@@ -319,7 +329,7 @@ export class Manager {
       caches: this.informers,
       status: this.status,
       events: this.events,
-      azure: this.azureRuntime(controller.queue),
+      azure: this.azureRuntime(),
       settings: options.settings,
       logger: options.logger.child({ controller: name }),
       metrics: options.metrics,
@@ -328,11 +338,11 @@ export class Manager {
     };
   }
 
-  /** One Azure runtime for every controller: the buckets live in Redis under the prefix, whichever queue reaches them. */
-  private azureRuntime(queue: WorkQueue): AzureRuntime {
+  /** One Azure runtime for every controller, pacing ARM calls with buckets every replica shares. */
+  private azureRuntime(): AzureRuntime {
     if (!this.azure) {
       const { endpoints, credentials, timeScale } = this.options.azure;
-      const gate = new RedisRateGate(queue.buckets, { timeScale });
+      const gate = new RedisRateGate(this.shared!.buckets, { timeScale });
       const clients = new AzureClients({
         endpoints,
         credentials,
