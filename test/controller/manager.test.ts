@@ -119,32 +119,6 @@ describe("manager", () => {
     await stop(controller);
   });
 
-  test("a Namespace label change enqueues the identities in it (a secondary watch)", async () => {
-    await cluster.createNamespace("labelled", { team: "a" });
-    await cluster.createIdentity("labelled", "one", { v: "1" });
-    await cluster.createIdentity("labelled", "two", { v: "1" });
-    const log = new RunLog();
-    const controller = await start(log, { watchNamespaces: true, namespaces: "labelled" });
-    await waitFor(() => allReconciled("labelled"), "the initial reconciles");
-    const before = log.starts().length;
-    await cluster.call(
-      "PATCH",
-      "/api/v1/namespaces/labelled",
-      { metadata: { labels: { team: "b" } } },
-      "application/merge-patch+json",
-    );
-    await waitFor(() => log.starts().length >= before + 2, "both identities to be reconciled again");
-    assert.deepEqual(
-      log
-        .starts()
-        .slice(before)
-        .map((r) => r.key)
-        .sort(),
-      ["UserAssignedIdentity/labelled/one", "UserAssignedIdentity/labelled/two"],
-    );
-    await stop(controller);
-  });
-
   test("errors go through the error policy: retried with backoff, throttled without an attempt, terminal once", async () => {
     await cluster.createNamespace("errors");
     const failures = new Map<string, number>([["flaky", 2]]);

@@ -2,8 +2,9 @@
 // "works" a while, writes a Ready condition naming the tag value it saw, and reports the start and
 // end of every run so that tests can check ordering, overlap and spread.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ControllerDefinition, Reconciler, SecondaryWatch } from "../../../src/controller/reconciler.js";
-import { AZID_RESOURCES, keyOf, NAMESPACES } from "../../../src/kube/resources.js";
+import type { ControllerDefinition, Reconciler } from "../../../src/controller/reconciler.js";
+import { identityDependencies } from "../../../src/controller/secondary-watches.js";
+import { AZID_RESOURCES } from "../../../src/kube/resources.js";
 import type { ReconcileContext } from "../../../src/queue/index.js";
 import type { Identity } from "../../kube/support/cluster.js";
 
@@ -25,31 +26,17 @@ export interface TestControllerOptions {
   workMs?: () => number;
   /** Called inside each reconcile after its start is reported, with what the cache had: may throw, or wait. */
   hook?: (key: string, ctx: ReconcileContext, object: Identity | undefined) => void | Promise<void>;
-  /** Whether a Namespace label change enqueues the identities in that namespace. */
-  watchNamespaces?: boolean;
+  /** Watch what identities depend on (namespace labels, IdentityPolicies, CustomRoles), as the real controllers do. */
+  watchDependencies?: boolean;
   /** Leader duty, if any. */
   whileLeading?: (signal: AbortSignal) => void | Promise<void>;
 }
-
-/** A change of a Namespace's labels concerns every identity in it (IdentityPolicy selects namespaces by label). */
-export const identitiesOfRelabelledNamespace: SecondaryWatch = {
-  resource: NAMESPACES,
-  map({ before, after }, caches) {
-    const namespace = (after ?? before)?.metadata?.name;
-    if (!namespace || JSON.stringify(before?.metadata?.labels) === JSON.stringify(after?.metadata?.labels))
-      return [];
-    return caches
-      .of<Identity>(IDENTITIES)
-      .list(namespace)
-      .map((identity) => keyOf(IDENTITIES.kind, namespace, identity.metadata!.name!));
-  },
-};
 
 export function testController(options: TestControllerOptions): ControllerDefinition {
   return {
     name: CONTROLLER_NAME,
     resource: IDENTITIES,
-    watches: options.watchNamespaces ? [identitiesOfRelabelledNamespace] : [],
+    ...(options.watchDependencies ? identityDependencies(IDENTITIES) : {}),
     setup(runtime) {
       const identities = runtime.caches.of<Identity>(IDENTITIES);
       const reconcile: Reconciler = async (request, ctx) => {
