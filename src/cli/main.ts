@@ -1,5 +1,9 @@
 import { Command } from "commander";
+import { registerApplyCommand } from "./commands/apply.js";
+import { registerPlanCommand } from "./commands/plan.js";
 import { registerSandboxCommand } from "./commands/sandbox.js";
+import { registerValidateCommand } from "./commands/validate.js";
+import { EXIT_CODES_HELP } from "./exit-codes.js";
 
 const program = new Command()
   .name("azid")
@@ -7,8 +11,12 @@ const program = new Command()
     "keeps Azure managed identities, their attachments and role grants as declared, " +
       "and repairs them after a subscription moves to another Microsoft Entra tenant",
   )
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText("after", EXIT_CODES_HELP);
 
+registerValidateCommand(program);
+registerPlanCommand(program);
+registerApplyCommand(program);
 registerSandboxCommand(program);
 
 await program.parseAsync(process.argv);
