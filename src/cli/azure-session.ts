@@ -15,8 +15,8 @@ import { readSandboxFile, type SandboxConnection, SandboxFileError } from "../co
 import type { Logger } from "../observability/logger.js";
 import type { Action } from "../plan/actions.js";
 import { CliError, EXIT } from "./exit-codes.js";
-import { PatientExecutor } from "./patient-executor.js";
 import { RequestLog } from "./request-log.js";
+import { RunExecutor } from "./run-executor.js";
 
 export interface AzureFlags {
   sandbox?: string;
@@ -37,7 +37,7 @@ const SANDBOX_SECRET = "sandbox";
 export interface AzureSession {
   readonly clients: AzureClients;
   readonly credentials: CredentialProvider;
-  readonly executor: PatientExecutor;
+  readonly executor: RunExecutor;
   readonly inventory: Inventory;
   readonly gate: LocalRateGate;
   readonly requests: RequestLog;
@@ -89,7 +89,7 @@ export function openAzureSession(flags: AzureFlags, logger: Logger): AzureSessio
     },
   });
   const listeners: Array<(action: Action, outcome: Execution) => void> = [];
-  const executor = new PatientExecutor({
+  const executor = new RunExecutor({
     clients,
     gate,
     onOutcome: (action, outcome) => {

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerApplyCommand } from "./commands/apply.js";
 import { registerPlanCommand } from "./commands/plan.js";
+import { registerRemediateCommand } from "./commands/remediate.js";
 import { registerSandboxCommand } from "./commands/sandbox.js";
 import { registerValidateCommand } from "./commands/validate.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
@@ -17,6 +18,7 @@ const program = new Command()
 registerValidateCommand(program);
 registerPlanCommand(program);
 registerApplyCommand(program);
+registerRemediateCommand(program);
 registerSandboxCommand(program);
 
 await program.parseAsync(process.argv);

@@ -105,6 +105,10 @@ export interface Snapshot {
 }
 
 export async function snapshot(f: ArmFixture, sub: string, group = RG): Promise<Snapshot> {
+  // Graph answers in the subscription's current tenant only for a token of that tenant.
+  const { tenantId } = (await f.request("GET", `/subscriptions/${sub}?api-version=2022-12-01`)).body;
+  const graphToken = (await f.admin("POST", "tokens", { tenantId, audience: "https://graph.microsoft.com" }))
+    .body.accessToken as string;
   const get = async (path: string) => {
     const answer = await f.request("GET", path);
     if (answer.status !== 200) throw new Error(`GET ${path}: ${answer.status} ${answer.text}`);
@@ -179,7 +183,9 @@ export async function snapshot(f: ArmFixture, sub: string, group = RG): Promise<
     ...Object.values(attachments).flatMap((a) => (a.systemPrincipal ? [a.systemPrincipal] : [])),
   ];
   for (const principal of principals) {
-    const answer = await f.request("GET", `/v1.0/servicePrincipals/${principal}/appRoleAssignments`);
+    const answer = await f.request("GET", `/v1.0/servicePrincipals/${principal}/appRoleAssignments`, {
+      token: graphToken,
+    });
     if (answer.status === 200 && answer.body.value.length > 0) {
       appRoles[principal] = answer.body.value.map((a: { appRoleId: string }) => a.appRoleId).sort();
     }
