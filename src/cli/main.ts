@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { registerApplyCommand } from "./commands/apply.js";
+import { registerExportCommand } from "./commands/export.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerRemediateCommand } from "./commands/remediate.js";
 import { registerSandboxCommand } from "./commands/sandbox.js";
@@ -19,6 +20,7 @@ registerValidateCommand(program);
 registerPlanCommand(program);
 registerApplyCommand(program);
 registerRemediateCommand(program);
+registerExportCommand(program);
 registerSandboxCommand(program);
 
 await program.parseAsync(process.argv);

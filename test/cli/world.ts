@@ -97,7 +97,7 @@ export interface Snapshot {
   credentials: Record<string, string[]>;
   /** Resource name -> its identity block: type, system principal and user-assigned identity names. */
   attachments: Record<string, { type: string; systemPrincipal?: string; userAssigned: string[] }>;
-  /** "principal|role definition guid|scope" for every role assignment in the subscription. */
+  /** "principal|role (built-in GUID or custom role name)|scope" for every role assignment in the subscription. */
   assignments: string[];
   customRoles: Array<{ roleName: string; actions: string[]; scopes: string[] }>;
   /** principalId -> app role ids granted in Graph. */
@@ -145,6 +145,19 @@ export async function snapshot(f: ArmFixture, sub: string, group = RG): Promise<
         .sort(),
     };
   }
+  const customRoles = (
+    await get(
+      `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=type eq 'CustomRole'`,
+    )
+  ).value as Array<{
+    name: string;
+    properties: { roleName: string; permissions: Array<{ actions: string[] }>; assignableScopes: string[] };
+  }>;
+  // Custom roles by name: a tenant move deletes them and they come back with new GUIDs.
+  const roleOf = (definitionId: string) => {
+    const guid = definitionId.split("/").pop() as string;
+    return customRoles.find((d) => d.name === guid)?.properties.roleName ?? guid;
+  };
   const assignments = (
     await get(
       `/subscriptions/${sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01`,
@@ -153,30 +166,18 @@ export async function snapshot(f: ArmFixture, sub: string, group = RG): Promise<
     .map((a: { properties: { principalId: string; roleDefinitionId: string; scope: string } }) =>
       [
         a.properties.principalId,
-        a.properties.roleDefinitionId.split("/").pop(),
+        roleOf(a.properties.roleDefinitionId),
         a.properties.scope.toLowerCase(),
       ].join("|"),
     )
     .sort();
-  const customRoles = (
-    await get(
-      `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=type eq 'CustomRole'`,
-    )
-  ).value
-    .map(
-      (d: {
-        properties: {
-          roleName: string;
-          permissions: Array<{ actions: string[] }>;
-          assignableScopes: string[];
-        };
-      }) => ({
-        roleName: d.properties.roleName,
-        actions: d.properties.permissions.flatMap((p) => p.actions).sort(),
-        scopes: d.properties.assignableScopes.map((s) => s.toLowerCase()).sort(),
-      }),
-    )
-    .sort((a: { roleName: string }, b: { roleName: string }) => a.roleName.localeCompare(b.roleName));
+  const customRoleShapes = customRoles
+    .map((d) => ({
+      roleName: d.properties.roleName,
+      actions: d.properties.permissions.flatMap((p) => p.actions).sort(),
+      scopes: d.properties.assignableScopes.map((scope) => scope.toLowerCase()).sort(),
+    }))
+    .sort((a, b) => a.roleName.localeCompare(b.roleName));
   const appRoles: Snapshot["appRoles"] = {};
   const principals = [
     ...Object.values(identities).map((i) => i.principalId),
@@ -190,5 +191,5 @@ export async function snapshot(f: ArmFixture, sub: string, group = RG): Promise<
       appRoles[principal] = answer.body.value.map((a: { appRoleId: string }) => a.appRoleId).sort();
     }
   }
-  return { identities, credentials, attachments, assignments, customRoles, appRoles };
+  return { identities, credentials, attachments, assignments, customRoles: customRoleShapes, appRoles };
 }
