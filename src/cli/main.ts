@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { registerApplyCommand } from "./commands/apply.js";
 import { registerExportCommand } from "./commands/export.js";
 import { registerPlanCommand } from "./commands/plan.js";
+import { registerPreflightCommand } from "./commands/preflight.js";
 import { registerRemediateCommand } from "./commands/remediate.js";
 import { registerSandboxCommand } from "./commands/sandbox.js";
 import { registerValidateCommand } from "./commands/validate.js";
@@ -21,6 +22,7 @@ registerPlanCommand(program);
 registerApplyCommand(program);
 registerRemediateCommand(program);
 registerExportCommand(program);
+registerPreflightCommand(program);
 registerSandboxCommand(program);
 
 await program.parseAsync(process.argv);

@@ -62,7 +62,8 @@ export function formatOutcomes(outcomes: readonly ResourceOutcome[]): string {
   const width = Math.max(0, ...outcomes.map((o) => o.key.length));
   return outcomes
     .map((o) => {
-      const why = o.state === "ready" ? "" : `  ${o.ready?.reason ?? ""}: ${o.ready?.message ?? ""}`;
+      const error = o.errors[0] ? ` (${o.errors[0].code}: ${o.errors[0].message})` : "";
+      const why = o.state === "ready" ? "" : `  ${o.ready?.reason ?? ""}: ${o.ready?.message ?? ""}${error}`;
       const writes = `${o.writes.length} write${o.writes.length === 1 ? "" : "s"}`;
       return `${o.key.padEnd(width)}  ${STATE_LABEL[o.state].padEnd(11)} ${writes}${why}`;
     })
