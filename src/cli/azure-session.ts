@@ -11,6 +11,7 @@ import {
 import type { Execution } from "../azure/executor.js";
 import { Inventory } from "../azure/inventory.js";
 import { LocalRateGate } from "../azure/local-gate.js";
+import { routeSdkLogs } from "../azure/sdk-logging.js";
 import { readSandboxFile, type SandboxConnection, SandboxFileError } from "../config/sandbox-file.js";
 import type { Logger } from "../observability/logger.js";
 import type { Action } from "../plan/actions.js";
@@ -49,6 +50,7 @@ export interface AzureSession {
 }
 
 export function openAzureSession(flags: AzureFlags, logger: Logger): AzureSession {
+  routeSdkLogs(logger);
   const sandbox = flags.sandbox ? readSandbox(flags.sandbox) : undefined;
   const ca = flags.caFile ? readCa(flags.caFile) : sandbox?.caPem;
   const endpoints: AzureEndpoints = {
