@@ -2,7 +2,7 @@
 // at debug, scrubbed like every other line. The SDK already replaces Authorization headers and
 // unknown query parameters with REDACTED; scrubSecrets catches tokens that slip into messages.
 import { format } from "node:util";
-import { type AzureLogLevel, AzureLogger, setLogLevel } from "@azure/logger";
+import { AzureLogger, type AzureLogLevel, setLogLevel } from "@azure/logger";
 import { type Logger, scrubSecrets } from "../observability/logger.js";
 
 /** From `debug` azid logs the SDK's info lines, from `trace` its verbose ones; otherwise none. */
