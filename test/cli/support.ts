@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { ArmEmulatorOptions } from "../../src/sandbox/arm/index.js";
+import type { StatsSnapshot } from "../../src/sandbox/arm/stats.js";
 import { PACKAGE_ROOT } from "../../src/util/paths.js";
 import { type ArmFixture, startArmFixture } from "../support/arm.js";
 
@@ -29,7 +30,7 @@ export interface CliSandbox {
   azid(args: string[], options?: RunOptions): Promise<AzidResult>;
   /** Starts azid and hands back the child, for tests that signal it. */
   spawnAzid(args: string[], options?: RunOptions): ReturnType<typeof spawn>;
-  stats(): Promise<{ requests: { read: number; write: number; delete: number } }>;
+  stats(): Promise<StatsSnapshot>;
   close(): Promise<void>;
 }
 
