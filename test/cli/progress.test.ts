@@ -52,7 +52,9 @@ describe("Progress", () => {
     progress.onResource(outcome);
     progress.finish();
     const text = out.chunks.join("");
-    assert.match(text, /^\r\x1b\[2K\[█{14}░{14}\] 1\/2 resources/);
+    // Carriage return and "erase line" before each redraw.
+    assert.ok(text.startsWith("\r\u001b[2K"));
+    assert.match(text, /\[█{14}░{14}\] 1\/2 resources/);
     assert.match(text, /429s 4/);
     assert.ok(text.endsWith("\n"));
   });
