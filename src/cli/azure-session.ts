@@ -79,7 +79,7 @@ export function openAzureSession(flags: AzureFlags, logger: Logger): AzureSessio
   }
   const timeScale = sandbox?.timeScale ?? 1;
   const gate = new LocalRateGate({ timeScale });
-  const requests = new RequestLog();
+  const requests = new RequestLog({ timeScale });
   const clients = new AzureClients({
     endpoints,
     credentials,

@@ -22,13 +22,19 @@ const html = (text: unknown) =>
 
 const seconds = (value: number | undefined) => (value === undefined ? "-" : `${value.toFixed(1)} s`);
 
+/** A duration, with what it stands for at Azure's pace when the sandbox runs faster. */
+const duration = (value: number | undefined, timeScale: number) =>
+  value === undefined || timeScale === 1
+    ? seconds(value)
+    : `${seconds(value)} (${seconds(value * timeScale)} at Azure's pace)`;
+
 export function renderHtmlReport(report: RemediationReport): string {
   const ready = report.resources.filter((r) => r.state === "ready").length;
   const tiles = [
     ["Resources ready", report.applied ? `${ready} / ${report.resources.length}` : "not applied"],
     ["Actions planned", String(report.plan.total)],
-    ["Time taken", seconds(report.seconds)],
-    ["Floor (ARM limits)", seconds(report.plan.floorSeconds)],
+    ["Repair time", duration(report.seconds, report.timeScale)],
+    ["Floor (ARM limits)", duration(report.plan.floorSeconds, report.timeScale)],
     ["ARM calls", String(report.arm?.calls ?? 0)],
     ["Answered 429", String(report.arm?.throttled ?? 0)],
   ];
@@ -45,10 +51,10 @@ export function renderHtmlReport(report: RemediationReport): string {
 ${report.fromTenantIds.length > 0 ? `moved from tenant <code>${report.fromTenantIds.map(escape).join("</code>, <code>")}</code>` : "no identity in another tenant"}
 ${report.toTenantId ? ` to <code>${html(report.toTenantId)}</code>` : ""}.
 Started ${html(report.startedAt)}${report.finishedAt ? `, finished ${html(report.finishedAt)}` : ""}.
-${report.timeScale !== 1 ? `Sandbox time scale ${html(report.timeScale)}: limits and floor are scaled alike.` : ""}</p>
+${report.timeScale !== 1 ? `Sandbox time scale ${html(report.timeScale)}: the emulator runs ${html(report.timeScale)} times faster than Azure; the timeline is in Azure's seconds.` : ""}</p>
 <div class="tiles">${tiles.map(([label, value]) => `<div class="tile"><div class="value">${html(value)}</div><div class="label">${html(label)}</div></div>`).join("")}</div>
 <h2>ARM calls per second</h2>
-<p class="note">Bars: calls azid sent each second, by ARM limit class. Dashed line: the documented refill rate of the class's bucket (a full bucket lets a burst above it through). Red marks: seconds with 429 answers.</p>
+<p class="note">Bars: calls azid sent each second, by ARM limit class, from the command's start (the plan's reads come first; the dotted line marks the start of the repair). Dashed line: the documented refill rate of the class's bucket (a full bucket lets a burst above it through). Red marks: seconds with 429 answers.</p>
 ${timelineCharts(report)}
 <h2>Per resource</h2>
 ${resourceTable(report.resources, report.applied)}
@@ -63,8 +69,15 @@ ${planSection(report)}
 function timelineCharts(report: RemediationReport): string {
   const timeline = report.timeline ?? [];
   if (timeline.length === 0) return `<p class="note">No ARM call was made.</p>`;
-  return CLASSES.filter(({ key }) => timeline.some((point) => point[key] > 0))
-    .map((cls) => chart(timeline, cls, report.limitsPerSecond[cls.key] ?? ARM_BUCKETS[cls.key].perSecond))
+  return CLASSES.filter(({ key }) => timeline.some((point) => point.calls[key] > 0))
+    .map((cls) =>
+      chart(
+        timeline,
+        cls,
+        report.limitsPerSecond[cls.key] ?? ARM_BUCKETS[cls.key].perSecond,
+        report.repairStartSecond,
+      ),
+    )
     .join("\n");
 }
 
@@ -72,6 +85,7 @@ function chart(
   timeline: readonly TimelinePoint[],
   cls: { key: LimitClass; label: string; color: string },
   limit: number,
+  repairStart: number | undefined,
 ): string {
   const width = 880;
   const height = 150;
@@ -79,13 +93,13 @@ function chart(
   const bottom = 22;
   const plotWidth = width - left - 8;
   const plotHeight = height - bottom - 10;
-  const peak = Math.max(limit, ...timeline.map((p) => p[cls.key]));
+  const peak = Math.max(limit, ...timeline.map((p) => p.calls[cls.key]));
   const top = peak * 1.15 || 1;
   const step = plotWidth / timeline.length;
   const y = (value: number) => 10 + plotHeight - (value / top) * plotHeight;
   const bars = timeline
     .map((p, i) => {
-      const value = p[cls.key];
+      const value = p.calls[cls.key];
       if (value === 0) return "";
       const x = left + i * step;
       return `<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${Math.max(1, step - 1).toFixed(1)}" height="${(y(0) - y(value)).toFixed(1)}" fill="${cls.color}"><title>second ${p.second}: ${value} ${cls.label}</title></rect>`;
@@ -93,8 +107,8 @@ function chart(
     .join("");
   const throttled = timeline
     .map((p, i) =>
-      p.throttled > 0
-        ? `<rect x="${(left + i * step).toFixed(1)}" y="4" width="${Math.max(2, step - 1).toFixed(1)}" height="5" fill="#d62728"><title>second ${p.second}: ${p.throttled} answered 429</title></rect>`
+      p.throttled[cls.key] > 0
+        ? `<rect x="${(left + i * step).toFixed(1)}" y="4" width="${Math.max(2, step - 1).toFixed(1)}" height="5" fill="#d62728"><title>second ${p.second}: ${p.throttled[cls.key]} answered 429</title></rect>`
         : "",
     )
     .join("");
@@ -109,11 +123,15 @@ function chart(
     .filter((_, i) => i % every === 0)
     .map((p) => `<text x="${(left + p.second * step).toFixed(1)}" y="${height - 6}">${p.second}s</text>`)
     .join("");
-  const total = timeline.reduce((sum, p) => sum + p[cls.key], 0);
+  const total = timeline.reduce((sum, p) => sum + p.calls[cls.key], 0);
+  const start =
+    repairStart !== undefined
+      ? `<line x1="${(left + repairStart * step).toFixed(1)}" x2="${(left + repairStart * step).toFixed(1)}" y1="10" y2="${y(0).toFixed(1)}" class="start"><title>the repair starts</title></line>`
+      : "";
   return `<figure>
 <figcaption>${html(cls.label)}: ${total} calls; documented refill ${html(formatRate(limit))}/s</figcaption>
 <svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${html(cls.label)} per second">
-${ticks}${bars}${throttled}
+${ticks}${bars}${throttled}${start}
 <line x1="${left}" x2="${width - 8}" y1="${y(limit).toFixed(1)}" y2="${y(limit).toFixed(1)}" class="limit"><title>documented limit: ${html(formatRate(limit))} per second</title></line>
 ${xTicks}
 </svg>
@@ -174,7 +192,7 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 .tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:8px;margin:16px 0}
 .tile{border:1px solid #d0d7de;border-radius:6px;padding:8px 10px}.tile .value{font-size:18px;font-weight:600}.tile .label{color:#57606a;font-size:12px}
 figure{margin:8px 0 16px}figcaption{font-weight:600;margin-bottom:2px}
-svg text{font:10px system-ui,sans-serif;fill:#57606a}svg .grid{stroke:#eaeef2}svg .limit{stroke:#d62728;stroke-dasharray:6 4;stroke-width:1.5}
+svg text{font:10px system-ui,sans-serif;fill:#57606a}svg .grid{stroke:#eaeef2}svg .limit{stroke:#d62728;stroke-dasharray:6 4;stroke-width:1.5}svg .start{stroke:#57606a;stroke-dasharray:2 3}
 table{border-collapse:collapse;width:100%;margin:6px 0}th,td{text-align:left;border-bottom:1px solid #eaeef2;padding:4px 6px;vertical-align:top}
 th{background:#f6f8fa}tr.failed td:nth-child(2),tr.awaitingRepair td:nth-child(2){color:#d62728;font-weight:600}tr.ready td:nth-child(2){color:#1a7f37}
 .why{color:#d62728;font-size:12px}.cols{display:grid;grid-template-columns:1fr 1fr;gap:16px}

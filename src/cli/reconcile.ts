@@ -2,7 +2,7 @@
 // fold, plan again: converge()), with custom roles first and then identities, many resources at
 // a time, retryable failures retried after their Retry-After or a backoff, and each status kept
 // in the state store before the writes it announces are sent.
-import { ConditionType } from "../api/conditions.js";
+import { ConditionType, Reason } from "../api/conditions.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import {
@@ -16,7 +16,7 @@ import type { ActionExecutor } from "../azure/executor.js";
 import { OperationInProgressError } from "../azure/executor.js";
 import { converge } from "../controller/converge.js";
 import { isRead, type WriteAction } from "../plan/actions.js";
-import { emptyObserved } from "../plan/observed.js";
+import { emptyObserved, type ObservedState } from "../plan/observed.js";
 import type { Notice } from "../plan/plan-types.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import { plannerOf } from "../plan/remediation.js";
@@ -41,6 +41,8 @@ export interface ResourceOutcome {
   attempts: number;
   startedAt: number;
   finishedAt: number;
+  /** Azure as the last attempt left it (what later resources may start from). */
+  observed: ObservedState;
 }
 
 export interface ReconcileOptions {
@@ -57,6 +59,11 @@ export interface ReconcileOptions {
   maxAttempts: number;
   /** The first retry's delay; doubles per attempt (scaled down for a fast sandbox). */
   baseDelayMs: number;
+  /**
+   * Azure as just read for the whole run (remediate's plan): the first attempt of each resource
+   * starts from it instead of reading everything again; later attempts read afresh.
+   */
+  initialObserved?: ObservedState;
   onStart?: (resource: ManagedResource) => void;
   onDone?: (outcome: ResourceOutcome) => void;
   sleep?: (ms: number) => Promise<void>;
@@ -70,8 +77,23 @@ export async function reconcileAll(
   const roles = resources.filter((r) => r.kind === "CustomRole");
   const identities = resources.filter((r) => r.kind !== "CustomRole");
   const outcomes = await pool(roles, options.concurrency, (r) => reconcileResource(r, options));
-  outcomes.push(...(await pool(identities, options.concurrency, (r) => reconcileResource(r, options))));
+  // Identities start from what the custom roles left: the role definitions just written.
+  const seed = options.initialObserved && withRoleDefinitionsOf(options.initialObserved, outcomes);
+  const identityOptions = seed ? { ...options, initialObserved: seed } : options;
+  outcomes.push(
+    ...(await pool(identities, options.concurrency, (r) => reconcileResource(r, identityOptions))),
+  );
   return outcomes;
+}
+
+function withRoleDefinitionsOf(observed: ObservedState, outcomes: readonly ResourceOutcome[]): ObservedState {
+  const roleDefinitions = { ...observed.roleDefinitions };
+  const roleDefinitionsByName = { ...observed.roleDefinitionsByName };
+  for (const outcome of outcomes) {
+    Object.assign(roleDefinitions, outcome.observed.roleDefinitions);
+    Object.assign(roleDefinitionsByName, outcome.observed.roleDefinitionsByName);
+  }
+  return { ...observed, roleDefinitions, roleDefinitionsByName };
 }
 
 export async function reconcileResource(
@@ -89,6 +111,7 @@ export async function reconcileResource(
   const notices: Notice[] = [];
   let errors: AzureError[] = [];
   let attempts = 0;
+  let lastObserved: ObservedState = emptyObserved();
   while (attempts < options.maxAttempts) {
     attempts++;
     const planner = plannerOf(resource, {
@@ -104,7 +127,7 @@ export async function reconcileResource(
         latest = result.status;
         return result;
       },
-      emptyObserved(),
+      attempts === 1 && options.initialObserved ? options.initialObserved : emptyObserved(),
       {
         executor: options.executor,
         subscriptionId: subscriptionOfResource(resource),
@@ -120,8 +143,12 @@ export async function reconcileResource(
       if (!notices.some((n) => n.message === notice.message)) notices.push(notice);
     }
     errors = run.errors;
+    lastObserved = run.observed;
     const retryable = errors.filter(isRetryable);
-    if (retryable.length === 0 || attempts >= options.maxAttempts) break;
+    // Still waiting for something (a principal, a custom role, a long-running change) without
+    // any failure that a retry cannot fix: look again with fresh reads.
+    const waiting = errors.length === retryable.length && WAITING.has(readyOf(status).ready?.reason ?? "");
+    if ((retryable.length === 0 && !waiting) || attempts >= options.maxAttempts) break;
     await sleep(retryDelay(retryable, attempts, options.baseDelayMs));
   }
   const outcome: ResourceOutcome = {
@@ -136,6 +163,7 @@ export async function reconcileResource(
     attempts,
     startedAt,
     finishedAt: Date.now(),
+    observed: lastObserved,
   };
   options.onDone?.(outcome);
   return outcome;
@@ -156,6 +184,9 @@ function stateOf(status: unknown): ResourceState {
   const mismatch = conditions.find((c) => c.type === ConditionType.TenantMismatch);
   return mismatch?.status === "True" ? "awaitingRepair" : "failed";
 }
+
+/** Ready reasons of a resource that is still on its way, not stopped. */
+const WAITING = new Set<string>([Reason.Progressing, Reason.Waiting]);
 
 /** Failures that another attempt can fix: throttling, 5xx, work in progress, replication, 409s. */
 export function isRetryable(error: AzureError): boolean {

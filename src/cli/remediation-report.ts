@@ -57,8 +57,11 @@ export interface RemediationReport {
   seconds?: number;
   resources: ResourceReport[];
   arm?: RequestTotals;
+  /** Calls per ARM second (real seconds times the time scale) from the command's start. */
   timeline?: TimelinePoint[];
-  /** Documented refill per second of each class, scaled by the time scale. */
+  /** The ARM second of the timeline at which the repair started (before it: the plan's reads). */
+  repairStartSecond?: number;
+  /** Documented refill per second of each class (ARM seconds, like the timeline). */
   limitsPerSecond: Record<LimitClass, number>;
 }
 
@@ -84,7 +87,7 @@ export function planReport(
     applied: false,
     resources: [],
     limitsPerSecond: Object.fromEntries(
-      Object.entries(ARM_BUCKETS).map(([cls, bucket]) => [cls, bucket.perSecond * timeScale]),
+      Object.entries(ARM_BUCKETS).map(([cls, bucket]) => [cls, bucket.perSecond]),
     ) as Record<LimitClass, number>,
   };
 }
@@ -146,18 +149,25 @@ const KIND_LABEL: Partial<Record<ActionKind, string>> = {
   RevokeAppRole: "Graph app roles revoked",
 };
 
+/** Seconds, with what they stand for at Azure's pace when the sandbox runs faster. */
+export function formatSeconds(value: number, timeScale: number): string {
+  return timeScale === 1
+    ? `${value.toFixed(1)}s`
+    : `${value.toFixed(1)}s (${(value * timeScale).toFixed(1)}s at Azure's pace)`;
+}
+
 export function formatPlanSummary(report: RemediationReport): string {
   const counts = Object.entries(report.plan.counts)
     .map(([kind, n]) => `${n} ${kind}`)
     .join(", ");
   const classes = report.plan.floorByClass
     .filter((c) => c.calls > 0)
-    .map((c) => `${c.class} ${c.calls} calls (${c.floorSeconds.toFixed(1)}s)`)
+    .map((c) => `${c.class} ${c.calls} calls (${(c.floorSeconds * report.timeScale).toFixed(1)}s)`)
     .join(", ");
   return (
     `plan: ${report.plan.total} actions: ${counts || "none"}\n` +
-    `floor: ${report.plan.floorSeconds.toFixed(1)}s at ARM's documented limits` +
-    `${report.timeScale !== 1 ? ` (time scale ${report.timeScale})` : ""}${classes ? ` · ${classes}` : ""}`
+    `floor: ${formatSeconds(report.plan.floorSeconds, report.timeScale)} at ARM's documented limits` +
+    `${classes ? ` · at Azure's pace: ${classes}` : ""}`
   );
 }
 
@@ -181,7 +191,7 @@ export function formatReport(report: RemediationReport): string {
   return [
     `remediation of subscription ${report.subscriptionId}${report.toTenantId ? ` in tenant ${report.toTenantId}` : ""}:`,
     ...lines,
-    `took ${report.seconds?.toFixed(1)}s, floor ${report.plan.floorSeconds.toFixed(1)}s${ratio}; ` +
+    `took ${formatSeconds(report.seconds ?? 0, report.timeScale)}, floor ${formatSeconds(report.plan.floorSeconds, report.timeScale)}${ratio}; ` +
       `${arm?.calls ?? 0} ARM calls (reads ${arm?.byClass.read ?? 0}, writes ${arm?.byClass.write ?? 0}, ` +
       `deletes ${arm?.byClass.delete ?? 0}), ${arm?.throttled ?? 0} answered 429`,
   ].join("\n");

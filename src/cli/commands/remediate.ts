@@ -52,6 +52,9 @@ type Flags = ManifestFlags &
     progress: boolean;
   };
 
+/** How old the plan's reads may be for the repair to start from them rather than read again. */
+const FRESH_OBSERVATION_MS = 60_000;
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function registerRemediateCommand(program: Command): void {
@@ -141,6 +144,8 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
     });
     session.onOutcome(progress.onAction);
     const applyStarted = Date.now();
+    // What the plan read is fresh enough to start from when the run follows it at once (--yes).
+    const observedRecently = applyStarted - started.getTime() < FRESH_OBSERVATION_MS;
     const outcomes = await reconcileAll(resources, {
       executor: session.executor,
       state,
@@ -151,6 +156,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
       concurrency: flags.concurrency,
       maxAttempts: flags.maxAttempts,
       baseDelayMs: Math.max(20, 1000 / session.timeScale),
+      ...(observedRecently ? { initialObserved: planned.input.observed } : {}),
       onDone: progress.onResource,
     });
     progress.finish();
@@ -160,6 +166,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
     report.resources = outcomes.map((o) => resourceReport(o, before.get(o.key) ?? {}));
     report.arm = session.requests.totals();
     report.timeline = session.requests.timeline();
+    report.repairStartSecond = session.requests.secondOf(applyStarted);
     const code = outcomes.every((o) => o.state === "ready") ? EXIT.ok : EXIT.error;
     if (context.output === "json") context.printJson({ ok: code === EXIT.ok, exitCode: code, report });
     else context.print(formatReport(report));
