@@ -1,5 +1,6 @@
 // The end of apply and remediate: one line per resource and the run's totals, as text or JSON.
 
+import { EXIT, type ExitCode } from "./exit-codes.js";
 import type { ResourceOutcome } from "./reconcile.js";
 import type { RequestTotals } from "./request-log.js";
 
@@ -77,4 +78,13 @@ export function formatTotals(verb: string, totals: RunTotals): string {
     `${totals.writes} writes · ${totals.arm.calls} ARM calls (${totals.arm.throttled} throttled) · ` +
     `${totals.seconds.toFixed(1)}s`
   );
+}
+
+/** 0 when every resource is ready; 6 when Azure refused azid's credential; 1 otherwise. */
+export function exitCodeOf(outcomes: readonly ResourceOutcome[]): ExitCode {
+  if (outcomes.every((o) => o.state === "ready")) return EXIT.ok;
+  const credential = outcomes.some((o) =>
+    o.errors.some((e) => e.code === "InvalidAuthenticationTokenTenant" || e.code === "AuthenticationFailed"),
+  );
+  return credential ? EXIT.credential : EXIT.error;
 }

@@ -54,8 +54,18 @@ describe("azid apply / plan", () => {
 
   test("a second apply only reads, and plan says no change with exit 0", async () => {
     await s.f.admin("POST", "stats/reset");
-    const again = await s.azid(["apply", "-f", manifests, "--sandbox", s.sandboxFile, "--state", state]);
+    const again = await s.azid([
+      "apply",
+      ...["-f", manifests, "--sandbox", s.sandboxFile, "--state", state, "--output", "json"],
+    ]);
     assert.equal(again.code, 0, again.stderr + again.stdout);
+    const result = JSON.parse(again.stdout);
+    assert.equal(result.totals.ready, 4);
+    assert.equal(result.totals.writes, 0);
+    const orders = result.resources.find(
+      (r: { resource: string }) => r.resource === "UserAssignedIdentity/team-a/orders",
+    );
+    assert.match(orders.principalId, /^[0-9a-f-]{36}$/);
     assert.equal(armWrites(await s.stats()), 0);
     const plan = await s.azid(["plan", "-f", manifests, "--sandbox", s.sandboxFile, "--state", state]);
     assert.equal(plan.code, 0, plan.stderr + plan.stdout);

@@ -109,6 +109,20 @@ describe("azid remediate", () => {
     assert.match(run.stderr, /--credentials-file/);
   });
 
+  test("plan sees the move and points to remediate (exit 2)", async () => {
+    const run = await s.azid([
+      "plan",
+      "-f",
+      manifests,
+      "--sandbox",
+      s.sandboxFile,
+      "--credentials-file",
+      credentials,
+    ]);
+    assert.equal(run.code, 2, run.stderr + run.stdout);
+    assert.match(run.stdout, new RegExp(`moved from tenant .* to ${newTenant}: apply does not repair it`));
+  });
+
   test("without --yes and without a terminal: the plan, exit 7, nothing written", async () => {
     await s.f.admin("POST", "stats/reset");
     const run = await s.azid([

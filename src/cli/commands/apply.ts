@@ -21,7 +21,7 @@ import { bySubscription } from "../resources.js";
 import { type CommandContext, runAction } from "../run.js";
 import { StateStore } from "../state-file.js";
 import { readSubscriptions } from "../subscriptions.js";
-import { formatOutcomes, formatTotals, outcomeJson, totalsOf } from "../summary.js";
+import { exitCodeOf, formatOutcomes, formatTotals, outcomeJson, totalsOf } from "../summary.js";
 
 type Flags = ManifestFlags &
   PolicyFlags &
@@ -79,7 +79,7 @@ async function apply(flags: Flags, context: CommandContext): Promise<ExitCode> {
     });
     progress.finish();
     const totals = totalsOf(outcomes, (Date.now() - started) / 1000, session.requests.totals());
-    const code = totals.failed + totals.awaitingRepair === 0 ? EXIT.ok : EXIT.error;
+    const code = exitCodeOf(outcomes);
     if (context.output === "json") {
       context.printJson({
         ok: code === EXIT.ok,

@@ -37,6 +37,7 @@ import { subscriptionOfResource } from "../resources.js";
 import { type CommandContext, runAction } from "../run.js";
 import { StateStore } from "../state-file.js";
 import { readSubscription } from "../subscriptions.js";
+import { exitCodeOf } from "../summary.js";
 import { STATE_HELP } from "./apply.js";
 
 type Flags = ManifestFlags &
@@ -167,7 +168,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
     report.arm = session.requests.totals();
     report.timeline = session.requests.timeline();
     report.repairStartSecond = session.requests.secondOf(applyStarted);
-    const code = outcomes.every((o) => o.state === "ready") ? EXIT.ok : EXIT.error;
+    const code = exitCodeOf(outcomes);
     if (context.output === "json") context.printJson({ ok: code === EXIT.ok, exitCode: code, report });
     else context.print(formatReport(report));
     writeHtml(flags.report, report, context);
