@@ -82,3 +82,12 @@ export function azureFlagsOf(options: AzureFlags): AzureFlags {
   const { sandbox, armEndpoint, graphEndpoint, authorityHost, caFile, credentialsFile } = options;
   return { sandbox, armEndpoint, graphEndpoint, authorityHost, caFile, credentialsFile };
 }
+
+export function withStateFlag(command: Command): Command {
+  return command.option(
+    "--state <file>",
+    "keep each resource's status in this JSON file between runs: what azid created and owns " +
+      "(credentials, attachments, grants, Graph app roles) and the tenant it saw; without it only " +
+      "deterministic-name ownership is known",
+  );
+}

@@ -21,6 +21,7 @@ import type { Notice } from "../plan/plan-types.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import { plannerOf } from "../plan/remediation.js";
 import { type ManagedResource, resourceKey } from "./manifests.js";
+import { pool } from "./pool.js";
 import { subscriptionOfResource } from "./resources.js";
 import type { StateStore } from "./state-file.js";
 
@@ -204,22 +205,4 @@ function retryDelay(errors: readonly AzureError[], attempt: number, baseDelayMs:
     error instanceof ThrottledError || error instanceof OperationInProgressError ? error.retryAfterMs : 0,
   );
   return Math.max(backoff, ...asked);
-}
-
-/** Runs `work` over `items` with at most `limit` in flight; results in input order. */
-export async function pool<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }

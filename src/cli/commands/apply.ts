@@ -13,6 +13,7 @@ import {
   withManifestFlags,
   withOutputFlags,
   withPolicyFlags,
+  withStateFlag,
 } from "../flags.js";
 import { loadInputs, requireAcceptable } from "../inputs.js";
 import { Progress } from "../progress.js";
@@ -28,11 +29,6 @@ type Flags = ManifestFlags &
   OutputFlags &
   AzureFlags & { state?: string; concurrency: number; maxAttempts: number; progress: boolean };
 
-export const STATE_HELP =
-  "keep each resource's status in this JSON file between runs: what azid created and owns " +
-  "(credentials, attachments, grants, Graph app roles) and the tenant it saw; without it only " +
-  "deterministic-name ownership is known";
-
 export function registerApplyCommand(program: Command): void {
   const command = program
     .command("apply")
@@ -40,11 +36,12 @@ export function registerApplyCommand(program: Command): void {
       "reconcile Azure with the manifests once, without a cluster: custom roles first, then " +
         "identities (exit 0 all ready, 1 some not ready, 3 invalid, 4 refused by policy, 6 credential refused)",
     )
-    .option("--state <file>", STATE_HELP)
     .option("--concurrency <n>", "resources reconciled at once", positiveInteger, 8)
     .option("--max-attempts <n>", "runs per resource while failures are retryable", positiveInteger, 6)
     .option("--no-progress", "no progress on stderr");
-  withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(command)))).action(runAction(apply));
+  withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
+    runAction(apply),
+  );
 }
 
 async function apply(flags: Flags, context: CommandContext): Promise<ExitCode> {

@@ -13,6 +13,7 @@ import {
   withManifestFlags,
   withOutputFlags,
   withPolicyFlags,
+  withStateFlag,
 } from "../flags.js";
 import { loadInputs, requireAcceptable } from "../inputs.js";
 import { countChanges, describePlan, formatCounts, formatPlan, type ResourceChanges } from "../plan-view.js";
@@ -21,7 +22,6 @@ import { bySubscription } from "../resources.js";
 import { type CommandContext, runAction } from "../run.js";
 import { StateStore } from "../state-file.js";
 import { readSubscriptions } from "../subscriptions.js";
-import { STATE_HELP } from "./apply.js";
 
 type Flags = ManifestFlags & PolicyFlags & OutputFlags & AzureFlags & { state?: string };
 
@@ -31,9 +31,10 @@ export function registerPlanCommand(program: Command): void {
     .description(
       "show what apply would change in Azure, per resource and item, reading only " +
         "(exit 0 no change, 2 changes, 3 invalid, 4 refused by policy, 6 credential refused)",
-    )
-    .option("--state <file>", STATE_HELP);
-  withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(command)))).action(runAction(plan));
+    );
+  withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
+    runAction(plan),
+  );
 }
 
 async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {

@@ -18,8 +18,8 @@ import {
   withPolicyFlags,
 } from "../flags.js";
 import { loadInputs, requireAcceptable } from "../inputs.js";
+import { pool } from "../pool.js";
 import { permits, type Requirement, requirementsOf } from "../preflight-requirements.js";
-import { pool } from "../reconcile.js";
 import { bySubscription } from "../resources.js";
 import { rolesGranting } from "../role-suggestions.js";
 import { type CommandContext, runAction } from "../run.js";

@@ -16,6 +16,7 @@ import {
   withManifestFlags,
   withOutputFlags,
   withPolicyFlags,
+  withStateFlag,
 } from "../flags.js";
 import { renderHtmlReport } from "../html-report.js";
 import { loadInputs, requireAcceptable } from "../inputs.js";
@@ -38,7 +39,6 @@ import { type CommandContext, runAction } from "../run.js";
 import { StateStore } from "../state-file.js";
 import { readSubscription } from "../subscriptions.js";
 import { exitCodeOf } from "../summary.js";
-import { STATE_HELP } from "./apply.js";
 
 type Flags = ManifestFlags &
   PolicyFlags &
@@ -69,7 +69,6 @@ export function registerRemediateCommand(program: Command): void {
     .requiredOption("--subscription <id>", "the subscription that moved")
     .option("--yes", "apply the plan without asking", false)
     .option("--report <file.html>", "also write the report as one self-contained HTML page")
-    .option("--state <file>", STATE_HELP)
     .option(
       "--concurrency <n>",
       "resources repaired at once (the rate gate paces their calls)",
@@ -78,7 +77,9 @@ export function registerRemediateCommand(program: Command): void {
     )
     .option("--max-attempts <n>", "runs per resource while failures are retryable", positiveInteger, 8)
     .option("--no-progress", "no progress on stderr");
-  withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(command)))).action(runAction(remediate));
+  withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
+    runAction(remediate),
+  );
 }
 
 async function remediate(flags: Flags, context: CommandContext): Promise<ExitCode> {
