@@ -3,6 +3,7 @@
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import type { ResourceOutcome } from "./reconcile.js";
 import type { RequestTotals } from "./request-log.js";
+import type { CommandContext } from "./run.js";
 
 export interface RunTotals {
   resources: number;
@@ -63,7 +64,10 @@ export function formatOutcomes(outcomes: readonly ResourceOutcome[]): string {
   const width = Math.max(0, ...outcomes.map((o) => o.key.length));
   return outcomes
     .map((o) => {
-      const error = o.errors[0] ? ` (${o.errors[0].code}: ${o.errors[0].message})` : "";
+      const first = o.errors[0];
+      // The Ready message usually names the failure already; add it only when it does not.
+      const error =
+        first && !o.ready?.message.includes(first.code) ? ` (${first.code}: ${first.message})` : "";
       const why = o.state === "ready" ? "" : `  ${o.ready?.reason ?? ""}: ${o.ready?.message ?? ""}${error}`;
       const writes = `${o.writes.length} write${o.writes.length === 1 ? "" : "s"}`;
       return `${o.key.padEnd(width)}  ${STATE_LABEL[o.state].padEnd(11)} ${writes}${why}`;
@@ -87,4 +91,20 @@ export function exitCodeOf(outcomes: readonly ResourceOutcome[]): ExitCode {
     o.errors.some((e) => e.code === "InvalidAuthenticationTokenTenant" || e.code === "AuthenticationFailed"),
   );
   return credential ? EXIT.credential : EXIT.error;
+}
+
+/** One log line per resource: info when ready, warn otherwise (with its reason and errors). */
+export function logOutcomes(context: CommandContext, outcomes: readonly ResourceOutcome[]): void {
+  for (const outcome of outcomes) {
+    const fields = {
+      resource: outcome.key,
+      state: outcome.state,
+      reason: outcome.ready?.reason,
+      writes: outcome.writes.length,
+      attempts: outcome.attempts,
+      ...(outcome.errors.length > 0 ? { errors: outcome.errors } : {}),
+    };
+    if (outcome.state === "ready") context.logger.info(fields, "resource ready");
+    else context.logger.warn({ ...fields, message: outcome.ready?.message }, "resource not ready");
+  }
 }

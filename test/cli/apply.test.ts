@@ -71,4 +71,29 @@ describe("azid apply / plan", () => {
     assert.equal(plan.code, 0, plan.stderr + plan.stdout);
     assert.match(plan.stdout, /no change/);
   });
+
+  test("an Azure Policy denial: the resource is not ready, the reason is named, exit 1", async () => {
+    await createGroup(s.f, s.sub, "locked-rg");
+    await s.f.admin("PUT", "policies", [
+      {
+        name: "no-identities",
+        displayName: "No identities in locked-rg",
+        scope: `/subscriptions/${s.sub}/resourceGroups/locked-rg`,
+        resourceType: "Microsoft.ManagedIdentity/userAssignedIdentities",
+      },
+    ]);
+    try {
+      const locked = userAssigned(s.sub, "locked");
+      locked.spec.resourceGroup = "locked-rg";
+      locked.spec.roleAssignments = [];
+      const file = s.writeManifests("locked.yaml", [locked]);
+      const run = await s.azid(["apply", "-f", file, "--sandbox", s.sandboxFile, "--no-progress"]);
+      assert.equal(run.code, 1, run.stderr + run.stdout);
+      assert.match(run.stdout, /UserAssignedIdentity\/team-a\/locked\s+NotReady/);
+      assert.match(run.stdout, /RequestDisallowedByPolicy/);
+      assert.match(run.stdout, /applied: 0\/1 ready, 1 not ready/);
+    } finally {
+      await s.f.admin("PUT", "policies", []);
+    }
+  });
 });

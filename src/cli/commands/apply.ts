@@ -22,7 +22,7 @@ import { bySubscription } from "../resources.js";
 import { type CommandContext, runAction } from "../run.js";
 import { StateStore } from "../state-file.js";
 import { readSubscriptions } from "../subscriptions.js";
-import { exitCodeOf, formatOutcomes, formatTotals, outcomeJson, totalsOf } from "../summary.js";
+import { exitCodeOf, formatOutcomes, formatTotals, logOutcomes, outcomeJson, totalsOf } from "../summary.js";
 
 type Flags = ManifestFlags &
   PolicyFlags &
@@ -77,6 +77,8 @@ async function apply(flags: Flags, context: CommandContext): Promise<ExitCode> {
     progress.finish();
     const totals = totalsOf(outcomes, (Date.now() - started) / 1000, session.requests.totals());
     const code = exitCodeOf(outcomes);
+    logOutcomes(context, outcomes);
+    context.logger.info({ totals, exitCode: code }, "apply finished");
     if (context.output === "json") {
       context.printJson({
         ok: code === EXIT.ok,

@@ -38,7 +38,7 @@ import { subscriptionOfResource } from "../resources.js";
 import { type CommandContext, runAction } from "../run.js";
 import { StateStore } from "../state-file.js";
 import { readSubscription } from "../subscriptions.js";
-import { exitCodeOf } from "../summary.js";
+import { exitCodeOf, logOutcomes } from "../summary.js";
 
 type Flags = ManifestFlags &
   PolicyFlags &
@@ -170,6 +170,17 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
     report.timeline = session.requests.timeline();
     report.repairStartSecond = session.requests.secondOf(applyStarted);
     const code = exitCodeOf(outcomes);
+    logOutcomes(context, outcomes);
+    context.logger.info(
+      {
+        subscriptionId,
+        seconds: report.seconds,
+        floorSeconds: report.plan.floorSeconds,
+        arm: report.arm,
+        exitCode: code,
+      },
+      "remediation finished",
+    );
     if (context.output === "json") context.printJson({ ok: code === EXIT.ok, exitCode: code, report });
     else context.print(formatReport(report));
     writeHtml(flags.report, report, context);
