@@ -145,13 +145,13 @@ function resourceTable(resources: readonly ResourceReport[], applied: boolean): 
   const rows = resources
     .map((r) => {
       const done = Object.entries(r.done)
-        .map(([kind, n]) => `${html(kind)} ${n}`)
-        .join("<br>");
+        .map(([kind, n]) => `<span class="chip">${html(kind)}${n > 1 ? ` ×${n}` : ""}</span>`)
+        .join("");
       const why = r.state === "ready" ? "" : `<div class="why">${html(r.reason)}: ${html(r.message)}</div>`;
       const errors = r.errors
         .map((e) => `<div class="why">${html(e.code)}: ${html(e.message)}</div>`)
         .join("");
-      return `<tr class="${r.state}"><td><code>${html(r.resource)}</code>${why}${errors}</td><td>${html(r.state)}</td><td><code>${html(r.before.principalId ?? "-")}</code></td><td><code>${html(r.after.principalId ?? "-")}</code></td><td>${done || "-"}</td></tr>`;
+      return `<tr class="${r.state}"><td><code>${html(r.resource)}</code>${why}${errors}</td><td>${html(r.state)}</td><td><code>${html(r.before.principalId ?? "-")}</code></td><td><code>${html(r.after.principalId ?? "-")}</code></td><td class="done">${done || "-"}</td></tr>`;
     })
     .join("\n");
   return `<table><thead><tr><th>Resource</th><th>State</th><th>Principal before</th><th>Principal after</th><th>Done</th></tr></thead><tbody>
@@ -165,7 +165,8 @@ function planSection(report: RemediationReport): string {
     .join("");
   const floors = report.plan.floorByClass
     .map(
-      (c) => `<tr><td>${html(c.class)}</td><td>${c.calls}</td><td>${html(seconds(c.floorSeconds))}</td></tr>`,
+      (c) =>
+        `<tr><td>${html(c.class)}</td><td>${c.calls}</td><td>${html(duration(c.floorSeconds, report.timeScale))}</td></tr>`,
     )
     .join("");
   const actions = report.plan.actions
@@ -195,7 +196,8 @@ figure{margin:8px 0 16px}figcaption{font-weight:600;margin-bottom:2px}
 svg text{font:10px system-ui,sans-serif;fill:#57606a}svg .grid{stroke:#eaeef2}svg .limit{stroke:#d62728;stroke-dasharray:6 4;stroke-width:1.5}svg .start{stroke:#57606a;stroke-dasharray:2 3}
 table{border-collapse:collapse;width:100%;margin:6px 0}th,td{text-align:left;border-bottom:1px solid #eaeef2;padding:4px 6px;vertical-align:top}
 th{background:#f6f8fa}tr.failed td:nth-child(2),tr.awaitingRepair td:nth-child(2){color:#d62728;font-weight:600}tr.ready td:nth-child(2){color:#1a7f37}
-.why{color:#d62728;font-size:12px}.cols{display:grid;grid-template-columns:1fr 1fr;gap:16px}
+.why{color:#d62728;font-size:12px}td code{font-size:11px}.done{width:38%}
+.chip{display:inline-block;margin:0 4px 3px 0;padding:0 5px;border:1px solid #d0d7de;border-radius:4px;font-size:11px;background:#f6f8fa}.cols{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 details{margin:8px 0}summary{cursor:pointer;color:#0969da}.actions td{font-size:12px}
 footer{margin-top:32px;color:#8c959f;font-size:12px}
 `;
