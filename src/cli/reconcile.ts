@@ -65,7 +65,6 @@ export interface ReconcileOptions {
    * starts from it instead of reading everything again; later attempts read afresh.
    */
   initialObserved?: ObservedState;
-  onStart?: (resource: ManagedResource) => void;
   onDone?: (outcome: ResourceOutcome) => void;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -103,7 +102,6 @@ export async function reconcileResource(
 ): Promise<ResourceOutcome> {
   const key = resourceKey(resource);
   const startedAt = Date.now();
-  options.onStart?.(resource);
   const decision = options.decide(resource);
   const namespace = resource.metadata.namespace ?? "default";
   const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));

@@ -49,6 +49,8 @@ export function outcomeJson(outcome: ResourceOutcome) {
     ...(status?.tenantId ? { tenantId: status.tenantId } : {}),
     writes: outcome.writes.map((w) => ({ kind: w.kind, description: w.description })),
     errors: outcome.errors,
+    /** What the controller would have said as Kubernetes events. */
+    events: outcome.notices,
     attempts: outcome.attempts,
     seconds: (outcome.finishedAt - outcome.startedAt) / 1000,
   };
@@ -96,6 +98,11 @@ export function exitCodeOf(outcomes: readonly ResourceOutcome[]): ExitCode {
 /** One log line per resource: info when ready, warn otherwise (with its reason and errors). */
 export function logOutcomes(context: CommandContext, outcomes: readonly ResourceOutcome[]): void {
   for (const outcome of outcomes) {
+    for (const notice of outcome.notices) {
+      const event = { resource: outcome.key, reason: notice.reason };
+      if (notice.type === "Warning") context.logger.warn(event, notice.message);
+      else context.logger.info(event, notice.message);
+    }
     const fields = {
       resource: outcome.key,
       state: outcome.state,
