@@ -355,7 +355,7 @@ function required<T>(value: T | undefined | null, what: string): T {
   return value;
 }
 
-function toObservedIdentity(identity: Identity): ObservedIdentity {
+export function toObservedIdentity(identity: Identity): ObservedIdentity {
   return {
     id: required(identity.id, "identity.id"),
     name: required(identity.name, "identity.name"),
@@ -367,7 +367,7 @@ function toObservedIdentity(identity: Identity): ObservedIdentity {
   };
 }
 
-function toObservedAssignment(assignment: RoleAssignment): ObservedRoleAssignment {
+export function toObservedAssignment(assignment: RoleAssignment): ObservedRoleAssignment {
   return {
     id: required(assignment.id, "roleAssignment.id"),
     name: required(assignment.name, "roleAssignment.name"),
@@ -381,7 +381,7 @@ function toObservedAssignment(assignment: RoleAssignment): ObservedRoleAssignmen
   };
 }
 
-function toObservedDefinition(definition: RoleDefinition): ObservedRoleDefinition {
+export function toObservedDefinition(definition: RoleDefinition): ObservedRoleDefinition {
   return {
     id: required(definition.id, "roleDefinition.id"),
     name: required(definition.name, "roleDefinition.name"),
@@ -398,7 +398,9 @@ function toObservedDefinition(definition: RoleDefinition): ObservedRoleDefinitio
   };
 }
 
-function toObservedAppRoleAssignment(assignment: ObservedAppRoleAssignment): ObservedAppRoleAssignment {
+export function toObservedAppRoleAssignment(
+  assignment: ObservedAppRoleAssignment,
+): ObservedAppRoleAssignment {
   return {
     id: assignment.id,
     principalId: assignment.principalId,
@@ -407,7 +409,7 @@ function toObservedAppRoleAssignment(assignment: ObservedAppRoleAssignment): Obs
   };
 }
 
-function toResourceIdentity(identity: GenericResource["identity"]): ResourceIdentity | undefined {
+export function toResourceIdentity(identity: GenericResource["identity"]): ResourceIdentity | undefined {
   if (!identity) return undefined;
   const userAssigned: Record<string, { principalId?: string; clientId?: string }> = {};
   for (const [id, value] of Object.entries(identity.userAssignedIdentities ?? {})) {

@@ -51,6 +51,11 @@ export interface RemediationInput {
   observed: ObservedState;
   now: string;
   policy: (resource: UserAssignedIdentity | SystemAssignedIdentity | CustomRole) => PolicyDecision;
+  /**
+   * Whether a resource's tenant move may be repaired (default: yes, a remediation). `azid plan`
+   * passes what apply would do: only where a policy asks for automatic repair.
+   */
+  allowTenantRepair?: (resource: UserAssignedIdentity | SystemAssignedIdentity | CustomRole) => boolean;
 }
 
 export interface RemediationPlan {
@@ -84,15 +89,22 @@ function refOf(resource: AnyResource): ResourceRef {
 
 function planOf(resource: AnyResource, input: RemediationInput) {
   const namespace = resource.metadata.namespace ?? "default";
-  const context: PlanContext = {
+  return plannerOf(resource, {
     now: input.now,
     policy: input.policy(resource),
     customRoles: input.declared.customRoles.filter(
       (role) => (role.metadata.namespace ?? "default") === namespace,
     ),
-    allowTenantRepair: true,
-  };
-  return (observed: ObservedState, status: unknown): PlanResult<unknown> => {
+    allowTenantRepair: input.allowTenantRepair?.(resource) ?? true,
+  });
+}
+
+/** A resource's planner as reconcile loops call it: with the status of the previous round. */
+export function plannerOf(
+  resource: AnyResource,
+  context: PlanContext,
+): (observed: ObservedState, status: unknown) => PlanResult<unknown> {
+  return (observed, status) => {
     switch (resource.kind) {
       case "CustomRole":
         return planCustomRole(
