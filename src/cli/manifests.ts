@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import type { ManagedResource } from "../api/managed-resource.js";
 import { GROUP } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
@@ -29,7 +30,7 @@ export interface ManifestIssue {
   message: string;
 }
 
-export type ManagedResource = UserAssignedIdentity | SystemAssignedIdentity | CustomRole;
+export type { ManagedResource };
 
 export interface ManifestSet {
   userAssigned: UserAssignedIdentity[];

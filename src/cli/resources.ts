@@ -1,17 +1,7 @@
 // Small facts about declared resources that several commands need.
-import { parseResourceId } from "../api/arm-id.js";
-import type { ManagedResource } from "./manifests.js";
+import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 
-/** The subscription a resource lives in (its credential makes the resource's calls). */
-export function subscriptionOfResource(resource: ManagedResource): string {
-  switch (resource.kind) {
-    case "UserAssignedIdentity":
-    case "CustomRole":
-      return resource.spec.subscriptionId.toLowerCase();
-    case "SystemAssignedIdentity":
-      return parseResourceId(resource.spec.resourceId).subscriptionId.toLowerCase();
-  }
-}
+export { subscriptionOfResource };
 
 /** The declared resources grouped by subscription, in their order. */
 export function bySubscription(resources: readonly ManagedResource[]): Map<string, ManagedResource[]> {

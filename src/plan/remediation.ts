@@ -4,6 +4,7 @@
 // cleanup) and counted, and ARM's buckets give the least time the repair can take. This is
 // what `azid remediate` prints and a TenantMigration shows before approval.
 import { armIdKey, userAssignedIdentityId } from "../api/arm-id.js";
+import type { ManagedResource } from "../api/managed-resource.js";
 import { MICROSOFT_GRAPH_APP_ID } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
@@ -77,9 +78,7 @@ export interface RemediationPlan {
   assumptions: string[];
 }
 
-type AnyResource = UserAssignedIdentity | SystemAssignedIdentity | CustomRole;
-
-function refOf(resource: AnyResource): ResourceRef {
+function refOf(resource: ManagedResource): ResourceRef {
   return {
     kind: resource.kind,
     namespace: resource.metadata.namespace ?? "default",
@@ -87,7 +86,7 @@ function refOf(resource: AnyResource): ResourceRef {
   };
 }
 
-function planOf(resource: AnyResource, input: RemediationInput) {
+function planOf(resource: ManagedResource, input: RemediationInput) {
   const namespace = resource.metadata.namespace ?? "default";
   return plannerOf(resource, {
     now: input.now,
@@ -101,7 +100,7 @@ function planOf(resource: AnyResource, input: RemediationInput) {
 
 /** A resource's planner as reconcile loops call it: with the status of the previous round. */
 export function plannerOf(
-  resource: AnyResource,
+  resource: ManagedResource,
   context: PlanContext,
 ): (observed: ObservedState, status: unknown) => PlanResult<unknown> {
   return (observed, status) => {
@@ -128,7 +127,7 @@ export function plannerOf(
   };
 }
 
-const ordered = (input: RemediationInput): AnyResource[] => [
+const ordered = (input: RemediationInput): ManagedResource[] => [
   ...input.declared.customRoles,
   ...input.declared.userAssigned,
   ...input.declared.systemAssigned,
@@ -324,7 +323,7 @@ function listingsByPrincipal(observed: ObservedState): Map<string, string[]> {
  * by the planner and answered "absent" by imagine(), which lists it as an assumption.
  */
 function sliceFor(
-  resource: AnyResource,
+  resource: ManagedResource,
   world: ObservedState,
   byPrincipal: Map<string, string[]>,
 ): ObservedState {
