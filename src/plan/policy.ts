@@ -15,8 +15,6 @@ import type {
   LabelSelector,
   ScopeRule,
 } from "../api/schemas/identity-policy.js";
-import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
-import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 import type { ObservedRoleDefinition } from "./observed.js";
 import { type ResolvedRole, resolveRole, roleLabel } from "./roles.js";
 
