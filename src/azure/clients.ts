@@ -8,7 +8,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { CredentialProvider } from "./credentials.js";
 import { GraphClient } from "./graph.js";
-import { armGatePolicy } from "./pipeline.js";
+import { type ArmCallRecord, armGatePolicy } from "./pipeline.js";
 import { OPEN_GATE, type RateGate } from "./rate-gate.js";
 
 export interface AzureEndpoints {
@@ -42,6 +42,8 @@ export interface AzureClientsOptions {
   gate?: RateGate;
   metrics?: Metrics;
   logger?: Logger;
+  /** Told about every ARM attempt (the CLI's request log). */
+  onArmCall?: (record: ArmCallRecord) => void;
 }
 
 /**
@@ -66,7 +68,7 @@ export class AzureClients {
   }
 
   private build(subscriptionId: string, credential: TokenCredential): ArmClients {
-    const { endpoints, gate = OPEN_GATE, metrics, logger } = this.options;
+    const { endpoints, gate = OPEN_GATE, metrics, logger, onArmCall } = this.options;
     const tlsOptions = endpoints.ca ? { ca: endpoints.ca } : undefined;
     const common = {
       endpoint: endpoints.arm,
@@ -78,7 +80,7 @@ export class AzureClients {
       retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
     };
     const withGate = <T extends { pipeline: Pipeline }>(client: T): T => {
-      client.pipeline.addPolicy(armGatePolicy(gate, metrics, logger), { afterPhase: "Retry" });
+      client.pipeline.addPolicy(armGatePolicy(gate, metrics, logger, onArmCall), { afterPhase: "Retry" });
       return client;
     };
     return {

@@ -15,6 +15,7 @@ import type {
 import { ApiVersionResolver } from "./api-versions.js";
 import type { ArmClients, AzureClients } from "./clients.js";
 import { AzureError, NotFoundError, ThrottledError, TransientError, toAzureError } from "./errors.js";
+import type { IdentityPatches } from "./identity-patches.js";
 import type { RateGate } from "./rate-gate.js";
 
 /** Provisioning states during which a resource must not be read as settled nor written. */
@@ -25,6 +26,8 @@ export interface ExecutorOptions {
   /** Paces the limit classes that HTTP methods do not tell apart (identity creation, FIC writes). */
   gate: RateGate;
   apiVersions?: ApiVersionResolver;
+  /** Serialises identity PATCHes per target and rebases them on the target as it is now. */
+  identityPatches?: IdentityPatches;
 }
 
 /** What execute() answers: the planner's ActionResult, plus the typed error behind a failure. */
@@ -50,6 +53,15 @@ export class ActionExecutor {
    *   credential also makes the Graph calls (Graph is per tenant, not per subscription).
    */
   async execute(action: Action, subscriptionId: string): Promise<Execution> {
+    const patches = this.options.identityPatches;
+    if (patches && action.kind === "PatchResourceIdentity" && action.intent) {
+      return patches.patch(action, (step) => this.send(step, subscriptionId));
+    }
+    return this.send(action, subscriptionId);
+  }
+
+  /** One call, no serialisation: what execute() does for all but intent-carrying PATCHes. */
+  protected async send(action: Action, subscriptionId: string): Promise<Execution> {
     try {
       await this.takeOperationTokens(action.limits);
       return { result: await this.run(action, subscriptionId) };
@@ -355,7 +367,7 @@ function required<T>(value: T | undefined | null, what: string): T {
   return value;
 }
 
-function toObservedIdentity(identity: Identity): ObservedIdentity {
+export function toObservedIdentity(identity: Identity): ObservedIdentity {
   return {
     id: required(identity.id, "identity.id"),
     name: required(identity.name, "identity.name"),
@@ -367,7 +379,7 @@ function toObservedIdentity(identity: Identity): ObservedIdentity {
   };
 }
 
-function toObservedAssignment(assignment: RoleAssignment): ObservedRoleAssignment {
+export function toObservedAssignment(assignment: RoleAssignment): ObservedRoleAssignment {
   return {
     id: required(assignment.id, "roleAssignment.id"),
     name: required(assignment.name, "roleAssignment.name"),
@@ -381,7 +393,7 @@ function toObservedAssignment(assignment: RoleAssignment): ObservedRoleAssignmen
   };
 }
 
-function toObservedDefinition(definition: RoleDefinition): ObservedRoleDefinition {
+export function toObservedDefinition(definition: RoleDefinition): ObservedRoleDefinition {
   return {
     id: required(definition.id, "roleDefinition.id"),
     name: required(definition.name, "roleDefinition.name"),
@@ -398,7 +410,9 @@ function toObservedDefinition(definition: RoleDefinition): ObservedRoleDefinitio
   };
 }
 
-function toObservedAppRoleAssignment(assignment: ObservedAppRoleAssignment): ObservedAppRoleAssignment {
+export function toObservedAppRoleAssignment(
+  assignment: ObservedAppRoleAssignment,
+): ObservedAppRoleAssignment {
   return {
     id: assignment.id,
     principalId: assignment.principalId,
@@ -407,7 +421,7 @@ function toObservedAppRoleAssignment(assignment: ObservedAppRoleAssignment): Obs
   };
 }
 
-function toResourceIdentity(identity: GenericResource["identity"]): ResourceIdentity | undefined {
+export function toResourceIdentity(identity: GenericResource["identity"]): ResourceIdentity | undefined {
   if (!identity) return undefined;
   const userAssigned: Record<string, { principalId?: string; clientId?: string }> = {};
   for (const [id, value] of Object.entries(identity.userAssignedIdentities ?? {})) {

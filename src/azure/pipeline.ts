@@ -2,9 +2,21 @@ import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { ThrottledError } from "./errors.js";
-import { isPrepaid, type RateGate, requestClass, subscriptionOf } from "./rate-gate.js";
+import { isPrepaid, type RateGate, type RequestClass, requestClass, subscriptionOf } from "./rate-gate.js";
 
 export const ARM_GATE_POLICY_NAME = "azidArmGatePolicy";
+
+/** One ARM attempt as it left and came back (a 429 included), for request logs and reports. */
+export interface ArmCallRecord {
+  method: string;
+  url: string;
+  class: RequestClass;
+  /** Lowercased, when the URL addresses a subscription. */
+  subscriptionId?: string;
+  status: number;
+  /** When the answer arrived (epoch ms). */
+  at: number;
+}
 
 /**
  * Sits between the SDK's retry policy and the wire, so it sees every attempt:
@@ -12,9 +24,14 @@ export const ARM_GATE_POLICY_NAME = "azidArmGatePolicy";
  *   ThrottledError instead of sending into a full bucket;
  * - turns a 429 into ThrottledError at once, which the SDK's retry strategies let through,
  *   so no worker ever sleeps on Retry-After: the queue parks the key instead;
- * - counts requests and throttles in the metrics.
+ * - counts requests and throttles in the metrics, and tells `onCall` about every attempt.
  */
-export function armGatePolicy(gate: RateGate, metrics?: Metrics, logger?: Logger): PipelinePolicy {
+export function armGatePolicy(
+  gate: RateGate,
+  metrics?: Metrics,
+  logger?: Logger,
+  onCall?: (record: ArmCallRecord) => void,
+): PipelinePolicy {
   return {
     name: ARM_GATE_POLICY_NAME,
     async sendRequest(request, next) {
@@ -33,6 +50,14 @@ export function armGatePolicy(gate: RateGate, metrics?: Metrics, logger?: Logger
       }
       const response = await next(request);
       metrics?.armRequests.inc({ subscription, class: cls, code: String(response.status) });
+      onCall?.({
+        method: request.method,
+        url: request.url,
+        class: cls,
+        ...(subscription !== "none" ? { subscriptionId: subscription } : {}),
+        status: response.status,
+        at: Date.now(),
+      });
       if (response.status === 429) {
         metrics?.armThrottled.inc({ subscription, class: cls, source: "arm" });
         const seconds = Number(response.headers.get("retry-after") ?? "1");

@@ -1,6 +1,22 @@
 import { Command } from "commander";
-import { registerControllerCommand } from "./commands/controller.js";
-import { registerSandboxCommand } from "./commands/sandbox.js";
+import { EXIT_CODES_HELP } from "./exit-codes.js";
+
+/**
+ * Each command's module, loaded only when that command runs (the Azure SDK and the schema
+ * compiler take a moment to load, and `azid validate` needs neither the SDK nor the sandbox).
+ */
+const COMMANDS: Record<string, () => Promise<{ register(program: Command): void }>> = {
+  validate: async () => ({ register: (await import("./commands/validate.js")).registerValidateCommand }),
+  plan: async () => ({ register: (await import("./commands/plan.js")).registerPlanCommand }),
+  apply: async () => ({ register: (await import("./commands/apply.js")).registerApplyCommand }),
+  remediate: async () => ({ register: (await import("./commands/remediate.js")).registerRemediateCommand }),
+  export: async () => ({ register: (await import("./commands/export.js")).registerExportCommand }),
+  preflight: async () => ({ register: (await import("./commands/preflight.js")).registerPreflightCommand }),
+  sandbox: async () => ({ register: (await import("./commands/sandbox.js")).registerSandboxCommand }),
+  controller: async () => ({
+    register: (await import("./commands/controller.js")).registerControllerCommand,
+  }),
+};
 
 const program = new Command()
   .name("azid")
@@ -8,9 +24,10 @@ const program = new Command()
     "keeps Azure managed identities, their attachments and role grants as declared, " +
       "and repairs them after a subscription moves to another Microsoft Entra tenant",
   )
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText("after", EXIT_CODES_HELP);
 
-registerControllerCommand(program);
-registerSandboxCommand(program);
+const named = process.argv[2] ? COMMANDS[process.argv[2]] : undefined;
+for (const load of named ? [named] : Object.values(COMMANDS)) (await load()).register(program);
 
 await program.parseAsync(process.argv);

@@ -1,19 +1,14 @@
-import type { CustomRole } from "../api/schemas/custom-role.js";
-import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
-import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
+import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 import type { ActionExecutor } from "../azure/executor.js";
 import { type Action, isRead } from "../plan/actions.js";
-import { planCustomRole } from "../plan/custom-role.js";
-import { emptyObserved } from "../plan/observed.js";
+import { emptyObserved, type ObservedState } from "../plan/observed.js";
 import type { Notice, PlanContext, PlanResult } from "../plan/plan-types.js";
 import { evaluatePolicy, type PolicyContext, type PolicyDecision } from "../plan/policy.js";
-import { planSystemAssignedIdentity } from "../plan/system-assigned.js";
-import { planUserAssignedIdentity } from "../plan/user-assigned.js";
+import { plannerOf } from "../plan/remediation.js";
 import { converge } from "./converge.js";
 import { judgeAll, type Verdict } from "./error-policy.js";
 import type { ObservationCache } from "./observation-cache.js";
 
-export type ManagedResource = UserAssignedIdentity | SystemAssignedIdentity | CustomRole;
 type StatusOf<R extends ManagedResource> = NonNullable<R["status"]>;
 
 export interface SyncDependencies {
@@ -58,10 +53,13 @@ export async function syncResource<R extends ManagedResource>(
     customRoles: deps.policyContext.customRoles,
     allowTenantRepair: deps.allowTenantRepair,
   };
-  const plan = plannerFor(resource, context);
+  const plan = plannerOf(resource, context) as (
+    observed: ObservedState,
+    status: StatusOf<R> | undefined,
+  ) => PlanResult<StatusOf<R>>;
   const run = await converge(plan, deps.cache.prefill(emptyObserved()), {
     executor: deps.executor,
-    subscriptionId: subscriptionOf(resource),
+    subscriptionId: subscriptionOfResource(resource),
     initialStatus: resource.status as StatusOf<R> | undefined,
     beforeWrites: deps.beforeWrites,
   });
@@ -77,31 +75,4 @@ export async function syncResource<R extends ManagedResource>(
     reads: run.executed.length - writes,
     unsettled: run.cutShort,
   };
-}
-
-function plannerFor<R extends ManagedResource>(resource: R, context: PlanContext) {
-  type S = StatusOf<R>;
-  return (observed: Parameters<typeof planUserAssignedIdentity>[1], status: S | undefined): PlanResult<S> => {
-    const current = { ...resource, ...(status ? { status } : {}) };
-    switch (current.kind) {
-      case "UserAssignedIdentity":
-        return planUserAssignedIdentity(current as UserAssignedIdentity, observed, context) as PlanResult<S>;
-      case "SystemAssignedIdentity":
-        return planSystemAssignedIdentity(
-          current as SystemAssignedIdentity,
-          observed,
-          context,
-        ) as PlanResult<S>;
-      case "CustomRole":
-        return planCustomRole(current as CustomRole, observed, context) as PlanResult<S>;
-    }
-  };
-}
-
-/** The subscription whose credential acts for the resource. */
-export function subscriptionOf(resource: ManagedResource): string {
-  if (resource.kind === "SystemAssignedIdentity") {
-    return /^\/subscriptions\/([^/]+)/i.exec(resource.spec.resourceId)?.[1] ?? "";
-  }
-  return resource.spec.subscriptionId;
 }

@@ -179,6 +179,13 @@ export interface DeleteRoleAssignment extends Base {
   principalId: string;
 }
 /**
+ * What an identity PATCH is for, independent of the rest of the block: several resources may
+ * change one target's identity, and a PATCH computed from an older read must be rebased on the
+ * block as it is when it is sent (changeFor in identity-block.ts).
+ */
+export type IdentityIntent = { attach: string } | { detach: string } | { systemAssigned: boolean };
+
+/**
  * PATCH {resourceId} with `{ identity }` only, never a full PUT of someone else's resource.
  * `identity.userAssignedIdentities` maps ids to {} (add) or null (remove); serialised per resource.
  */
@@ -191,6 +198,7 @@ export interface PatchResourceIdentity extends Base {
   };
   /** The identity block this PATCH should leave (for applyResult when the response has none). */
   expected: ResourceIdentity;
+  intent?: IdentityIntent;
 }
 /** PUT /subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}. */
 export interface PutRoleDefinition extends Base {

@@ -9,6 +9,7 @@ import type {
   DeleteRoleDefinition,
   FindRoleDefinitions,
   GrantAppRole,
+  IdentityIntent,
   LimitCharge,
   LimitClass,
   ListAppRoleAssignments,
@@ -282,6 +283,7 @@ export const patchResourceIdentity = (
   identity: PatchResourceIdentity["identity"],
   expected: ResourceIdentity,
   phase: Phase,
+  intent?: IdentityIntent,
 ): PatchResourceIdentity => ({
   kind: "PatchResourceIdentity",
   key: `PatchResourceIdentity:${armIdKey(resourceId)}|${change}`,
@@ -292,6 +294,7 @@ export const patchResourceIdentity = (
   resourceId,
   identity,
   expected,
+  ...(intent ? { intent } : {}),
 });
 
 export const putRoleDefinition = (

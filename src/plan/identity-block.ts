@@ -2,7 +2,7 @@
 // system-assigned identity and every other user-assigned identity, `{}` adds, `null` removes,
 // and the type follows what is left (removing the last user-assigned identity changes it).
 import { armIdKey } from "../api/arm-id.js";
-import type { PatchResourceIdentity } from "./actions.js";
+import type { IdentityIntent, PatchResourceIdentity } from "./actions.js";
 import type { ResourceIdentity } from "./observed.js";
 
 type IdentityType = PatchResourceIdentity["identity"]["type"];
@@ -10,6 +10,7 @@ type IdentityType = PatchResourceIdentity["identity"]["type"];
 export interface IdentityChange {
   identity: PatchResourceIdentity["identity"];
   expected: ResourceIdentity;
+  intent: IdentityIntent;
 }
 
 export function hasSystemAssigned(identity: ResourceIdentity | undefined): boolean {
@@ -57,6 +58,7 @@ export function attachChange(current: ResourceIdentity | undefined, identityId: 
   return {
     identity: { type: typeFor(system, users.length), userAssignedIdentities: { [identityId]: {} } },
     expected: expectedBlock(current, system, users),
+    intent: { attach: identityId },
   };
 }
 
@@ -71,19 +73,44 @@ export function detachChange(current: ResourceIdentity | undefined, identityId: 
     users.length > 0
       ? { type: typeFor(system, users.length), userAssignedIdentities: { [identityId]: null } }
       : { type: typeFor(system, 0) };
-  return { identity, expected: expectedBlock(current, system, users) };
+  return { identity, expected: expectedBlock(current, system, users), intent: { detach: identityId } };
 }
 
 /** Turns the system-assigned identity on, keeping the user-assigned ones. */
 export function enableSystemChange(current: ResourceIdentity | undefined): IdentityChange {
   const users = userAssignedIds(current);
-  return { identity: { type: typeFor(true, users.length) }, expected: expectedBlock(current, true, users) };
+  return {
+    identity: { type: typeFor(true, users.length) },
+    expected: expectedBlock(current, true, users),
+    intent: { systemAssigned: true },
+  };
 }
 
 /** Turns the system-assigned identity off, keeping the user-assigned ones. */
 export function disableSystemChange(current: ResourceIdentity | undefined): IdentityChange {
   const users = userAssignedIds(current);
-  return { identity: { type: typeFor(false, users.length) }, expected: expectedBlock(current, false, users) };
+  return {
+    identity: { type: typeFor(false, users.length) },
+    expected: expectedBlock(current, false, users),
+    intent: { systemAssigned: false },
+  };
+}
+
+/**
+ * The change an intent needs on the block as it is now, or undefined when the block already
+ * satisfies it: a PATCH planned from an older read, rebased so that it neither undoes another
+ * resource's change nor removes "the last" identity when another one has arrived since.
+ */
+export function changeFor(
+  intent: IdentityIntent,
+  current: ResourceIdentity | undefined,
+): IdentityChange | undefined {
+  if ("attach" in intent)
+    return hasUserAssigned(current, intent.attach) ? undefined : attachChange(current, intent.attach);
+  if ("detach" in intent)
+    return hasUserAssigned(current, intent.detach) ? detachChange(current, intent.detach) : undefined;
+  if (intent.systemAssigned === hasSystemAssigned(current)) return undefined;
+  return intent.systemAssigned ? enableSystemChange(current) : disableSystemChange(current);
 }
 
 /**

@@ -2,6 +2,7 @@
 // Default deny; the allows of all selecting policies add up; an explicit deny wins; privileged
 // roles need to be named in privilegedRoles. Every refusal names the rule that refused.
 import { isWithin, parseScope } from "../api/arm-id.js";
+import type { ManagedResource } from "../api/managed-resource.js";
 import {
   type GraphAppRoleSpec,
   MICROSOFT_GRAPH_APP_ID,
@@ -14,8 +15,6 @@ import type {
   LabelSelector,
   ScopeRule,
 } from "../api/schemas/identity-policy.js";
-import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
-import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 import type { ObservedRoleDefinition } from "./observed.js";
 import { type ResolvedRole, resolveRole, roleLabel } from "./roles.js";
 
@@ -51,7 +50,7 @@ export interface PolicyContext {
   appRoles?: Readonly<Record<string, ReadonlyArray<{ id: string; value?: string }>>>;
 }
 
-export type GovernedResource = UserAssignedIdentity | SystemAssignedIdentity | CustomRole;
+export type GovernedResource = ManagedResource;
 
 /** Kubernetes label selector semantics; `{}` selects everything. */
 export function selectsNamespace(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {

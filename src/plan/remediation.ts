@@ -4,6 +4,7 @@
 // cleanup) and counted, and ARM's buckets give the least time the repair can take. This is
 // what `azid remediate` prints and a TenantMigration shows before approval.
 import { armIdKey, userAssignedIdentityId } from "../api/arm-id.js";
+import type { ManagedResource } from "../api/managed-resource.js";
 import { MICROSOFT_GRAPH_APP_ID } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
@@ -51,6 +52,11 @@ export interface RemediationInput {
   observed: ObservedState;
   now: string;
   policy: (resource: UserAssignedIdentity | SystemAssignedIdentity | CustomRole) => PolicyDecision;
+  /**
+   * Whether a resource's tenant move may be repaired (default: yes, a remediation). `azid plan`
+   * passes what apply would do: only where a policy asks for automatic repair.
+   */
+  allowTenantRepair?: (resource: UserAssignedIdentity | SystemAssignedIdentity | CustomRole) => boolean;
 }
 
 export interface RemediationPlan {
@@ -72,9 +78,7 @@ export interface RemediationPlan {
   assumptions: string[];
 }
 
-type AnyResource = UserAssignedIdentity | SystemAssignedIdentity | CustomRole;
-
-function refOf(resource: AnyResource): ResourceRef {
+function refOf(resource: ManagedResource): ResourceRef {
   return {
     kind: resource.kind,
     namespace: resource.metadata.namespace ?? "default",
@@ -82,17 +86,24 @@ function refOf(resource: AnyResource): ResourceRef {
   };
 }
 
-function planOf(resource: AnyResource, input: RemediationInput) {
+function planOf(resource: ManagedResource, input: RemediationInput) {
   const namespace = resource.metadata.namespace ?? "default";
-  const context: PlanContext = {
+  return plannerOf(resource, {
     now: input.now,
     policy: input.policy(resource),
     customRoles: input.declared.customRoles.filter(
       (role) => (role.metadata.namespace ?? "default") === namespace,
     ),
-    allowTenantRepair: true,
-  };
-  return (observed: ObservedState, status: unknown): PlanResult<unknown> => {
+    allowTenantRepair: input.allowTenantRepair?.(resource) ?? true,
+  });
+}
+
+/** A resource's planner as reconcile loops call it: with the status of the previous round. */
+export function plannerOf(
+  resource: ManagedResource,
+  context: PlanContext,
+): (observed: ObservedState, status: unknown) => PlanResult<unknown> {
+  return (observed, status) => {
     switch (resource.kind) {
       case "CustomRole":
         return planCustomRole(
@@ -116,7 +127,7 @@ function planOf(resource: AnyResource, input: RemediationInput) {
   };
 }
 
-const ordered = (input: RemediationInput): AnyResource[] => [
+const ordered = (input: RemediationInput): ManagedResource[] => [
   ...input.declared.customRoles,
   ...input.declared.userAssigned,
   ...input.declared.systemAssigned,
@@ -312,7 +323,7 @@ function listingsByPrincipal(observed: ObservedState): Map<string, string[]> {
  * by the planner and answered "absent" by imagine(), which lists it as an assumption.
  */
 function sliceFor(
-  resource: AnyResource,
+  resource: ManagedResource,
   world: ObservedState,
   byPrincipal: Map<string, string[]>,
 ): ObservedState {

@@ -147,7 +147,16 @@ export function planSystemAssignedIdentity(
     change: ReturnType<typeof enableSystemChange>,
     what: string,
     phase: "teardown" | "identities",
-  ) => build.patchResourceIdentity(owner, spec.resourceId, what, change.identity, change.expected, phase);
+  ) =>
+    build.patchResourceIdentity(
+      owner,
+      spec.resourceId,
+      what,
+      change.identity,
+      change.expected,
+      phase,
+      change.intent,
+    );
   const tryWrite = (action: WriteAction): ItemOutcome => {
     const failure = obs.failureOf(action.key);
     if (failure)

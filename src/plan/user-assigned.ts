@@ -199,6 +199,7 @@ class UserAssignedPlanner {
         change.identity,
         change.expected,
         phase,
+        change.intent,
       );
       if (this.obs.failureOf(action.key)) continue;
       this.patched.add(armIdKey(targetId));
@@ -667,6 +668,7 @@ class UserAssignedPlanner {
         change.identity,
         change.expected,
         "cleanup",
+        change.intent,
       );
       const outcome = this.write(action, writable, blockedBecause, "no longer declared");
       if (this.writes.includes(action)) this.patched.add(armIdKey(entry.resourceId));
@@ -738,6 +740,7 @@ class UserAssignedPlanner {
       change.identity,
       change.expected,
       "attachments",
+      change.intent,
     );
     const outcome = this.write(action, writable, blockedBecause, "not attached");
     if (outcome.state === "Pending" && this.writes.includes(action)) {

@@ -6,7 +6,8 @@ export type QueueErrorCode =
   | "RedisUnavailable"
   | "BucketRequestTooLarge"
   | "KeyBusy"
-  | "QueueClosed";
+  | "QueueClosed"
+  | "LockBusy";
 
 export class QueueError extends Error {
   override readonly name = "QueueError";

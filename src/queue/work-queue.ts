@@ -8,6 +8,7 @@ import { QueueKeyspace } from "./keyspace.js";
 import { positive, resolveSettings, type Settings, validateKey, type WorkQueueOptions } from "./options.js";
 import { type ReconcileJobData, ReconcileRunner } from "./reconcile-runner.js";
 import { checkEvictionPolicy, connectRedis, createRedisClient } from "./redis-client.js";
+import { RedisLocks } from "./redis-lock.js";
 import { ensureResyncScheduler, fanOutKeys, RESYNC_JOB } from "./resync.js";
 import { TokenBuckets } from "./token-bucket.js";
 import type { CloseOptions, CloseReport, ResyncOptions, StartOptions } from "./types.js";
@@ -40,6 +41,8 @@ export class WorkQueue {
   readonly prefix: string;
   /** Token buckets on this queue's Redis, under its prefix (for the Azure client layer's pacing). */
   readonly buckets: TokenBuckets;
+  /** Locks on this queue's Redis, under its prefix (identity PATCHes of one Azure resource). */
+  readonly locks: RedisLocks;
   private readonly controller: string;
   private readonly keys: QueueKeyspace;
   private worker: Worker<ReconcileJobData> | undefined;
@@ -62,6 +65,7 @@ export class WorkQueue {
     this.controller = options.controller ?? options.name;
     this.keys = new QueueKeyspace(queue);
     this.buckets = new TokenBuckets(redis, { prefix: this.prefix });
+    this.locks = new RedisLocks(redis, { prefix: this.prefix });
     redis.on("ready", () => this.onReconnect());
     redis.on("close", () => this.markUnhealthy());
   }

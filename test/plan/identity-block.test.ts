@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   attachChange,
+  changeFor,
   detachChange,
   disableSystemChange,
   enableSystemChange,
@@ -108,5 +109,38 @@ describe("identity block changes", () => {
         userAssignedIdentities: { [A]: {}, [B]: {} },
       }),
     );
+  });
+});
+
+describe("a PATCH's intent rebased on the block as it is now", () => {
+  const both: ResourceIdentity = { type: "UserAssigned", userAssignedIdentities: { [A]: {}, [B]: {} } };
+
+  test("detaching A when B arrived since keeps B (no type None)", () => {
+    const planned = detachChange({ type: "UserAssigned", userAssignedIdentities: { [A]: {} } }, A);
+    assert.deepEqual(planned.identity, { type: "None" }, "planned from the old read, it would remove B too");
+    const rebased = changeFor(planned.intent, both);
+    assert.deepEqual(rebased?.identity, { type: "UserAssigned", userAssignedIdentities: { [A]: null } });
+  });
+
+  test("an intent already met needs no PATCH", () => {
+    assert.equal(changeFor({ attach: A }, both), undefined);
+    assert.equal(
+      changeFor({ detach: A }, { type: "UserAssigned", userAssignedIdentities: { [B]: {} } }),
+      undefined,
+    );
+    assert.equal(changeFor({ systemAssigned: true }, system), undefined);
+  });
+
+  test("turning the system-assigned identity off keeps the user-assigned ones attached since", () => {
+    const rebased = changeFor({ systemAssigned: false }, { ...both, type: "SystemAssigned, UserAssigned" });
+    assert.deepEqual(rebased?.identity, { type: "UserAssigned" });
+    assert.deepEqual(Object.keys(rebased?.expected.userAssignedIdentities ?? {}), [A, B]);
+  });
+
+  test("every change says what it is for", () => {
+    assert.deepEqual(attachChange(undefined, A).intent, { attach: A });
+    assert.deepEqual(detachChange(both, B).intent, { detach: B });
+    assert.deepEqual(enableSystemChange(undefined).intent, { systemAssigned: true });
+    assert.deepEqual(disableSystemChange(system).intent, { systemAssigned: false });
   });
 });

@@ -2,6 +2,7 @@
 import { AzureClients } from "../../src/azure/clients.js";
 import { CredentialProvider } from "../../src/azure/credentials.js";
 import { ActionExecutor } from "../../src/azure/executor.js";
+import type { IdentityPatches } from "../../src/azure/identity-patches.js";
 import { OPEN_GATE, type RateGate } from "../../src/azure/rate-gate.js";
 import type { ArmEmulator } from "../../src/sandbox/arm/index.js";
 
@@ -13,6 +14,7 @@ export interface SandboxAzureOptions {
   credentialsFile?: string;
   /** The tenant azid's credential is from (the sandbox's first tenant by default). */
   tenantId?: string;
+  identityPatches?: IdentityPatches;
 }
 
 export function sandboxCredentials(arm: ArmEmulator, options: SandboxAzureOptions = {}): CredentialProvider {
@@ -42,5 +44,9 @@ export function sandboxClients(arm: ArmEmulator, options: SandboxAzureOptions = 
 }
 
 export function sandboxExecutor(arm: ArmEmulator, options: SandboxAzureOptions = {}) {
-  return new ActionExecutor({ clients: sandboxClients(arm, options), gate: options.gate ?? OPEN_GATE });
+  return new ActionExecutor({
+    clients: sandboxClients(arm, options),
+    gate: options.gate ?? OPEN_GATE,
+    identityPatches: options.identityPatches,
+  });
 }

@@ -1,0 +1,102 @@
+// azid apply -f PATH: reconcile once without a cluster (a pipeline step). Custom roles first,
+// then identities, several at a time, paced by ARM's buckets; progress on stderr; a summary.
+import type { Command } from "commander";
+import { type AzureFlags, openAzureSession } from "../azure-session.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
+import {
+  azureFlagsOf,
+  type ManifestFlags,
+  type OutputFlags,
+  type PolicyFlags,
+  positiveInteger,
+  withAzureFlags,
+  withManifestFlags,
+  withOutputFlags,
+  withPolicyFlags,
+  withStateFlag,
+} from "../flags.js";
+import { loadInputs, requireAcceptable } from "../inputs.js";
+import { Progress } from "../progress.js";
+import { reconcileAll } from "../reconcile.js";
+import { bySubscription } from "../resources.js";
+import { type CommandContext, runAction } from "../run.js";
+import { StateStore } from "../state-file.js";
+import { readSubscriptions } from "../subscriptions.js";
+import { exitCodeOf, formatOutcomes, formatTotals, logOutcomes, outcomeJson, totalsOf } from "../summary.js";
+
+type Flags = ManifestFlags &
+  PolicyFlags &
+  OutputFlags &
+  AzureFlags & { state?: string; concurrency: number; maxAttempts: number; progress: boolean };
+
+export function registerApplyCommand(program: Command): void {
+  const command = program
+    .command("apply")
+    .description(
+      "reconcile Azure with the manifests once, without a cluster: custom roles first, then " +
+        "identities (exit 0 all ready, 1 some not ready, 3 invalid, 4 refused by policy, 6 credential refused)",
+    )
+    .option("--concurrency <n>", "resources reconciled at once", positiveInteger, 8)
+    .option("--max-attempts <n>", "runs per resource while failures are retryable", positiveInteger, 6)
+    .option("--no-progress", "no progress on stderr");
+  withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
+    runAction(apply),
+  );
+}
+
+async function apply(flags: Flags, context: CommandContext): Promise<ExitCode> {
+  const inputs = loadInputs(flags);
+  requireAcceptable(inputs, context);
+  const session = openAzureSession(azureFlagsOf(flags), context.logger);
+  const started = Date.now();
+  await readSubscriptions(session.inventory, bySubscription(inputs.resources).keys());
+  const state = new StateStore(flags.state);
+  try {
+    const progress = new Progress({
+      stream: process.stderr,
+      unit: "resources",
+      total: inputs.resources.length,
+      throttled: () => session.requests.totals().throttled,
+      enabled: flags.progress,
+    });
+    session.onOutcome(progress.onAction);
+    const outcomes = await reconcileAll(inputs.resources, {
+      executor: session.executor,
+      state,
+      decide: inputs.enforcement.decide,
+      // A tenant move is repaired here only where a policy asks for it; otherwise `azid remediate`.
+      allowTenantRepair: (_resource, decision) =>
+        inputs.enforcement.enforced && decision.tenantMoveRemediation === "Auto",
+      customRolesOf: (namespace) =>
+        inputs.set.customRoles.filter((role) => role.metadata.namespace === namespace),
+      concurrency: flags.concurrency,
+      maxAttempts: flags.maxAttempts,
+      baseDelayMs: Math.max(20, 1000 / session.timeScale),
+      onDone: progress.onResource,
+    });
+    progress.finish();
+    const totals = totalsOf(outcomes, (Date.now() - started) / 1000, session.requests.totals());
+    const code = exitCodeOf(outcomes);
+    logOutcomes(context, outcomes);
+    context.logger.info({ totals, exitCode: code }, "apply finished");
+    if (context.output === "json") {
+      context.printJson({
+        ok: code === EXIT.ok,
+        exitCode: code,
+        resources: outcomes.map(outcomeJson),
+        totals,
+      });
+    } else {
+      if (outcomes.length > 0) context.print(formatOutcomes(outcomes));
+      context.print(formatTotals("applied", totals));
+      if (totals.awaitingRepair > 0) {
+        context.print(
+          "the subscription of some resources moved to another tenant: repair them with `azid remediate --subscription S -f PATH`",
+        );
+      }
+    }
+    return code;
+  } finally {
+    await state.close();
+  }
+}

@@ -1,0 +1,108 @@
+// azid plan -f PATH: read Azure (reads only) and print what apply would change, per resource and
+// item. Exit 0 when Azure matches the manifests, 2 when something would change.
+import type { Command } from "commander";
+import { formatRef } from "../../plan/actions.js";
+import { type AzureFlags, openAzureSession } from "../azure-session.js";
+import { CliError, EXIT, type ExitCode } from "../exit-codes.js";
+import {
+  azureFlagsOf,
+  type ManifestFlags,
+  type OutputFlags,
+  type PolicyFlags,
+  withAzureFlags,
+  withManifestFlags,
+  withOutputFlags,
+  withPolicyFlags,
+  withStateFlag,
+} from "../flags.js";
+import { loadInputs, requireAcceptable } from "../inputs.js";
+import { countChanges, describePlan, formatCounts, formatPlan, type ResourceChanges } from "../plan-view.js";
+import { planSubscription, type SubscriptionPlan } from "../planning.js";
+import { bySubscription } from "../resources.js";
+import { type CommandContext, runAction } from "../run.js";
+import { StateStore } from "../state-file.js";
+import { readSubscriptions } from "../subscriptions.js";
+
+type Flags = ManifestFlags & PolicyFlags & OutputFlags & AzureFlags & { state?: string };
+
+export function registerPlanCommand(program: Command): void {
+  const command = program
+    .command("plan")
+    .description(
+      "show what apply would change in Azure, per resource and item, reading only " +
+        "(exit 0 no change, 2 changes, 3 invalid, 4 refused by policy, 6 credential refused)",
+    );
+  withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
+    runAction(plan),
+  );
+}
+
+async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
+  const inputs = loadInputs(flags);
+  requireAcceptable(inputs, context);
+  const session = openAzureSession(azureFlagsOf(flags), context.logger);
+  const groups = bySubscription(inputs.resources);
+  const subscriptions = await readSubscriptions(session.inventory, groups.keys());
+  const state = new StateStore(flags.state);
+  const plans: SubscriptionPlan[] = [];
+  try {
+    for (const [id, resources] of groups) {
+      const subscription = subscriptions.get(id);
+      if (!subscription) continue;
+      plans.push(
+        await planSubscription(session, subscription, resources, {
+          decide: inputs.enforcement.decide,
+          // What apply would do: repair a tenant move only where a policy asks for it.
+          allowTenantRepair: (resource) =>
+            inputs.enforcement.enforced &&
+            inputs.enforcement.decide(resource).tenantMoveRemediation === "Auto",
+          state,
+        }),
+      );
+    }
+  } finally {
+    await state.close();
+  }
+  const failures = plans.flatMap((p) => p.observation.failures);
+  if (failures.length > 0) {
+    const lines = failures.map(
+      (f) => `  ${formatRef(f.action.owner)}: ${f.action.description}: ${f.error.code}: ${f.error.message}`,
+    );
+    throw new CliError(`some reads failed, the plan would be incomplete:\n${lines.join("\n")}`, EXIT.error);
+  }
+  const resources: ResourceChanges[] = plans.flatMap((p) => describePlan(p.plan.actions, p.input.observed));
+  const moved = plans.filter((p) => p.plan.fromTenantIds.length > 0);
+  const counts = countChanges(resources);
+  const changed = resources.length > 0 || moved.length > 0;
+  const code = changed ? EXIT.changes : EXIT.ok;
+  if (context.output === "json") {
+    context.printJson({
+      changes: changed,
+      exitCode: code,
+      counts,
+      resources,
+      tenantMoves: moved.map((p) => ({
+        subscriptionId: p.subscription.subscriptionId,
+        fromTenantIds: p.plan.fromTenantIds,
+        toTenantId: p.plan.toTenantId,
+      })),
+      floorSeconds: Math.max(0, ...plans.map((p) => p.plan.floor.seconds)) / session.timeScale,
+      reads: plans.reduce((sum, p) => sum + p.observation.reads, 0),
+    });
+    return code;
+  }
+  if (resources.length > 0) context.print(formatPlan(resources));
+  for (const p of moved) {
+    context.print(
+      `subscription ${p.subscription.subscriptionId} moved from tenant ${p.plan.fromTenantIds.join(", ")} ` +
+        `to ${p.plan.toTenantId}: apply does not repair it; run \`azid remediate --subscription ` +
+        `${p.subscription.subscriptionId} -f ...\``,
+    );
+  }
+  context.print(
+    changed
+      ? `plan: ${formatCounts(counts, resources.length)}`
+      : `no change: Azure matches the manifests (${inputs.resources.length} resources)`,
+  );
+  return code;
+}

@@ -1,0 +1,43 @@
+// The CLI's exit codes: stable, documented (`azid --help`), so that pipelines can branch on them.
+export const EXIT = {
+  /** Done; for `plan`, nothing would change. */
+  ok: 0,
+  /** An error: Azure refused or failed, a resource did not converge, bad flags. */
+  error: 1,
+  /** `plan` only: Azure differs from the manifests. */
+  changes: 2,
+  /** A manifest (or a file given to a flag) is invalid. */
+  invalid: 3,
+  /** An IdentityPolicy refuses part of the manifests; nothing refused was written. */
+  refused: 4,
+  /** `preflight`: azid's credential lacks permissions the manifests need. */
+  missingPermissions: 5,
+  /** Azure refused azid's credential (wrong tenant after a move, bad secret). */
+  credential: 6,
+  /** `remediate` needs a confirmation it did not get (no terminal and no --yes, or declined). */
+  notConfirmed: 7,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  done (plan: no change)
+  1  error (Azure failed or refused, a resource did not converge, bad flags)
+  2  plan: changes pending
+  3  invalid manifests or input files
+  4  refused by an IdentityPolicy (nothing refused was written)
+  5  preflight: permissions missing
+  6  azid's Azure credential was refused (e.g. from the old tenant after a move)
+  7  remediate: not confirmed (no terminal and no --yes, or declined)`;
+
+/** An error the CLI reports as one message and an exit code (no stack trace). */
+export class CliError extends Error {
+  override readonly name = "CliError";
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = EXIT.error,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,93 @@
+// The flags several commands share, declared once so that they read the same everywhere.
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { AzureFlags } from "./azure-session.js";
+
+export type OutputFormat = "text" | "json";
+
+export interface OutputFlags {
+  output: OutputFormat;
+  logLevel: string;
+}
+
+export interface ManifestFlags {
+  filename: string[];
+}
+
+export interface PolicyFlags {
+  policy: string[];
+  namespaceLabels?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError(`not a positive integer: ${value}`);
+  return parsed;
+}
+
+export function withManifestFlags(command: Command, what = "manifests"): Command {
+  return command.requiredOption(
+    "-f, --filename <path>",
+    `${what}: a YAML/JSON file or a folder (read recursively); repeatable`,
+    collect,
+  );
+}
+
+export function withPolicyFlags(command: Command): Command {
+  return command
+    .option(
+      "--policy <path>",
+      "IdentityPolicy manifests to enforce (file or folder), on top of those in -f; repeatable",
+      collect,
+      [],
+    )
+    .option(
+      "--namespace-labels <k=v,...>",
+      "labels of the namespaces that have no Namespace manifest in -f, for the policies' namespaceSelector",
+    );
+}
+
+export function withAzureFlags(command: Command): Command {
+  return command
+    .option(
+      "--sandbox <file>",
+      "the sandbox file `azid sandbox` printed: endpoints, CA, credential and time scale of the emulators",
+    )
+    .option("--arm-endpoint <url>", "Azure Resource Manager endpoint (default https://management.azure.com)")
+    .option("--graph-endpoint <url>", "Microsoft Graph endpoint (default https://graph.microsoft.com)")
+    .option("--authority-host <url>", "Microsoft Entra authority for tokens")
+    .option("--ca-file <path>", "extra CA certificates (PEM) to trust for the endpoints above")
+    .option(
+      "--credentials-file <path>",
+      "per-subscription credentials (YAML: default / subscriptions.<id>: tenantId, clientId, " +
+        "clientSecretFile | federatedTokenFile); DefaultAzureCredential otherwise",
+    );
+}
+
+export function withOutputFlags(command: Command): Command {
+  return command
+    .addOption(
+      new Option("--output <format>", "result format on stdout").choices(["text", "json"]).default("text"),
+    )
+    .addOption(
+      new Option("--log-level <level>", "JSON logs on stderr from this level")
+        .choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+        .default(process.env.AZID_LOG_LEVEL ?? "warn"),
+    );
+}
+
+export function azureFlagsOf(options: AzureFlags): AzureFlags {
+  const { sandbox, armEndpoint, graphEndpoint, authorityHost, caFile, credentialsFile } = options;
+  return { sandbox, armEndpoint, graphEndpoint, authorityHost, caFile, credentialsFile };
+}
+
+export function withStateFlag(command: Command): Command {
+  return command.option(
+    "--state <file>",
+    "keep each resource's status in this JSON file between runs: what azid created and owns " +
+      "(credentials, attachments, grants, Graph app roles) and the tenant it saw; without it only " +
+      "deterministic-name ownership is known",
+  );
+}

@@ -1,0 +1,102 @@
+// The declared side of every command: the manifests of -f, the policies of -f and --policy,
+// and what the policies decide for each resource.
+import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
+import type { PolicyViolation } from "../plan/policy.js";
+import { CliError, EXIT } from "./exit-codes.js";
+import type { ManifestFlags, PolicyFlags } from "./flags.js";
+import {
+  formatIssue,
+  loadManifests,
+  type ManagedResource,
+  type ManifestIssue,
+  type ManifestSet,
+  managedResources,
+  resourceKey,
+} from "./manifests.js";
+import {
+  formatViolation,
+  NOT_ENFORCED_MESSAGE,
+  type PolicyEnforcement,
+  parseLabels,
+  policyEnforcement,
+} from "./policy.js";
+import type { CommandContext } from "./run.js";
+
+export interface Inputs {
+  set: ManifestSet;
+  resources: ManagedResource[];
+  enforcement: PolicyEnforcement;
+  /** Problems in the manifests and the policy files. */
+  issues: ManifestIssue[];
+}
+
+export interface Refusal {
+  resource: string;
+  violations: PolicyViolation[];
+}
+
+export function loadInputs(flags: ManifestFlags & Partial<PolicyFlags>): Inputs {
+  const set = loadManifests(flags.filename);
+  const issues = [...set.issues];
+  const policies: IdentityPolicy[] = [];
+  if (flags.policy && flags.policy.length > 0) {
+    const policySet = loadManifests(flags.policy);
+    issues.push(...policySet.issues);
+    policies.push(...policySet.policies);
+    for (const resource of managedResources(policySet)) {
+      const source = policySet.sources.get(resourceKey(resource));
+      if (source) {
+        issues.push({
+          source,
+          resource: `${resource.kind} ${resource.metadata.namespace}/${resource.metadata.name}`,
+          field: "kind",
+          message: "--policy takes IdentityPolicy manifests only (give other manifests with -f)",
+        });
+      }
+    }
+  }
+  const enforcement = policyEnforcement(set, {
+    policies,
+    namespaceLabels: flags.namespaceLabels ? parseLabels(flags.namespaceLabels) : {},
+  });
+  return { set, resources: managedResources(set), enforcement, issues };
+}
+
+/** Resources some policy refuses (wholly or in part), with the rules that refused. */
+export function refusals(inputs: Inputs): Refusal[] {
+  return inputs.resources.flatMap((resource) => {
+    const decision = inputs.enforcement.decide(resource);
+    return decision.violations.length > 0
+      ? [{ resource: resourceKey(resource), violations: decision.violations }]
+      : [];
+  });
+}
+
+/**
+ * For commands that go on to Azure: stop at invalid manifests (exit 3) or policy refusals
+ * (exit 4) before anything is read or written, and say whether policies are enforced.
+ */
+export function requireAcceptable(inputs: Inputs, context: CommandContext): void {
+  if (inputs.issues.length > 0) {
+    throw new CliError(
+      `the manifests are invalid, nothing was done:\n${inputs.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`,
+      EXIT.invalid,
+    );
+  }
+  if (!inputs.enforcement.enforced) context.say(`azid: ${NOT_ENFORCED_MESSAGE}`);
+  const refused = refusals(inputs);
+  if (refused.length > 0) {
+    throw new CliError(
+      `refused by IdentityPolicy, nothing was written to Azure:\n${formatRefusals(refused)}`,
+      EXIT.refused,
+    );
+  }
+  if (inputs.resources.length === 0)
+    context.say("azid: no UserAssignedIdentity, SystemAssignedIdentity or CustomRole in -f");
+}
+
+export function formatRefusals(refused: readonly Refusal[]): string {
+  return refused
+    .map((r) => `  ${r.resource}:\n${r.violations.map((v) => `    ${formatViolation(v)}`).join("\n")}`)
+    .join("\n");
+}

@@ -1,0 +1,198 @@
+// What `azid remediate` reports: the plan, what was done per resource (principal ids before and
+// after, what was re-created and re-granted), the time taken against the floor ARM's buckets
+// force, the ARM calls and 429s, and the per-second timeline. The same data feeds the text,
+// the JSON and the HTML page.
+import { armIdKey, userAssignedIdentityId } from "../api/arm-id.js";
+import type { ActionKind, LimitClass, WriteAction } from "../plan/actions.js";
+import { formatRef } from "../plan/actions.js";
+import { ARM_BUCKETS } from "../plan/limits.js";
+import type { ObservedState } from "../plan/observed.js";
+import { type RemediationPlan, targetOf } from "../plan/remediation.js";
+import type { ManagedResource } from "./manifests.js";
+import type { ResourceOutcome } from "./reconcile.js";
+import type { RequestTotals, TimelinePoint } from "./request-log.js";
+
+export interface PrincipalSnapshot {
+  principalId?: string;
+  tenantId?: string;
+}
+
+export interface ResourceReport {
+  resource: string;
+  state: ResourceOutcome["state"];
+  reason?: string;
+  message?: string;
+  before: PrincipalSnapshot;
+  after: PrincipalSnapshot;
+  /** Writes done, by action kind. */
+  done: Partial<Record<ActionKind, number>>;
+  writes: Array<{ kind: ActionKind; description: string }>;
+  errors: Array<{ code: string; message: string }>;
+}
+
+export interface PlannedAction {
+  resource: string;
+  kind: ActionKind;
+  phase: string;
+  target: string;
+  description: string;
+}
+
+export interface RemediationReport {
+  subscriptionId: string;
+  toTenantId?: string;
+  fromTenantIds: string[];
+  startedAt: string;
+  finishedAt?: string;
+  /** The sandbox's time scale (1 against Azure): the floor and limits below are in real seconds. */
+  timeScale: number;
+  plan: {
+    total: number;
+    counts: Partial<Record<ActionKind, number>>;
+    floorSeconds: number;
+    floorByClass: Array<{ class: LimitClass; calls: number; floorSeconds: number }>;
+    actions: PlannedAction[];
+  };
+  applied: boolean;
+  seconds?: number;
+  resources: ResourceReport[];
+  arm?: RequestTotals;
+  /** Calls per ARM second (real seconds times the time scale) from the command's start. */
+  timeline?: TimelinePoint[];
+  /** The ARM second of the timeline at which the repair started (before it: the plan's reads). */
+  repairStartSecond?: number;
+  /** Documented refill per second of each class (ARM seconds, like the timeline). */
+  limitsPerSecond: Record<LimitClass, number>;
+}
+
+export function planReport(
+  subscriptionId: string,
+  plan: RemediationPlan,
+  timeScale: number,
+  startedAt: Date,
+): RemediationReport {
+  return {
+    subscriptionId,
+    ...(plan.toTenantId ? { toTenantId: plan.toTenantId } : {}),
+    fromTenantIds: plan.fromTenantIds,
+    startedAt: startedAt.toISOString(),
+    timeScale,
+    plan: {
+      total: plan.actions.length,
+      counts: plan.counts,
+      floorSeconds: plan.floor.seconds / timeScale,
+      floorByClass: plan.floor.byClass.map((c) => ({ ...c, floorSeconds: c.floorSeconds / timeScale })),
+      actions: plan.actions.map(plannedAction),
+    },
+    applied: false,
+    resources: [],
+    limitsPerSecond: Object.fromEntries(
+      Object.entries(ARM_BUCKETS).map(([cls, bucket]) => [cls, bucket.perSecond]),
+    ) as Record<LimitClass, number>,
+  };
+}
+
+function plannedAction(action: WriteAction): PlannedAction {
+  return {
+    resource: formatRef(action.owner),
+    kind: action.kind,
+    phase: action.phase,
+    target: targetOf(action),
+    description: action.description,
+  };
+}
+
+/** A resource's principal as Azure showed it before the run. */
+export function principalBefore(resource: ManagedResource, observed: ObservedState): PrincipalSnapshot {
+  if (resource.kind === "UserAssignedIdentity") {
+    const { spec, metadata } = resource;
+    const id = userAssignedIdentityId(spec.subscriptionId, spec.resourceGroup, spec.name ?? metadata.name);
+    const identity = observed.identities[armIdKey(id)];
+    return identity ? { principalId: identity.principalId, tenantId: identity.tenantId } : {};
+  }
+  if (resource.kind === "SystemAssignedIdentity") {
+    const target = observed.targets[armIdKey(resource.spec.resourceId)];
+    const identity = target?.state === "present" ? target.identity : undefined;
+    return identity?.principalId ? { principalId: identity.principalId, tenantId: identity.tenantId } : {};
+  }
+  return {};
+}
+
+export function resourceReport(outcome: ResourceOutcome, before: PrincipalSnapshot): ResourceReport {
+  const status = outcome.status as { principalId?: string; tenantId?: string } | undefined;
+  const done: Partial<Record<ActionKind, number>> = {};
+  for (const write of outcome.writes) done[write.kind] = (done[write.kind] ?? 0) + 1;
+  return {
+    resource: outcome.key,
+    state: outcome.state,
+    ...(outcome.ready ? { reason: outcome.ready.reason, message: outcome.ready.message } : {}),
+    before,
+    after: {
+      ...(status?.principalId ? { principalId: status.principalId } : {}),
+      ...(status?.tenantId ? { tenantId: status.tenantId } : {}),
+    },
+    done,
+    writes: outcome.writes.map((w) => ({ kind: w.kind, description: w.description })),
+    errors: outcome.errors,
+  };
+}
+
+const KIND_LABEL: Partial<Record<ActionKind, string>> = {
+  DeleteIdentity: "deleted",
+  CreateIdentity: "re-created",
+  PutFederatedCredential: "credentials",
+  PatchResourceIdentity: "identity changes",
+  PutRoleAssignment: "grants",
+  DeleteRoleAssignment: "grants removed",
+  PutRoleDefinition: "custom roles",
+  GrantAppRole: "Graph app roles",
+  RevokeAppRole: "Graph app roles revoked",
+};
+
+/** Seconds, with what they stand for at Azure's pace when the sandbox runs faster. */
+export function formatSeconds(value: number, timeScale: number): string {
+  return timeScale === 1
+    ? `${value.toFixed(1)}s`
+    : `${value.toFixed(1)}s (${(value * timeScale).toFixed(1)}s at Azure's pace)`;
+}
+
+export function formatPlanSummary(report: RemediationReport): string {
+  const counts = Object.entries(report.plan.counts)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(", ");
+  const classes = report.plan.floorByClass
+    .filter((c) => c.calls > 0)
+    .map((c) => `${c.class} ${c.calls} calls (${(c.floorSeconds * report.timeScale).toFixed(1)}s)`)
+    .join(", ");
+  return (
+    `plan: ${report.plan.total} actions: ${counts || "none"}\n` +
+    `floor: ${formatSeconds(report.plan.floorSeconds, report.timeScale)} at ARM's documented limits` +
+    `${classes ? ` · at Azure's pace: ${classes}` : ""}`
+  );
+}
+
+export function formatReport(report: RemediationReport): string {
+  const lines = report.resources.map((r) => {
+    const done = Object.entries(r.done)
+      .map(([kind, n]) => `${KIND_LABEL[kind as ActionKind] ?? kind} ${n}`)
+      .join(", ");
+    const principals =
+      r.before.principalId || r.after.principalId
+        ? ` principal ${r.before.principalId ?? "-"} -> ${r.after.principalId ?? "-"}`
+        : "";
+    const why = r.state === "ready" ? "" : ` (${r.reason}: ${r.message})`;
+    return `  ${r.resource}: ${r.state}${principals}${done ? `; ${done}` : ""}${why}`;
+  });
+  const arm = report.arm;
+  const ratio =
+    report.seconds !== undefined && report.plan.floorSeconds > 0
+      ? ` (${(report.seconds / report.plan.floorSeconds).toFixed(2)}x the floor)`
+      : "";
+  return [
+    `remediation of subscription ${report.subscriptionId}${report.toTenantId ? ` in tenant ${report.toTenantId}` : ""}:`,
+    ...lines,
+    `took ${formatSeconds(report.seconds ?? 0, report.timeScale)}, floor ${formatSeconds(report.plan.floorSeconds, report.timeScale)}${ratio}; ` +
+      `${arm?.calls ?? 0} ARM calls (reads ${arm?.byClass.read ?? 0}, writes ${arm?.byClass.write ?? 0}, ` +
+      `deletes ${arm?.byClass.delete ?? 0}), ${arm?.throttled ?? 0} answered 429`,
+  ].join("\n");
+}

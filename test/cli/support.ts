@@ -1,0 +1,105 @@
+// Running the real `azid` binary as a child process against an ARM emulator this test process
+// started, with `--sandbox FILE`, and reading Azure back through the emulator's own API.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import type { ArmEmulatorOptions } from "../../src/sandbox/arm/index.js";
+import type { StatsSnapshot } from "../../src/sandbox/arm/stats.js";
+import { PACKAGE_ROOT } from "../../src/util/paths.js";
+import { type ArmFixture, startArmFixture } from "../support/arm.js";
+
+const AZID = join(PACKAGE_ROOT, "bin", "azid.js");
+
+export interface AzidResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliSandbox {
+  readonly f: ArmFixture;
+  readonly dir: string;
+  readonly sandboxFile: string;
+  readonly sub: string;
+  /** Writes `documents` as one multi-document YAML file in the sandbox's folder. */
+  writeManifests(name: string, documents: unknown[]): string;
+  writeFile(name: string, text: string): string;
+  azid(args: string[], options?: RunOptions): Promise<AzidResult>;
+  /** Starts azid and hands back the child, for tests that signal it. */
+  spawnAzid(args: string[], options?: RunOptions): ReturnType<typeof spawn>;
+  stats(): Promise<StatsSnapshot>;
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  input?: string;
+  env?: Record<string, string>;
+}
+
+export async function startCliSandbox(options: ArmEmulatorOptions = {}): Promise<CliSandbox> {
+  const f = await startArmFixture(options);
+  const dir = mkdtempSync(join(tmpdir(), "azid-cli-"));
+  const sandboxFile = join(dir, "sandbox.json");
+  writeFileSync(
+    sandboxFile,
+    `${JSON.stringify({
+      arm: f.arm.url,
+      caFile: f.arm.caFile,
+      tenantId: f.arm.tenantId,
+      subscriptionId: f.arm.subscriptionId,
+      authorityHost: f.arm.authorityHost,
+      graph: f.arm.graphUrl,
+      timeScale: f.arm.timeScale,
+    })}\n`,
+  );
+  const spawnAzid = (args: string[], run: RunOptions = {}) =>
+    spawn(process.execPath, [AZID, ...args], {
+      env: { ...process.env, AZID_LOG_LEVEL: "warn", ...run.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  const writeFile = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  return {
+    f,
+    dir,
+    sandboxFile,
+    sub: f.arm.subscriptionId,
+    writeManifests: (name, documents) => writeFile(name, documents.map((d) => stringify(d)).join("---\n")),
+    writeFile,
+    spawnAzid,
+    azid(args, run = {}) {
+      return new Promise((resolve, reject) => {
+        const child = spawnAzid(args, run);
+        let stdout = "";
+        let stderr = "";
+        child.stdout?.on("data", (chunk) => {
+          stdout += chunk;
+        });
+        child.stderr?.on("data", (chunk) => {
+          stderr += chunk;
+        });
+        child.on("error", reject);
+        child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+        child.stdin?.end(run.input ?? "");
+      });
+    },
+    async stats() {
+      return (await f.admin("GET", "stats")).body;
+    },
+    async close() {
+      rmSync(dir, { recursive: true, force: true });
+      await f.close();
+    },
+  };
+}
+
+/** ARM writes (PUT, PATCH, POST) and deletes since the stats were last reset. */
+export function armWrites(stats: { requests: { write: number; delete: number } }): number {
+  return stats.requests.write + stats.requests.delete;
+}
