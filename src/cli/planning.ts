@@ -7,7 +7,7 @@ import type { PolicyDecision } from "../plan/policy.js";
 import { planRemediation, type RemediationInput, type RemediationPlan } from "../plan/remediation.js";
 import type { AzureSession } from "./azure-session.js";
 import { type ManagedResource, resourceKey } from "./manifests.js";
-import { type Observation, observeForPlan } from "./observe.js";
+import { type Observation, observeForPlan } from "../controller/observe-for-plan.js";
 import type { StateStore } from "./state-file.js";
 
 export interface SubscriptionPlan {

@@ -19,7 +19,7 @@ import {
   type GrantedAppRole,
 } from "../export-manifests.js";
 import { azureFlagsOf, type OutputFlags, withAzureFlags, withOutputFlags } from "../flags.js";
-import { pool } from "../pool.js";
+import { pool } from "../../util/pool.js";
 import { type CommandContext, runAction } from "../run.js";
 import { readSubscription } from "../subscriptions.js";
 

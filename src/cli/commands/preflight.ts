@@ -18,7 +18,7 @@ import {
   withPolicyFlags,
 } from "../flags.js";
 import { loadInputs, requireAcceptable } from "../inputs.js";
-import { pool } from "../pool.js";
+import { pool } from "../../util/pool.js";
 import { permits, type Requirement, requirementsOf } from "../preflight-requirements.js";
 import { bySubscription } from "../resources.js";
 import { rolesGranting } from "../role-suggestions.js";
