@@ -2,7 +2,12 @@
 // emulator serves, derived from the models of @kubernetes/client-node (generated from the
 // Kubernetes release-1.36 OpenAPI document), plus the list and patch extensions that the models
 // do not carry, taken from the upstream OpenAPI document.
+// Regenerate: npx tsc -p tsconfig.json && node dist/test/sandbox/kube/support/builtin-schemas-generator.js
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as k8s from "@kubernetes/client-node";
+import { PACKAGE_ROOT } from "../../../../src/util/paths.js";
 
 type Schema = Record<string, unknown>;
 
@@ -164,4 +169,10 @@ export function generateBuiltinSchemas(): Record<string, Schema> {
     schemas[name] = schema;
   }
   return Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export const BUILTIN_SCHEMAS_PATH = join(PACKAGE_ROOT, "src", "sandbox", "kube", "builtin", "schemas.json");
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(BUILTIN_SCHEMAS_PATH, `${JSON.stringify(generateBuiltinSchemas(), null, 2)}\n`);
 }
