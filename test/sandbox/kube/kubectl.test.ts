@@ -101,6 +101,33 @@ describe("kubectl", () => {
     );
   });
 
+  test("create namespace, configmap, secret and serviceaccount (protobuf bodies from kubectl's typed clients)", async () => {
+    assert.equal(ok(await run(["create", "namespace", "team-x"])), "namespace/team-x created\n");
+    const [configmap, secret, serviceaccount] = await Promise.all([
+      run(["create", "configmap", "cfg", "-n", "team-x", "--from-literal=a=b"]),
+      run(["create", "secret", "generic", "sec", "-n", "team-x", "--from-literal=password=hunter2"]),
+      run(["create", "serviceaccount", "robot", "-n", "team-x"]),
+    ]);
+    assert.equal(ok(configmap), "configmap/cfg created\n");
+    assert.equal(ok(secret), "secret/sec created\n");
+    assert.equal(ok(serviceaccount), "serviceaccount/robot created\n");
+    const data = await run([
+      "get",
+      "secret",
+      "sec",
+      "-n",
+      "team-x",
+      "-o",
+      "jsonpath={.type} {.data.password}",
+    ]);
+    assert.equal(ok(data), `Opaque ${Buffer.from("hunter2").toString("base64")}`);
+    const cm = await api.get("/api/v1/namespaces/team-x/configmaps/cfg");
+    assert.deepEqual(cm.body.data, { a: "b" });
+    const missingNamespace = await run(["create", "configmap", "cfg", "-n", "nowhere"]);
+    assert.equal(missingNamespace.code, 1);
+    assert.match(missingNamespace.stderr, /namespaces "nowhere" not found/);
+  });
+
   test("get: table with printer columns, -o yaml, -o jsonpath, -l selectors, NotFound", async () => {
     ok(
       await run(

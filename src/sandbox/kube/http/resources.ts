@@ -29,6 +29,7 @@ import {
 import type { DeleteOptions, GenericStore, WriteResult } from "../rest/store.js";
 import { parseIncludeObject, type TableOptions, tableJson } from "../rest/table.js";
 import { startWatch, type WatchSettings } from "../rest/watch.js";
+import { decodeProtobufObject, PROTOBUF } from "./protobuf.js";
 import type { ResourceRequest } from "./request-info.js";
 import { readBody, sendJson } from "./respond.js";
 
@@ -198,7 +199,8 @@ export async function handleResource(
     return;
   }
 
-  const body = await readBody(req);
+  const raw = await readBody(req);
+  const body = raw.toString("utf8");
   let result: WriteResult;
   let options: WriteOptions;
   switch (method) {
@@ -206,14 +208,24 @@ export async function handleResource(
       if (info.name || subresource !== "" || (type.namespaced && info.namespace === ""))
         throw methodNotAllowed();
       options = writeOptions(query, dryRunValues, req.headers["user-agent"]);
-      const object = decodeObject(scope, parseWriteBody(body, req), options, duplicateFields(body, options));
+      const object = decodeObject(
+        scope,
+        parseWriteBody(raw, scope, req),
+        options,
+        duplicateFields(body, options),
+      );
       result = deps.store.create(scope, options, object, "update");
       break;
     }
     case "PUT": {
       if (!info.name) throw methodNotAllowed();
       options = writeOptions(query, dryRunValues, req.headers["user-agent"]);
-      const object = decodeObject(scope, parseWriteBody(body, req), options, duplicateFields(body, options));
+      const object = decodeObject(
+        scope,
+        parseWriteBody(raw, scope, req),
+        options,
+        duplicateFields(body, options),
+      );
       result = deps.store.update(scope, options, info.name, object);
       break;
     }
@@ -250,12 +262,18 @@ export async function handleResource(
 
 const WRITE_MEDIA_TYPES = ["application/json", "application/yaml"];
 
-/** POST and PUT bodies are JSON or YAML; protobuf and CBOR are refused with 415, which clients fall back from. */
-function parseWriteBody(body: string, req: IncomingMessage): JsonValue {
+/** POST and PUT bodies are JSON, YAML, or protobuf for the core kinds kubectl creates that way. */
+function parseWriteBody(raw: Buffer, scope: RequestScope, req: IncomingMessage): JsonValue {
   const contentType = req.headers["content-type"] ?? "application/json";
   const mediaType = contentType.split(";")[0]!.trim().toLowerCase();
-  if (!WRITE_MEDIA_TYPES.includes(mediaType)) throw unsupportedMediaType(contentType, WRITE_MEDIA_TYPES);
-  return parseBody(body, mediaType === "application/yaml");
+  if (mediaType === PROTOBUF) {
+    const decoded = scope.type.group === "" ? decodeProtobufObject(raw, scope.type.kind) : undefined;
+    if (decoded) return decoded;
+    throw unsupportedMediaType(contentType, WRITE_MEDIA_TYPES);
+  }
+  if (WRITE_MEDIA_TYPES.includes(mediaType))
+    return parseBody(raw.toString("utf8"), mediaType === "application/yaml");
+  throw unsupportedMediaType(contentType, [...WRITE_MEDIA_TYPES, PROTOBUF]);
 }
 
 function joinSelectors(existing: string | undefined, extra: string): string {
