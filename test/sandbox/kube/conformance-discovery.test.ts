@@ -236,14 +236,30 @@ describe("discovery and wire format", () => {
     assert.equal(refused.status, 422);
     assert.match(refused.body.message, /must be spec.names.plural\+"."\+spec.group/);
 
-    await api.post("/apis/example.com/v1/namespaces/default/gadgets", {
+    const gadgets = "/apis/example.com/v1/namespaces/default/gadgets";
+    const gadget = (name: string, finalizers: string[] = []) => ({
       apiVersion: "example.com/v1",
       kind: "Gadget",
-      metadata: { name: "g1" },
+      metadata: { name, finalizers },
       spec: {},
     });
+    await api.post(gadgets, gadget("g1"));
+    await api.post(gadgets, gadget("held", ["example.com/hold"]));
     const deleted = await api.delete(`${CRDS}/gadgets.example.com`);
     assert.equal(deleted.status, 200);
+    assert.ok(deleted.body.metadata.finalizers.includes("customresourcecleanup.apiextensions.k8s.io"));
+    for (let i = 0; i < 200 && (await api.get(`${gadgets}/g1`)).status !== 404; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const refusedCreate = await api.post(gadgets, gadget("late"));
+    assert.equal(refusedCreate.status, 405, "no new instances while the CRD is terminating");
+    const terminating = await api.get(`${CRDS}/gadgets.example.com`);
+    assert.ok(
+      terminating.body.status.conditions.some(
+        (c: { type: string; status: string }) => c.type === "Terminating" && c.status === "True",
+      ),
+    );
+    await api.patch(`${gadgets}/held`, { metadata: { finalizers: null } }, "application/merge-patch+json");
     for (let i = 0; i < 200 && (await api.get(`${CRDS}/gadgets.example.com`)).status !== 404; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { groupVersion } from "../api/resource-type.js";
 import {
+  ApiError,
   badRequest,
   fieldErrors,
   invalid,
@@ -207,6 +208,17 @@ export async function handleResource(
     case "POST": {
       if (info.name || subresource !== "" || (type.namespaced && info.namespace === ""))
         throw methodNotAllowed();
+      if (crdTerminating(deps.ctx, type.crdName)) {
+        throw new ApiError(
+          405,
+          "MethodNotAllowed",
+          "create not allowed while custom resource definition is terminating",
+          {
+            group: type.group,
+            kind: type.resource,
+          },
+        );
+      }
       options = writeOptions(query, dryRunValues, req.headers["user-agent"]);
       const object = decodeObject(
         scope,
@@ -274,6 +286,16 @@ function parseWriteBody(raw: Buffer, scope: RequestScope, req: IncomingMessage):
   if (WRITE_MEDIA_TYPES.includes(mediaType))
     return parseBody(raw.toString("utf8"), mediaType === "application/yaml");
   throw unsupportedMediaType(contentType, [...WRITE_MEDIA_TYPES, PROTOBUF]);
+}
+
+/** While its CRD is being deleted, a custom resource cannot be created (its instances are being removed). */
+function crdTerminating(ctx: ApiContext, crdName: string | undefined): boolean {
+  if (crdName === undefined) return false;
+  const crd = ctx.storage.existingStore("apiextensions.k8s.io/customresourcedefinitions")?.get(crdName);
+  return (
+    crd !== undefined &&
+    (crd.object.metadata as { deletionTimestamp?: string }).deletionTimestamp !== undefined
+  );
 }
 
 function joinSelectors(existing: string | undefined, extra: string): string {
