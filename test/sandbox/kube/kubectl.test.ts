@@ -501,7 +501,9 @@ describe("kubectl", () => {
       13,
     );
     assert.match(ok(await run(["apply", "-f", "-"], chart)), /^deployment.apps\/azid unchanged$/m);
-    const upgraded = chart.replace("ghcr.io/azid/azid:0.1.0", "ghcr.io/azid/azid:0.2.0").replace("replicas: 2", "replicas: 3");
+    const upgraded = chart
+      .replace("ghcr.io/azid/azid:0.1.0", "ghcr.io/azid/azid:0.2.0")
+      .replace("replicas: 2", "replicas: 3");
     assert.match(ok(await run(["apply", "-f", "-"], upgraded)), /^deployment.apps\/azid configured$/m);
     const deployment = await api.get("/apis/apps/v1/namespaces/default/deployments/azid");
     assert.equal(deployment.body.spec.replicas, 3);
