@@ -4,6 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
+import { PolicyAdmission } from "./admission/dispatcher.js";
+import { APISERVER_USER } from "./admission/user-info.js";
 import { builtinTypes } from "./api/builtin-types.js";
 import { Registry } from "./api/registry.js";
 import { CrdController } from "./controllers/crd-controller.js";
@@ -64,7 +66,8 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     resourceVersion: restored?.resourceVersion,
   });
   const registry = new Registry(builtinTypes());
-  const ctx: ApiContext = { storage, registry, now: () => new Date() };
+  const admission = new PolicyAdmission(storage, registry);
+  const ctx: ApiContext = { storage, registry, admission, now: () => new Date() };
   const store = new GenericStore();
   if (restored) {
     for (const [id, saved] of restored.stores) {
@@ -145,7 +148,7 @@ function bootstrap(ctx: ApiContext, store: GenericStore): void {
   for (const name of INITIAL_NAMESPACES) {
     store.create(
       systemScope(ctx, type, ""),
-      systemWriteOptions("kube-apiserver"),
+      systemWriteOptions("kube-apiserver", APISERVER_USER),
       { apiVersion: "v1", kind: "Namespace", metadata: { name } },
       "update",
     );

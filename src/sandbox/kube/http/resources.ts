@@ -2,6 +2,7 @@
 // deletecollection to the REST operations, with content negotiation (JSON or Table) and
 // the write options every mutating request carries.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { UserInfo } from "../admission/user-info.js";
 import { groupVersion } from "../api/resource-type.js";
 import {
   ApiError,
@@ -98,26 +99,51 @@ function parseDryRun(values: string[]): boolean {
   return values.length > 0;
 }
 
-function writeOptions(query: Query, dryRunValues: string[], userAgent: string | undefined): WriteOptions {
+type OptionsKind = "CreateOptions" | "UpdateOptions" | "PatchOptions" | "DeleteOptions";
+
+function writeOptions(
+  query: Query,
+  dryRunValues: string[],
+  req: IncomingMessage,
+  user: UserInfo,
+  kind: OptionsKind,
+): WriteOptions {
   const validation = (query.fieldValidation ?? "Warn") as FieldValidation;
   if (!FIELD_VALIDATIONS.includes(validation)) {
     throw badRequest(
       `fieldValidation: Unsupported value: ${JSON.stringify(query.fieldValidation)}: supported values: "Ignore", "Strict", "Warn"`,
     );
   }
+  const dryRun = parseDryRun(dryRunValues);
   return {
-    dryRun: parseDryRun(dryRunValues),
-    fieldManager: fieldManagerOf(query, userAgent).name,
+    dryRun,
+    fieldManager: fieldManagerOf(query, req.headers["user-agent"]).name,
     fieldValidation: validation,
     warnings: [],
+    user,
+    requestOptions: requestOptions(kind, query, dryRunValues),
   };
+}
+
+/** The *Options object the request's query parameters decode to (admission's request.options). */
+function requestOptions(kind: OptionsKind, query: Query, dryRunValues: string[]): JsonObject {
+  const options: JsonObject = { kind, apiVersion: "meta.k8s.io/v1" };
+  if (dryRunValues.length > 0) options.dryRun = dryRunValues;
+  if (kind === "DeleteOptions") {
+    if (query.propagationPolicy !== undefined) options.propagationPolicy = query.propagationPolicy;
+    return options;
+  }
+  if (query.fieldManager) options.fieldManager = query.fieldManager;
+  if (query.fieldValidation !== undefined) options.fieldValidation = query.fieldValidation;
+  if (kind === "PatchOptions" && query.force !== undefined) options.force = query.force === "true";
+  return options;
 }
 
 function parseDeleteOptions(
   body: string,
   query: Query,
   dryRunValues: string[],
-): { options: DeleteOptions; dryRun: string[] } {
+): { options: DeleteOptions; dryRun: string[]; requestOptions: JsonObject } {
   const parsed = body.trim() === "" ? {} : parseBody(body);
   if (!isObject(parsed)) throw badRequest("DeleteOptions must be an object");
   const options: DeleteOptions = {};
@@ -139,7 +165,12 @@ function parseDeleteOptions(
     options.propagationPolicy = policy;
   }
   const dryRun = Array.isArray(parsed.dryRun) ? parsed.dryRun.map(String) : dryRunValues;
-  return { options, dryRun };
+  const requestOptions: JsonObject = {};
+  if (policy !== undefined) requestOptions.propagationPolicy = policy;
+  if (isObject(preconditions)) requestOptions.preconditions = preconditions;
+  if (typeof parsed.gracePeriodSeconds === "number")
+    requestOptions.gracePeriodSeconds = parsed.gracePeriodSeconds;
+  return { options, dryRun, requestOptions };
 }
 
 export async function handleResource(
@@ -148,6 +179,7 @@ export async function handleResource(
   res: ServerResponse,
   info: ResourceRequest,
   url: URL,
+  user: UserInfo,
 ): Promise<void> {
   const served = deps.ctx.registry.resolve(info.group, info.version, info.resource);
   if (!served) throw pathNotFound();
@@ -219,7 +251,7 @@ export async function handleResource(
           },
         );
       }
-      options = writeOptions(query, dryRunValues, req.headers["user-agent"]);
+      options = writeOptions(query, dryRunValues, req, user, "CreateOptions");
       const object = decodeObject(
         scope,
         parseWriteBody(raw, scope, req),
@@ -231,7 +263,7 @@ export async function handleResource(
     }
     case "PUT": {
       if (!info.name) throw methodNotAllowed();
-      options = writeOptions(query, dryRunValues, req.headers["user-agent"]);
+      options = writeOptions(query, dryRunValues, req, user, "UpdateOptions");
       const object = decodeObject(
         scope,
         parseWriteBody(raw, scope, req),
@@ -243,7 +275,7 @@ export async function handleResource(
     }
     case "PATCH": {
       if (!info.name) throw methodNotAllowed();
-      options = writeOptions(query, dryRunValues, req.headers["user-agent"]);
+      options = writeOptions(query, dryRunValues, req, user, "PatchOptions");
       const force = query.force === undefined ? undefined : query.force === "true";
       result = patch(deps.store, scope, options, info.name, {
         contentType: req.headers["content-type"] ?? "",
@@ -256,7 +288,8 @@ export async function handleResource(
     case "DELETE": {
       if (subresource !== "") throw methodNotAllowed();
       const parsed = parseDeleteOptions(body, query, dryRunValues);
-      options = writeOptions(query, parsed.dryRun, req.headers["user-agent"]);
+      options = writeOptions(query, parsed.dryRun, req, user, "DeleteOptions");
+      options.requestOptions = { ...options.requestOptions, ...parsed.requestOptions };
       if (!info.name) {
         if (!type.verbs.includes("deletecollection")) throw methodNotAllowed();
         sendJson(res, 200, deleteCollection(deps, scope, options, query), [...warnings, ...options.warnings]);

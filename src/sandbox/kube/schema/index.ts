@@ -23,8 +23,10 @@ export {
   compileExpression,
   createCelEnvironment,
   evaluateCel,
+  namesUsed,
   toCelValue,
 } from "./cel/expression.js";
+export { CelRuntimeError } from "./cel/values.js";
 export type { JsonSchemaProps, SchemaCause } from "./types.js";
 
 /** Structural, defaults and OpenAPI errors; an empty list means CEL rules can be compiled. */
