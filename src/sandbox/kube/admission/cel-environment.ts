@@ -52,26 +52,41 @@ function baseEnvironment(): Environment {
       options: "dyn",
     },
   });
-  env.registerVariable("object", "dyn");
-  env.registerVariable("oldObject", "dyn");
   env.registerVariable("request", "kubernetes.AdmissionRequest");
   env.registerVariable("namespaceObject", "dyn");
   base = env;
   return env;
 }
 
-/**
- * An environment for one policy's expressions, with `params` when it has a paramKind and
- * `variables` declaring the given fields (name -> CEL type) on instances of `variablesClass`.
- */
-export function policyEnvironment(
-  hasParams: boolean,
-  variablesClass: new () => object,
-  variableTypes: Record<string, string>,
-): Environment {
+/** Declared types of `object`/`oldObject` and `params` for type checking against schemas. */
+export interface PolicyTyping {
+  objectType: string;
+  /** Undefined: `params` is not declared (no paramKind, or its schema is unknown). */
+  paramsType: string | undefined;
+  /** Registers the object types those names refer to. */
+  register(env: Environment): void;
+}
+
+export interface PolicyEnvironmentOptions {
+  hasParams: boolean;
+  variablesClass: new () => object;
+  /** The variables declared so far: name -> CEL type. */
+  variableTypes: Record<string, string>;
+  /** Absent at admission, where objects and params are dyn. */
+  typing?: PolicyTyping;
+}
+
+/** An environment for one policy's expressions. */
+export function policyEnvironment(options: PolicyEnvironmentOptions): Environment {
   const env = baseEnvironment().clone();
-  if (hasParams) env.registerVariable("params", "dyn");
-  env.registerType(VARIABLES_TYPE, { ctor: variablesClass, fields: variableTypes });
+  const { typing } = options;
+  typing?.register(env);
+  env.registerVariable("object", typing?.objectType ?? "dyn");
+  env.registerVariable("oldObject", typing?.objectType ?? "dyn");
+  if (typing ? typing.paramsType !== undefined : options.hasParams) {
+    env.registerVariable("params", typing?.paramsType ?? "dyn");
+  }
+  env.registerType(VARIABLES_TYPE, { ctor: options.variablesClass, fields: options.variableTypes });
   env.registerVariable("variables", VARIABLES_TYPE);
   return env;
 }

@@ -3,7 +3,7 @@
 // the expression and fails it at admission per failurePolicy, as upstream does.
 import type { Environment } from "@marcbachmann/cel-js";
 import { CelCompileError, type CompiledExpression, compileExpression, namesUsed } from "../schema/index.js";
-import { policyEnvironment } from "./cel-environment.js";
+import { type PolicyTyping, policyEnvironment } from "./cel-environment.js";
 import type { PolicySpec, Validation } from "./policy-types.js";
 
 export type CelResult = { source: string } & (
@@ -14,6 +14,8 @@ export type CelResult = { source: string } & (
       error: string;
       /** True when the expression uses something a real API server has and this CEL engine lacks. */
       unsupported: boolean;
+      /** cel-go's issues text when it did not compile (not for a wrong output type). */
+      issues?: string;
     }
 );
 
@@ -94,7 +96,12 @@ function compileAs(env: Environment, source: string, returnTypes: string[] | "an
     compiled = compileExpression(env, source);
   } catch (error) {
     if (!(error instanceof CelCompileError)) throw error;
-    return { source, error: `compilation failed: ${error.message}`, unsupported: usesMissing(env, source) };
+    return {
+      source,
+      error: `compilation failed: ${error.message}`,
+      unsupported: usesMissing(env, source),
+      issues: error.message,
+    };
   }
   if (returnTypes !== "any" && !returnTypes.includes(compiled.outputType)) {
     const names = returnTypes.map(goTypeName);
@@ -105,20 +112,24 @@ function compileAs(env: Environment, source: string, returnTypes: string[] | "an
   return { source, compiled };
 }
 
-/** Compiles every expression of a policy; never throws for a bad expression. */
-export function compilePolicy(spec: PolicySpec): CompiledPolicy {
+/**
+ * Compiles every expression of a policy; never throws for a bad expression. With `typing`,
+ * objects and params have the declared types of a schema (type checking); otherwise they are dyn.
+ */
+export function compilePolicy(spec: PolicySpec, typing?: PolicyTyping): CompiledPolicy {
   const hasParams = spec.paramKind !== undefined;
   const variablesClass = class Variables {};
   // Each variable sees the ones declared before it (CompileAndStoreVariables adds a field after each).
   const variableTypes: Record<string, string> = {};
   const variables: CompiledNamed[] = [];
+  const environment = () =>
+    policyEnvironment({ hasParams, variablesClass, variableTypes: { ...variableTypes }, typing });
   for (const variable of spec.variables ?? []) {
-    const env = policyEnvironment(hasParams, variablesClass, { ...variableTypes });
-    const result = compileAs(env, variable.expression, "any");
+    const result = compileAs(environment(), variable.expression, "any");
     variableTypes[variable.name] = result.compiled?.outputType ?? "dyn";
     variables.push({ name: variable.name, result });
   }
-  const env = policyEnvironment(hasParams, variablesClass, variableTypes);
+  const env = environment();
   return {
     variablesClass,
     variables,

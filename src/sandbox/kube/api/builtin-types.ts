@@ -1,6 +1,10 @@
 // The built-in kinds the emulator serves, with the parts of their strategies (defaults,
 // validation, status handling) that clients can observe.
 import { createHash } from "node:crypto";
+import {
+  validatingAdmissionPolicyBindingStrategy,
+  validatingAdmissionPolicyStrategy,
+} from "../admission/policy-strategy.js";
 import { type FieldError, fieldErrors } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import { deepEqual, isObject } from "../json.js";
@@ -619,6 +623,7 @@ export function builtinTypes(): ResourceType[] {
       categories: ["api-extensions"],
       statusSubresource: true,
       tracksGeneration: true,
+      strategy: validatingAdmissionPolicyStrategy,
     }),
     builtin({
       group: "admissionregistration.k8s.io",
@@ -629,6 +634,7 @@ export function builtinTypes(): ResourceType[] {
       namespaced: false,
       categories: ["api-extensions"],
       tracksGeneration: true,
+      strategy: validatingAdmissionPolicyBindingStrategy,
     }),
   ];
 }

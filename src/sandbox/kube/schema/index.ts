@@ -15,6 +15,7 @@ import { validateStructural } from "./structural.js";
 import type { JsonSchemaProps, SchemaCause } from "./types.js";
 import { validateValue } from "./value-validation.js";
 
+export { TypeRegistry } from "./cel/decl-types.js";
 export {
   CelCompileError,
   CelEvaluationError,
