@@ -475,6 +475,7 @@ describe("ValidatingAdmissionPolicy", () => {
     });
     for (const [name, env, actions] of [
       ["needs-owner-prod", "prod", ["Deny"]],
+      ["needs-owner-prod-warn", "prod", ["Warn"]],
       ["needs-owner-dev", "dev", ["Warn"]],
     ] as const) {
       await admission.createValidatingAdmissionPolicyBinding({
@@ -494,6 +495,11 @@ describe("ValidatingAdmissionPolicy", () => {
     assert.match(
       prod.stderr,
       /is forbidden: ValidatingAdmissionPolicy 'needs-owner' with binding 'needs-owner-prod' denied request: needs an owner/,
+    );
+    assert.match(
+      prod.stderr,
+      /^Warning: Validation failed for ValidatingAdmissionPolicy 'needs-owner' with binding 'needs-owner-prod-warn': needs an owner$/m,
+      "the warnings of a refused request come with the refusal",
     );
     const dev = await kubectlOk(["-n", b, "create", "configmap", "x"]);
     assert.match(

@@ -33,7 +33,7 @@ import { parseIncludeObject, type TableOptions, tableJson } from "../rest/table.
 import { startWatch, type WatchSettings } from "../rest/watch.js";
 import { decodeProtobufObject, PROTOBUF } from "./protobuf.js";
 import type { ResourceRequest } from "./request-info.js";
-import { readBody, sendJson } from "./respond.js";
+import { readBody, sendError, sendJson } from "./respond.js";
 
 export interface ResourceHandlerDeps {
   ctx: ApiContext;
@@ -107,6 +107,7 @@ function writeOptions(
   req: IncomingMessage,
   user: UserInfo,
   kind: OptionsKind,
+  warnings: string[],
 ): WriteOptions {
   const validation = (query.fieldValidation ?? "Warn") as FieldValidation;
   if (!FIELD_VALIDATIONS.includes(validation)) {
@@ -119,7 +120,7 @@ function writeOptions(
     dryRun,
     fieldManager: fieldManagerOf(query, req.headers["user-agent"]).name,
     fieldValidation: validation,
-    warnings: [],
+    warnings,
     user,
     requestOptions: requestOptions(kind, query, dryRunValues),
   };
@@ -234,75 +235,88 @@ export async function handleResource(
 
   const raw = await readBody(req);
   const body = raw.toString("utf8");
-  let result: WriteResult;
-  let options: WriteOptions;
-  switch (method) {
-    case "POST": {
-      if (info.name || subresource !== "" || (type.namespaced && info.namespace === ""))
-        throw methodNotAllowed();
-      if (crdTerminating(deps.ctx, type.crdName)) {
-        throw new ApiError(
-          405,
-          "MethodNotAllowed",
-          "create not allowed while custom resource definition is terminating",
-          {
-            group: type.group,
-            kind: type.resource,
-          },
-        );
-      }
-      options = writeOptions(query, dryRunValues, req, user, "CreateOptions");
-      const object = decodeObject(
-        scope,
-        parseWriteBody(raw, scope, req),
-        options,
-        duplicateFields(body, options),
-      );
-      result = deps.store.create(scope, options, object, "update");
-      break;
-    }
-    case "PUT": {
-      if (!info.name) throw methodNotAllowed();
-      options = writeOptions(query, dryRunValues, req, user, "UpdateOptions");
-      const object = decodeObject(
-        scope,
-        parseWriteBody(raw, scope, req),
-        options,
-        duplicateFields(body, options),
-      );
-      result = deps.store.update(scope, options, info.name, object);
-      break;
-    }
-    case "PATCH": {
-      if (!info.name) throw methodNotAllowed();
-      options = writeOptions(query, dryRunValues, req, user, "PatchOptions");
-      const force = query.force === undefined ? undefined : query.force === "true";
-      result = patch(deps.store, scope, options, info.name, {
-        contentType: req.headers["content-type"] ?? "",
-        body,
-        force,
-        fieldManagerGiven: fieldManagerOf(query, undefined).given,
-      });
-      break;
-    }
-    case "DELETE": {
-      if (subresource !== "") throw methodNotAllowed();
-      const parsed = parseDeleteOptions(body, query, dryRunValues);
-      options = writeOptions(query, parsed.dryRun, req, user, "DeleteOptions");
-      options.requestOptions = { ...options.requestOptions, ...parsed.requestOptions };
-      if (!info.name) {
-        if (!type.verbs.includes("deletecollection")) throw methodNotAllowed();
-        sendJson(res, 200, deleteCollection(deps, scope, options, query), [...warnings, ...options.warnings]);
-        return;
-      }
-      result = deps.store.delete(scope, options, info.name, parsed.options);
-      break;
-    }
-    default:
-      throw methodNotAllowed();
+  // Warnings of the write (admission's Warn among them) go with its answer, an error too.
+  const writeWarnings: string[] = [];
+  try {
+    write();
+  } catch (error) {
+    sendError(res, error, [...warnings, ...writeWarnings]);
   }
-  const answer = result.status ?? fromStorage(scope, result.object);
-  sendJson(res, result.code, JSON.stringify(answer), [...warnings, ...options.warnings]);
+
+  function write(): void {
+    let result: WriteResult;
+    let options: WriteOptions;
+    switch (method) {
+      case "POST": {
+        if (info.name || subresource !== "" || (type.namespaced && info.namespace === ""))
+          throw methodNotAllowed();
+        if (crdTerminating(deps.ctx, type.crdName)) {
+          throw new ApiError(
+            405,
+            "MethodNotAllowed",
+            "create not allowed while custom resource definition is terminating",
+            {
+              group: type.group,
+              kind: type.resource,
+            },
+          );
+        }
+        options = writeOptions(query, dryRunValues, req, user, "CreateOptions", writeWarnings);
+        const object = decodeObject(
+          scope,
+          parseWriteBody(raw, scope, req),
+          options,
+          duplicateFields(body, options),
+        );
+        result = deps.store.create(scope, options, object, "update");
+        break;
+      }
+      case "PUT": {
+        if (!info.name) throw methodNotAllowed();
+        options = writeOptions(query, dryRunValues, req, user, "UpdateOptions", writeWarnings);
+        const object = decodeObject(
+          scope,
+          parseWriteBody(raw, scope, req),
+          options,
+          duplicateFields(body, options),
+        );
+        result = deps.store.update(scope, options, info.name, object);
+        break;
+      }
+      case "PATCH": {
+        if (!info.name) throw methodNotAllowed();
+        options = writeOptions(query, dryRunValues, req, user, "PatchOptions", writeWarnings);
+        const force = query.force === undefined ? undefined : query.force === "true";
+        result = patch(deps.store, scope, options, info.name, {
+          contentType: req.headers["content-type"] ?? "",
+          body,
+          force,
+          fieldManagerGiven: fieldManagerOf(query, undefined).given,
+        });
+        break;
+      }
+      case "DELETE": {
+        if (subresource !== "") throw methodNotAllowed();
+        const parsed = parseDeleteOptions(body, query, dryRunValues);
+        options = writeOptions(query, parsed.dryRun, req, user, "DeleteOptions", writeWarnings);
+        options.requestOptions = { ...options.requestOptions, ...parsed.requestOptions };
+        if (!info.name) {
+          if (!type.verbs.includes("deletecollection")) throw methodNotAllowed();
+          sendJson(res, 200, deleteCollection(deps, scope, options, query), [
+            ...warnings,
+            ...options.warnings,
+          ]);
+          return;
+        }
+        result = deps.store.delete(scope, options, info.name, parsed.options);
+        break;
+      }
+      default:
+        throw methodNotAllowed();
+    }
+    const answer = result.status ?? fromStorage(scope, result.object);
+    sendJson(res, result.code, JSON.stringify(answer), [...warnings, ...options.warnings]);
+  }
 }
 
 const WRITE_MEDIA_TYPES = ["application/json", "application/yaml"];
