@@ -140,6 +140,19 @@ describe("the chart's ValidatingAdmissionPolicy through kubectl", () => {
     await ok(["label", "namespace", "team-platform", OPT_IN]);
   });
 
+  test("is accepted as valid, and its status reports no expression the server cannot type-check", async () => {
+    let status: { observedGeneration?: number; typeChecking?: object } = {};
+    for (let attempt = 0; attempt < 100 && status.observedGeneration === undefined; attempt++) {
+      const policy = JSON.parse(
+        await ok(["get", "validatingadmissionpolicy", "azid-guardrails", "-o", "json"]),
+      );
+      status = policy.status ?? {};
+      if (status.observedGeneration === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(status.observedGeneration, "the status controller has seen the policy");
+    assert.deepEqual(status.typeChecking, {});
+  });
+
   test("refuses an Owner grant in a namespace without the opt-in label, with the server's Forbidden", async () => {
     const create = await kubectl.run(["create", "-f", "-"], {
       input: JSON.stringify(identity("escalate", "team-plain", "Owner")),

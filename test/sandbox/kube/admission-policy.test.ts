@@ -675,6 +675,15 @@ describe("ValidatingAdmissionPolicy", () => {
       asAlice.stderr,
       /denied request: CREATE c adm-request ConfigMap configmaps alice devs\+system:authenticated true CreateOptions blue object no old object$/m,
     );
+    const groupAlone = await new RawClient(kube.url).post(
+      `/api/v1/namespaces/${ns}/configmaps`,
+      configMap("g"),
+      {
+        headers: { "Impersonate-Group": "devs" },
+      },
+    );
+    assert.equal(groupAlone.status, 400, "impersonating a group needs a user");
+    assert.match(groupAlone.body.message, /without impersonating a user$/);
     await kubectlOk(["-n", ns, "create", "configmap", "allowed", "--from-literal=k=before"]);
     await kubectlOk([
       "-n",
