@@ -24,7 +24,7 @@ import {
   type ValidatingAdmissionPolicy,
   type ValidatingAdmissionPolicyBinding,
 } from "./policy-types.js";
-import { validatePolicy } from "./validator.js";
+import { type Activation, type ValidateResult, validatePolicy } from "./validator.js";
 
 /** What a real API server writes to its audit log for a request: the admission's annotations. */
 export interface AuditRecord {
@@ -81,6 +81,55 @@ function addAnnotation(annotations: Record<string, string>, key: string, value: 
   if (!Object.hasOwn(annotations, key)) annotations[key] = value;
 }
 
+/** What the policies made of one request: denials (the first is the answer), warnings, audit annotations. */
+interface Outcome {
+  denials: Denial[];
+  warnings: string[];
+  annotations: Record<string, string>;
+}
+
+/** Turns one evaluation's failed validations into the binding's actions; gathers audit annotation values. */
+function actOn(
+  result: ValidateResult,
+  policyName: string,
+  binding: ValidatingAdmissionPolicyBinding,
+  outcome: Outcome,
+  published: Map<string, string[]>,
+): void {
+  const actions = binding.spec.validationActions ?? [];
+  const bindingName = binding.metadata.name;
+  for (const [index, decision] of result.decisions.entries()) {
+    if (decision.action !== "deny") continue;
+    const { message, reason } = decision;
+    if (actions.includes("Deny"))
+      outcome.denials.push({ policy: policyName, binding: bindingName, message, reason });
+    if (actions.includes("Warn")) {
+      outcome.warnings.push(
+        `Validation failed for ValidatingAdmissionPolicy '${policyName}' with binding '${bindingName}': ${message}`,
+      );
+    }
+    if (actions.includes("Audit")) {
+      const failure = {
+        message,
+        policy: policyName,
+        binding: bindingName,
+        expressionIndex: index,
+        validationActions: actions,
+      };
+      addAnnotation(outcome.annotations, VALIDATION_FAILURE, JSON.stringify([failure]));
+    }
+  }
+  for (const annotation of result.auditAnnotations) {
+    if (annotation.action === "publish") {
+      const values = published.get(annotation.key) ?? [];
+      const value = annotation.value.slice(0, AUDIT_VALUE_LIMIT);
+      if (!values.includes(value)) published.set(annotation.key, [...values, value]);
+    } else if (annotation.action === "error") {
+      outcome.denials.push({ policy: policyName, binding: bindingName, message: annotation.error });
+    }
+  }
+}
+
 export class PolicyAdmission implements ValidatingAdmission {
   private readonly compiled = new Map<string, { rv: number; policy: CompiledPolicy }>();
   private readonly audit: AuditRecord[] = [];
@@ -106,8 +155,7 @@ export class PolicyAdmission implements ValidatingAdmission {
       bindingsByPolicy.set(name, [...(bindingsByPolicy.get(name) ?? []), binding]);
     }
     const request = this.matchRequest(attributes);
-    const denials: Denial[] = [];
-    const annotations: Record<string, string> = {};
+    const outcome: Outcome = { denials: [], warnings: attributes.options.warnings, annotations: {} };
     for (const policyName of [...bindingsByPolicy.keys()].sort()) {
       const stored = this.storage.existingStore(POLICY_STORE)?.get(policyName);
       if (!stored) {
@@ -116,10 +164,10 @@ export class PolicyAdmission implements ValidatingAdmission {
       }
       const policy = stored.object as unknown as ValidatingAdmissionPolicy;
       const bindings = bindingsByPolicy.get(policyName)!.sort(byName);
-      this.dispatchPolicy(attributes, request, policy, stored.rv, bindings, denials, annotations);
+      this.dispatchPolicy(attributes, request, policy, stored.rv, bindings, outcome);
     }
-    if (Object.keys(annotations).length > 0) this.record(attributes, request, annotations);
-    const denial = denials[0];
+    if (Object.keys(outcome.annotations).length > 0) this.record(attributes, request, outcome.annotations);
+    const denial = outcome.denials[0];
     if (denial) throw denialError(attributes, denial);
   }
 
@@ -129,8 +177,7 @@ export class PolicyAdmission implements ValidatingAdmission {
     policy: ValidatingAdmissionPolicy,
     rv: number,
     bindings: ValidatingAdmissionPolicyBinding[],
-    denials: Denial[],
-    annotations: Record<string, string>,
+    outcome: Outcome,
   ): void {
     const { spec } = policy;
     const policyName = policy.metadata.name;
@@ -139,7 +186,11 @@ export class PolicyAdmission implements ValidatingAdmission {
       if (!(error instanceof PolicyConfigurationError)) throw error;
       if (failurePolicy === "Ignore") return;
       const what = binding === undefined ? "policy" : "binding";
-      denials.push({ policy: policyName, binding, message: `failed to configure ${what}: ${error.message}` });
+      outcome.denials.push({
+        policy: policyName,
+        binding,
+        message: `failed to configure ${what}: ${error.message}`,
+      });
     };
     const matched = spec.matchConstraints ? matchRequest(spec.matchConstraints, request) : undefined;
     if (!matched) return;
@@ -152,6 +203,7 @@ export class PolicyAdmission implements ValidatingAdmission {
     }
     const compiled = this.compile(policy, rv);
     const published = new Map<string, string[]>();
+    let inputs: Activation | undefined;
     for (const binding of bindings) {
       if (binding.spec.matchResources && !matchRequest(binding.spec.matchResources, request)) continue;
       let params: (JsonObject | null)[];
@@ -162,55 +214,17 @@ export class PolicyAdmission implements ValidatingAdmission {
         continue;
       }
       if (params.length === 0) continue;
-      const inputs = this.activation(attributes, request, matched);
+      inputs ??= this.activation(attributes, request, matched);
       for (const param of params) {
         const result = validatePolicy(compiled, failurePolicy, {
           ...inputs,
           ...(spec.paramKind ? { params: toCelValue(param) } : {}),
         });
-        for (const [index, decision] of result.decisions.entries()) {
-          if (decision.action !== "deny") continue;
-          const actions = binding.spec.validationActions ?? [];
-          const bindingName = binding.metadata.name;
-          if (actions.includes("Deny")) {
-            denials.push({
-              policy: policyName,
-              binding: bindingName,
-              message: decision.message,
-              reason: decision.reason,
-            });
-          }
-          if (actions.includes("Warn")) {
-            attributes.options.warnings.push(
-              `Validation failed for ValidatingAdmissionPolicy '${policyName}' with binding '${bindingName}': ${decision.message}`,
-            );
-          }
-          if (actions.includes("Audit")) {
-            const failure = [
-              {
-                message: decision.message,
-                policy: policyName,
-                binding: bindingName,
-                expressionIndex: index,
-                validationActions: actions,
-              },
-            ];
-            addAnnotation(annotations, VALIDATION_FAILURE, JSON.stringify(failure));
-          }
-        }
-        for (const annotation of result.auditAnnotations) {
-          if (annotation.action === "publish") {
-            const values = published.get(annotation.key) ?? [];
-            const value = annotation.value.slice(0, AUDIT_VALUE_LIMIT);
-            if (!values.includes(value)) published.set(annotation.key, [...values, value]);
-          } else if (annotation.action === "error") {
-            denials.push({ policy: policyName, binding: binding.metadata.name, message: annotation.error });
-          }
-        }
+        actOn(result, policyName, binding, outcome, published);
       }
     }
     for (const [key, values] of published)
-      addAnnotation(annotations, `${policyName}/${key}`, values.join(", "));
+      addAnnotation(outcome.annotations, `${policyName}/${key}`, values.join(", "));
   }
 
   private compile(policy: ValidatingAdmissionPolicy, rv: number): CompiledPolicy {
@@ -260,7 +274,11 @@ export class PolicyAdmission implements ValidatingAdmission {
   }
 
   /** The root variables, with the objects in the version the policy matched. */
-  private activation(attributes: AdmissionAttributes, request: MatchRequest, matched: Equivalent) {
+  private activation(
+    attributes: AdmissionAttributes,
+    request: MatchRequest,
+    matched: Equivalent,
+  ): Activation {
     const served = this.registry.resolve(
       matched.resource.group,
       matched.resource.version,
