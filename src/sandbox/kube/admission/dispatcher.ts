@@ -208,7 +208,7 @@ export class PolicyAdmission implements ValidatingAdmission {
       if (binding.spec.matchResources && !matchRequest(binding.spec.matchResources, request)) continue;
       let params: (JsonObject | null)[];
       try {
-        params = collectParams(this.storage, paramSource, binding.spec.paramRef, attributes.namespace);
+        params = collectParams(this.storage, paramSource, binding.spec.paramRef, request.namespace);
       } catch (error) {
         configurationError(error, binding.metadata.name);
         continue;
