@@ -80,9 +80,12 @@ const MISSING_FROM_ENGINE = new Set([
   "transformMapEntry",
 ]);
 
-function usesMissing(env: Environment, source: string): boolean {
+/** Message expressions have no authorizer on a real API server either. */
+const MISSING_FROM_MESSAGES = new Set([...MISSING_FROM_ENGINE].filter((name) => name !== "authorizer"));
+
+function usesMissing(env: Environment, source: string, missing: ReadonlySet<string>): boolean {
   const names = namesUsed(env, source);
-  return names !== undefined && [...names].some((name) => MISSING_FROM_ENGINE.has(name));
+  return names !== undefined && [...names].some((name) => missing.has(name));
 }
 
 /** cel-go's names of the output types a message shows. */
@@ -90,7 +93,12 @@ function goTypeName(type: string): string {
   return type === "null" ? "null_type" : type;
 }
 
-function compileAs(env: Environment, source: string, returnTypes: string[] | "any"): CelResult {
+function compileAs(
+  env: Environment,
+  source: string,
+  returnTypes: string[] | "any",
+  missing: ReadonlySet<string> = MISSING_FROM_ENGINE,
+): CelResult {
   let compiled: CompiledExpression;
   try {
     compiled = compileExpression(env, source);
@@ -99,7 +107,7 @@ function compileAs(env: Environment, source: string, returnTypes: string[] | "an
     return {
       source,
       error: `compilation failed: ${error.message}`,
-      unsupported: usesMissing(env, source),
+      unsupported: usesMissing(env, source, missing),
       issues: error.message,
     };
   }
@@ -143,7 +151,12 @@ export function compilePolicy(spec: PolicySpec, typing?: PolicyTyping): Compiled
         expression: compileAs(env, validation.expression, BOOL),
       };
       if (validation.messageExpression) {
-        compiled.messageExpression = compileAs(env, validation.messageExpression, STRING);
+        compiled.messageExpression = compileAs(
+          env,
+          validation.messageExpression,
+          STRING,
+          MISSING_FROM_MESSAGES,
+        );
       }
       return compiled;
     }),
