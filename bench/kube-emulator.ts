@@ -1,5 +1,6 @@
 // Benchmark of the Kubernetes API emulator at azid's scale: 10,000 custom resources listed,
-// watched by several watchers, updated concurrently. The emulator runs on the main thread,
+// watched by several watchers, updated concurrently, then updated again under a
+// ValidatingAdmissionPolicy. The emulator runs on the main thread,
 // the clients in a worker thread, so that they do not share an event loop. Prints
 // `name: value` lines; ratios compare figures measured in the same run.
 // Run: npx tsc -p tsconfig.json && node dist/bench/kube-emulator.js
@@ -14,6 +15,51 @@ const WATCHERS = 5;
 const UPDATES = 5_000;
 const CONCURRENCY = 32;
 const WIDGETS = "/apis/example.com/v1/namespaces/default/widgets";
+const POLICY_UPDATES = 2_000;
+const ADMISSION = "/apis/admissionregistration.k8s.io/v1";
+
+/** A policy shaped like the chart's: a match condition, variables, validations with messages. */
+const policy = {
+  apiVersion: "admissionregistration.k8s.io/v1",
+  kind: "ValidatingAdmissionPolicy",
+  metadata: { name: "widget-guardrails" },
+  spec: {
+    matchConstraints: {
+      resourceRules: [
+        {
+          apiGroups: ["example.com"],
+          apiVersions: ["*"],
+          operations: ["CREATE", "UPDATE"],
+          resources: ["widgets"],
+        },
+      ],
+    },
+    matchConditions: [
+      { name: "not-the-controller", expression: "request.userInfo.username != 'system:serviceaccount:x:y'" },
+    ],
+    variables: [
+      { name: "optedIn", expression: "namespaceObject != null && has(namespaceObject.metadata.labels)" },
+      { name: "owners", expression: "has(object.spec.owner) ? [object.spec.owner] : []" },
+    ],
+    validations: [
+      {
+        expression: "variables.optedIn || object.spec.size >= 0 || size(variables.owners) < 2",
+        message: "refused",
+      },
+      {
+        expression:
+          "request.operation != 'UPDATE' || object.spec.?owner.orValue('') == oldObject.spec.?owner.orValue('')",
+        messageExpression: "'owner cannot change: ' + string(object.spec.?owner.orValue(''))",
+      },
+    ],
+  },
+};
+const binding = {
+  apiVersion: "admissionregistration.k8s.io/v1",
+  kind: "ValidatingAdmissionPolicyBinding",
+  metadata: { name: "widget-guardrails" },
+  spec: { policyName: "widget-guardrails", validationActions: ["Deny"] },
+};
 
 const crd = {
   apiVersion: "apiextensions.k8s.io/v1",
@@ -179,6 +225,25 @@ async function clients(base: string): Promise<[string, string][]> {
     const fanoutSeconds = (performance.now() - updateStarted) / 1000;
     for (const w of watchers) w.close();
 
+    // The same updates without and then with a ValidatingAdmissionPolicy bound to them.
+    const patchAll = async (offset: number) => {
+      const started = performance.now();
+      await inParallel(POLICY_UPDATES, (i) =>
+        call(
+          base,
+          "PATCH",
+          `${WIDGETS}/w-${i % OBJECTS}`,
+          { spec: { size: offset + i } },
+          "application/merge-patch+json",
+        ),
+      );
+      return (performance.now() - started) / 1000;
+    };
+    const unpoliced = await patchAll(1);
+    await call(base, "POST", `${ADMISSION}/validatingadmissionpolicies`, policy);
+    await call(base, "POST", `${ADMISSION}/validatingadmissionpolicybindings`, binding);
+    const policed = await patchAll(POLICY_UPDATES + 1);
+
     const lines: [string, string][] = [
       ["kube_objects", String(OBJECTS)],
       ["kube_create_per_s", fmt((OBJECTS - SMALL) / createSeconds)],
@@ -196,6 +261,9 @@ async function clients(base: string): Promise<[string, string][]> {
       ["kube_watchers", String(WATCHERS)],
       ["kube_watch_fanout_events_per_s", fmt((UPDATES * WATCHERS) / fanoutSeconds)],
       ["kube_watch_fanout_to_update_ratio", fmt(fanoutSeconds / updateSeconds)],
+      ["kube_update_per_s_without_policy", fmt(POLICY_UPDATES / unpoliced)],
+      ["kube_update_per_s_with_policy", fmt(POLICY_UPDATES / policed)],
+      ["kube_policy_update_time_ratio", fmt(policed / unpoliced)],
     ];
     return lines;
   }

@@ -2,6 +2,7 @@
 // Status, and the outages the admin hooks simulate (refused connections or 503s).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { requestUser } from "../admission/user-info.js";
 import { pathNotFound, serviceUnavailable } from "../errors.js";
 import type { ApiContext } from "../rest/scope.js";
 import type { GenericStore } from "../rest/store.js";
@@ -93,6 +94,7 @@ export class ApiServer {
     try {
       if (this.outage) throw serviceUnavailable("the server is currently unable to handle the request");
       const url = new URL(req.url ?? "/", "http://emulator");
+      const user = requestUser(req.headersDistinct);
       if (this.serveNonResource(url.pathname, req, res)) return;
       const info = parseResourcePath(url.pathname);
       if (!info) throw pathNotFound();
@@ -102,6 +104,7 @@ export class ApiServer {
         res,
         info,
         url,
+        user,
       );
     } catch (error) {
       sendError(res, error);
