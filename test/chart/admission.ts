@@ -1,7 +1,11 @@
-// Evaluates a rendered ValidatingAdmissionPolicy the way the API server does for one request
-// (matchConditions, then variables, then validations), with the CEL engine of the Kubernetes
-// emulator. The emulator itself, with the policy applied through kubectl, comes later.
-import { compileCel, toCelValue } from "../../src/sandbox/kube/schema/index.js";
+// Evaluates a rendered ValidatingAdmissionPolicy for one request with the Kubernetes emulator's
+// own policy evaluation (src/sandbox/kube/admission), without a server: fast unit checks of the
+// chart's rules. chart-apply.test.ts checks the same policy enforced by the emulator via kubectl.
+import { requestValue } from "../../src/sandbox/kube/admission/cel-environment.js";
+import { compilePolicy } from "../../src/sandbox/kube/admission/compile.js";
+import type { PolicySpec } from "../../src/sandbox/kube/admission/policy-types.js";
+import { validatePolicy } from "../../src/sandbox/kube/admission/validator.js";
+import { toCelValue } from "../../src/sandbox/kube/schema/index.js";
 import type { KubeObject } from "./helm.js";
 
 export interface AdmissionRequest {
@@ -20,44 +24,49 @@ export interface AdmissionResult {
   messages: string[];
 }
 
-const ROOT_NAMES = ["object", "oldObject", "request", "namespaceObject", "variables"];
-
 export function admit(policy: KubeObject, request: AdmissionRequest): AdmissionResult {
-  const namespace = (request.object as { metadata?: { namespace?: string } }).metadata?.namespace;
-  const roots: Record<string, unknown> = {
+  const object = request.object as {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string };
+  };
+  const [group, version] = object.apiVersion.includes("/")
+    ? object.apiVersion.split("/")
+    : ["", object.apiVersion];
+  const namespace = object.metadata.namespace ?? "";
+  const kind = { group: group!, version: version!, kind: object.kind };
+  const resource = { group: group!, version: version!, resource: `${object.kind.toLowerCase()}s` };
+  const spec = policy.spec as PolicySpec;
+  const result = validatePolicy(compilePolicy(spec), spec.failurePolicy ?? "Fail", {
     object: toCelValue(request.object),
     oldObject: toCelValue(request.oldObject ?? null),
-    request: toCelValue({
+    request: requestValue({
+      kind,
+      resource,
+      subResource: "",
+      requestKind: kind,
+      requestResource: resource,
+      requestSubResource: "",
+      name: object.metadata.name,
+      namespace,
       operation: request.operation,
-      namespace: namespace ?? "",
-      userInfo: { username: request.username ?? "jane@example.com" },
+      userInfo: {
+        username: request.username ?? "jane@example.com",
+        groups: ["system:authenticated"],
+        extra: {},
+      },
+      dryRun: false,
+      options: {
+        kind: request.operation === "CREATE" ? "CreateOptions" : "UpdateOptions",
+        apiVersion: "meta.k8s.io/v1",
+      },
     }),
     namespaceObject: toCelValue(
       request.namespaceLabels === undefined
         ? null
-        : {
-            apiVersion: "v1",
-            kind: "Namespace",
-            metadata: { name: namespace, labels: request.namespaceLabels },
-          },
+        : { metadata: { name: namespace, labels: request.namespaceLabels } },
     ),
-    variables: new Map<string, unknown>(),
-  };
-  const evaluate = (source: string) => compileCel(source, ROOT_NAMES).evaluate(roots);
-
-  for (const condition of policy.spec.matchConditions ?? []) {
-    if (evaluate(condition.expression) !== true) return { evaluated: false, allowed: true, messages: [] };
-  }
-  const variables = roots.variables as Map<string, unknown>;
-  for (const variable of policy.spec.variables ?? [])
-    variables.set(variable.name, evaluate(variable.expression));
-
-  const messages: string[] = [];
-  for (const validation of policy.spec.validations) {
-    if (evaluate(validation.expression) === true) continue;
-    messages.push(
-      validation.messageExpression ? String(evaluate(validation.messageExpression)) : validation.message,
-    );
-  }
-  return { evaluated: true, allowed: messages.length === 0, messages };
+  });
+  const messages = result.decisions.filter((d) => d.action === "deny").map((d) => d.message);
+  return { evaluated: result.decisions.length > 0, allowed: messages.length === 0, messages };
 }

@@ -64,24 +64,31 @@ export function helmWithValues(args: string[], values: object): HelmResult {
 export interface RenderOptions {
   chartDir?: string;
   kubeVersion?: string;
+  /** The release namespace (default NAMESPACE). */
+  namespace?: string;
 }
 
-/** `helm template` with the given values; throws with Helm's message when it fails. */
-export function renderChart(values: object = {}, options: RenderOptions = {}): KubeObject[] {
+/** `helm template` with the given values, as YAML; throws with Helm's message when it fails. */
+export function renderManifests(values: object = {}, options: RenderOptions = {}): string {
   const result = helmWithValues(
     [
       "template",
       RELEASE,
       options.chartDir ?? CHART_DIR,
       "--namespace",
-      NAMESPACE,
+      options.namespace ?? NAMESPACE,
       "--kube-version",
       options.kubeVersion ?? KUBE_VERSION,
     ],
     values,
   );
   if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
-  return parseManifests(result.stdout);
+  return result.stdout;
+}
+
+/** `helm template` with the given values, parsed. */
+export function renderChart(values: object = {}, options: RenderOptions = {}): KubeObject[] {
+  return parseManifests(renderManifests(values, options));
 }
 
 export function parseManifests(text: string): KubeObject[] {

@@ -186,10 +186,6 @@ export function tooLargeResourceVersion(requested: number, current: number): Api
   );
 }
 
-export function gone(message: string): ApiError {
-  return new ApiError(410, "Gone", message);
-}
-
 // ---- field errors (k8s.io/apimachinery/pkg/util/validation/field) ----
 
 export type FieldErrorType =

@@ -4,16 +4,21 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
+import { type AuditRecord, PolicyAdmission } from "./admission/dispatcher.js";
+import { APISERVER_USER } from "./admission/user-info.js";
 import { builtinTypes } from "./api/builtin-types.js";
 import { Registry } from "./api/registry.js";
 import { CrdController } from "./controllers/crd-controller.js";
 import { NamespaceController } from "./controllers/namespace-controller.js";
+import { PolicyStatusController } from "./controllers/policy-status-controller.js";
 import { systemScope, systemWriteOptions } from "./controllers/reconcile-queue.js";
 import { ApiServer, type OutageMode } from "./http/server.js";
 import type { ApiContext } from "./rest/scope.js";
 import { GenericStore } from "./rest/store.js";
 import { StatePersistence } from "./storage/persistence.js";
 import { Storage } from "./storage/storage.js";
+
+export type { AuditRecord };
 
 export interface KubeEmulatorOptions {
   /** Loopback unless told otherwise: the emulator is not for production. */
@@ -43,6 +48,9 @@ export interface KubeEmulatorAdmin {
   readonly resourceVersion: number;
   /** How many watches are open. */
   watchCount(): number;
+  /** What a real API server's audit log would hold for the latest requests that got admission
+   *  annotations (ValidatingAdmissionPolicy Audit actions and auditAnnotations), oldest first. */
+  auditRecords(): AuditRecord[];
 }
 
 export interface KubeEmulator {
@@ -64,7 +72,8 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     resourceVersion: restored?.resourceVersion,
   });
   const registry = new Registry(builtinTypes());
-  const ctx: ApiContext = { storage, registry, now: () => new Date() };
+  const admission = new PolicyAdmission(storage, registry);
+  const ctx: ApiContext = { storage, registry, admission, now: () => new Date() };
   const store = new GenericStore();
   if (restored) {
     for (const [id, saved] of restored.stores) {
@@ -74,8 +83,10 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   }
   const crds = new CrdController(ctx, store);
   const namespaces = new NamespaceController(ctx, store);
+  const policyStatus = new PolicyStatusController(ctx, store);
   crds.serveAll();
   namespaces.resumeAll();
+  policyStatus.resumeAll();
   persistence?.attach(storage);
   if (!restored) bootstrap(ctx, store);
 
@@ -122,6 +133,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     watchCount() {
       return storage.allStores().reduce((sum, s) => sum + s.watchers.size, 0);
     },
+    auditRecords: () => admission.auditRecords(),
   };
 
   return {
@@ -132,6 +144,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
       clearTimeout(outageTimer);
       crds.stop();
       namespaces.stop();
+      policyStatus.stop();
       await server.close();
       persistence?.close(storage);
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });
@@ -145,7 +158,7 @@ function bootstrap(ctx: ApiContext, store: GenericStore): void {
   for (const name of INITIAL_NAMESPACES) {
     store.create(
       systemScope(ctx, type, ""),
-      systemWriteOptions("kube-apiserver"),
+      systemWriteOptions("kube-apiserver", APISERVER_USER),
       { apiVersion: "v1", kind: "Namespace", metadata: { name } },
       "update",
     );

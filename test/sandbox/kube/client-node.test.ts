@@ -43,6 +43,7 @@ describe("client-node", () => {
   let api: RawClient;
   let objects: CustomObjectsApi;
   const informers: Informer<Widget>[] = [];
+  let closing = false;
 
   before(async () => {
     kube = await startTestKube();
@@ -52,6 +53,7 @@ describe("client-node", () => {
     await registerCrd(api, widgetCrd(), WIDGETS);
   });
   after(async () => {
+    closing = true;
     for (const informer of informers) await informer.stop();
     await kube.close();
   });
@@ -112,7 +114,9 @@ describe("client-node", () => {
     const { informer, seen, errors } = await startInformer("resume");
     informer.on("error", () => {
       // What azid's controller does: an informer stopped by an error is started again.
-      setTimeout(() => void informer.start(), 10);
+      setTimeout(() => {
+        if (!closing) void informer.start();
+      }, 10);
     });
     await api.post(path("resume"), widget("before", { size: 1 }));
     await waitUntil(() => seen.length === 1, "the first add");

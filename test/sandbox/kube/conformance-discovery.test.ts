@@ -109,7 +109,8 @@ describe("discovery and wire format", () => {
     const core = await api.get("/openapi/v3/api/v1");
     const cm = core.body.paths["/api/v1/namespaces/{namespace}/configmaps/{name}"];
     assert.ok(cm.patch.requestBody.content["application/strategic-merge-patch+json"]);
-    assert.equal((await api.get("/openapi/v2")).status, 404);
+    const v2 = await api.get("/openapi/v2");
+    assert.deepEqual(v2.body.paths, {}, "OpenAPI v2 is published empty: kinds are described through v3");
   });
 
   test("4. Table output uses additionalPrinterColumns; plain JSON lists stay available", async () => {
@@ -235,14 +236,30 @@ describe("discovery and wire format", () => {
     assert.equal(refused.status, 422);
     assert.match(refused.body.message, /must be spec.names.plural\+"."\+spec.group/);
 
-    await api.post("/apis/example.com/v1/namespaces/default/gadgets", {
+    const gadgets = "/apis/example.com/v1/namespaces/default/gadgets";
+    const gadget = (name: string, finalizers: string[] = []) => ({
       apiVersion: "example.com/v1",
       kind: "Gadget",
-      metadata: { name: "g1" },
+      metadata: { name, finalizers },
       spec: {},
     });
+    await api.post(gadgets, gadget("g1"));
+    await api.post(gadgets, gadget("held", ["example.com/hold"]));
     const deleted = await api.delete(`${CRDS}/gadgets.example.com`);
     assert.equal(deleted.status, 200);
+    assert.ok(deleted.body.metadata.finalizers.includes("customresourcecleanup.apiextensions.k8s.io"));
+    for (let i = 0; i < 200 && (await api.get(`${gadgets}/g1`)).status !== 404; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const refusedCreate = await api.post(gadgets, gadget("late"));
+    assert.equal(refusedCreate.status, 405, "no new instances while the CRD is terminating");
+    const terminating = await api.get(`${CRDS}/gadgets.example.com`);
+    assert.ok(
+      terminating.body.status.conditions.some(
+        (c: { type: string; status: string }) => c.type === "Terminating" && c.status === "True",
+      ),
+    );
+    await api.patch(`${gadgets}/held`, { metadata: { finalizers: null } }, "application/merge-patch+json");
     for (let i = 0; i < 200 && (await api.get(`${CRDS}/gadgets.example.com`)).status !== 404; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

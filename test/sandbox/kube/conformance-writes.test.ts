@@ -228,6 +228,24 @@ describe("writes", () => {
     assert.equal(right.status, 200);
   });
 
+  test("DELETE on a collection deletes the selected objects and answers with them", async () => {
+    await api.post(WIDGETS, widget("bulk-a", { size: 1 }, { labels: { bulk: "yes" } }));
+    await api.post(WIDGETS, widget("bulk-b", { size: 1 }, { labels: { bulk: "yes" } }));
+    await api.post(WIDGETS, widget("bulk-keep", { size: 1 }, { labels: { bulk: "no" } }));
+    const deleted = await api.call("DELETE", `${WIDGETS}?labelSelector=bulk%3Dyes`);
+    assert.equal(deleted.status, 200);
+    assert.equal(deleted.body.kind, "WidgetList");
+    assert.deepEqual(
+      deleted.body.items.map((i: { metadata: { name: string } }) => i.metadata.name),
+      ["bulk-a", "bulk-b"],
+    );
+    const left = await api.get(`${WIDGETS}?labelSelector=bulk`);
+    assert.deepEqual(
+      left.body.items.map((i: { metadata: { name: string } }) => i.metadata.name),
+      ["bulk-keep"],
+    );
+  });
+
   test("15. merge patch (RFC 7386) with a fieldManager records its managed fields", async () => {
     await api.post(WIDGETS, widget("merge", { size: 1, color: "red" }));
     const patched = await api.call("PATCH", `${WIDGETS}/merge?fieldManager=kubectl-label`, {

@@ -1,6 +1,10 @@
 // The built-in kinds the emulator serves, with the parts of their strategies (defaults,
 // validation, status handling) that clients can observe.
 import { createHash } from "node:crypto";
+import {
+  validatingAdmissionPolicyBindingStrategy,
+  validatingAdmissionPolicyStrategy,
+} from "../admission/policy-strategy.js";
 import { type FieldError, fieldErrors } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import { deepEqual, isObject } from "../json.js";
@@ -279,6 +283,28 @@ function defaultPodTemplate(template: JsonObject): void {
   }
 }
 
+function defaultStatefulSet(statefulSet: JsonObject): void {
+  const spec = objectAt(statefulSet, "spec");
+  spec.replicas ??= 1;
+  spec.podManagementPolicy ??= "OrderedReady";
+  spec.revisionHistoryLimit ??= 10;
+  const strategy = objectAt(spec, "updateStrategy");
+  strategy.type ??= "RollingUpdate";
+  if (strategy.type === "RollingUpdate") objectAt(strategy, "rollingUpdate").partition ??= 0;
+  const retention = objectAt(spec, "persistentVolumeClaimRetentionPolicy");
+  retention.whenDeleted ??= "Retain";
+  retention.whenScaled ??= "Retain";
+  defaultPodTemplate(objectAt(spec, "template"));
+  const claims = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
+  for (const claim of claims) {
+    if (!isObject(claim)) continue;
+    claim.apiVersion ??= "v1";
+    claim.kind ??= "PersistentVolumeClaim";
+    objectAt(claim, "spec").volumeMode ??= "Filesystem";
+    claim.status ??= { phase: "Pending" };
+  }
+}
+
 function defaultDeployment(deployment: JsonObject): void {
   const spec = objectAt(deployment, "spec");
   spec.replicas ??= 1;
@@ -294,29 +320,65 @@ function defaultDeployment(deployment: JsonObject): void {
   defaultPodTemplate(objectAt(spec, "template"));
 }
 
+/** What Deployments and StatefulSets check alike: a selector matching the template, containers. */
+function validateWorkload(workload: JsonObject, old: JsonObject | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  const selector = at(workload, "spec", "selector");
+  const labels = at(workload, "spec", "template", "metadata", "labels");
+  if (!isObject(selector)) {
+    errors.push(fieldErrors.required("spec.selector"));
+  } else if (!selectorMatches(selector, isObject(labels) ? labels : {})) {
+    errors.push(
+      fieldErrors.invalid(
+        "spec.template.metadata.labels",
+        isObject(labels) ? labels : {},
+        "`selector` does not match template `labels`",
+      ),
+    );
+  }
+  if (!Array.isArray(at(workload, "spec", "template", "spec", "containers"))) {
+    errors.push(fieldErrors.required("spec.template.spec.containers"));
+  }
+  if (old && !deepEqual(at(old, "spec", "selector") ?? null, selector ?? null)) {
+    errors.push(fieldErrors.invalid("spec.selector", selector ?? null, "field is immutable"));
+  }
+  return errors;
+}
+
 const deploymentStrategy: Strategy = {
   prepareForCreate: defaultDeployment,
   prepareForUpdate: defaultDeployment,
-  validate(deployment, old) {
-    const errors: FieldError[] = [];
-    const selector = at(deployment, "spec", "selector");
-    const labels = at(deployment, "spec", "template", "metadata", "labels");
-    if (!isObject(selector)) {
-      errors.push(fieldErrors.required("spec.selector"));
-    } else if (!selectorMatches(selector, isObject(labels) ? labels : {})) {
+  validate: validateWorkload,
+};
+
+/** The StatefulSet spec fields an update may change (apps validation ValidateStatefulSetUpdate). */
+const STATEFULSET_MUTABLE = [
+  "replicas",
+  "ordinals",
+  "template",
+  "updateStrategy",
+  "persistentVolumeClaimRetentionPolicy",
+  "minReadySeconds",
+];
+
+const statefulSetStrategy: Strategy = {
+  prepareForCreate: defaultStatefulSet,
+  prepareForUpdate: defaultStatefulSet,
+  validate(statefulSet, old) {
+    const errors = validateWorkload(statefulSet, old);
+    if (!old) return errors;
+    const frozen = (object: JsonObject) => {
+      const spec = { ...(isObject(object.spec) ? object.spec : {}) };
+      for (const field of STATEFULSET_MUTABLE) delete spec[field];
+      return spec;
+    };
+    if (!deepEqual(frozen(statefulSet), frozen(old))) {
       errors.push(
-        fieldErrors.invalid(
-          "spec.template.metadata.labels",
-          isObject(labels) ? labels : {},
-          "`selector` does not match template `labels`",
+        fieldErrors.forbidden(
+          "spec",
+          "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
         ),
       );
-    }
-    if (!Array.isArray(at(deployment, "spec", "template", "spec", "containers"))) {
-      errors.push(fieldErrors.required("spec.template.spec.containers"));
-    }
-    if (old && !deepEqual(at(old, "spec", "selector") ?? null, selector ?? null)) {
-      errors.push(fieldErrors.invalid("spec.selector", selector ?? null, "field is immutable"));
     }
     return errors;
   },
@@ -505,6 +567,19 @@ export function builtinTypes(): ResourceType[] {
       tracksGeneration: true,
       strategy: deploymentStrategy,
     }),
+    builtin({
+      group: "apps",
+      version: "v1",
+      kind: "StatefulSet",
+      resource: "statefulsets",
+      schema: "V1StatefulSet",
+      namespaced: true,
+      shortNames: ["sts"],
+      categories: ["all"],
+      statusSubresource: true,
+      tracksGeneration: true,
+      strategy: statefulSetStrategy,
+    }),
     ...["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].map((kind) =>
       builtin({
         group: "rbac.authorization.k8s.io",
@@ -548,6 +623,7 @@ export function builtinTypes(): ResourceType[] {
       categories: ["api-extensions"],
       statusSubresource: true,
       tracksGeneration: true,
+      strategy: validatingAdmissionPolicyStrategy,
     }),
     builtin({
       group: "admissionregistration.k8s.io",
@@ -558,6 +634,7 @@ export function builtinTypes(): ResourceType[] {
       namespaced: false,
       categories: ["api-extensions"],
       tracksGeneration: true,
+      strategy: validatingAdmissionPolicyBindingStrategy,
     }),
   ];
 }

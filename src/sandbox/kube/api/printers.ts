@@ -188,6 +188,16 @@ export const BUILTIN_COLUMNS: Record<string, PrinterColumn[]> = {
     column("Images", (o) => containerField(o, "image"), { priority: 1 }),
     column("Selector", (o) => labelSelectorText(at(o, "spec", "selector")), { priority: 1 }),
   ],
+  "apps/StatefulSet": [
+    NAME_COLUMN,
+    column(
+      "Ready",
+      (o) => `${Number(at(o, "status", "readyReplicas") ?? 0)}/${Number(at(o, "spec", "replicas") ?? 0)}`,
+    ),
+    AGE_COLUMN,
+    column("Containers", (o) => containerField(o, "name"), { priority: 1 }),
+    column("Images", (o) => containerField(o, "image"), { priority: 1 }),
+  ],
   "coordination.k8s.io/Lease": [
     NAME_COLUMN,
     column("Holder", (o) => text(at(o, "spec", "holderIdentity"), "")),

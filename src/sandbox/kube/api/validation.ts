@@ -1,6 +1,5 @@
 // Object metadata validation as k8s.io/apimachinery/pkg/api/validation words it.
 import { type FieldError, fieldErrors } from "../errors.js";
-import type { JsonObject } from "../json.js";
 import { isObject } from "../json.js";
 import type { ObjectMeta } from "../objects.js";
 import type { NameRule } from "./resource-type.js";
@@ -154,8 +153,4 @@ export function validateObjectMetaUpdate(meta: ObjectMeta, old: ObjectMeta): Fie
     }
   }
   return errors;
-}
-
-export function objectMetaOf(object: JsonObject): ObjectMeta {
-  return (isObject(object.metadata) ? object.metadata : {}) as ObjectMeta;
 }

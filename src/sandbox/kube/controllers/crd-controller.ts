@@ -1,6 +1,7 @@
 // The apiextensions controllers: accepts a CRD's names (NamesAccepted), establishes it
 // (Established) and serves its resource, and on deletion removes every custom resource
 // before it lets the CRD go (the customresourcecleanup finalizer).
+import { APISERVER_USER } from "../admission/user-info.js";
 import {
   CRD_CLEANUP_FINALIZER,
   crdCondition,
@@ -102,7 +103,7 @@ export class CrdController {
     if (!deepEqual(next, crd)) {
       this.store.finishUpdate(
         systemScope(this.ctx, this.crdType, "", "status"),
-        systemWriteOptions(MANAGER),
+        systemWriteOptions(MANAGER, APISERVER_USER),
         live,
         next,
         "update",
@@ -161,7 +162,7 @@ export class CrdController {
         if (metaOf(stored.object).deletionTimestamp) continue;
         this.store.delete(
           systemScope(this.ctx, type, stored.namespace),
-          systemWriteOptions(MANAGER),
+          systemWriteOptions(MANAGER, APISERVER_USER),
           stored.name,
           {},
         );
@@ -175,7 +176,7 @@ export class CrdController {
     metaOf(next).finalizers = finalizers.filter((f) => f !== CRD_CLEANUP_FINALIZER);
     this.store.finishUpdate(
       systemScope(this.ctx, this.crdType, ""),
-      systemWriteOptions(MANAGER),
+      systemWriteOptions(MANAGER, APISERVER_USER),
       live,
       next,
       "update",

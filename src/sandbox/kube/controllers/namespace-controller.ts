@@ -1,6 +1,7 @@
 // The namespace controller: once a namespace is deleting, it deletes everything in it
 // (objects with finalizers stay until those are removed), then removes the namespace's
 // "kubernetes" finalizer, which lets the namespace go.
+import { serviceAccountUser } from "../admission/user-info.js";
 import type { ResourceType } from "../api/resource-type.js";
 import { clone, isObject } from "../json.js";
 import { metaOf } from "../objects.js";
@@ -10,6 +11,7 @@ import { ReconcileQueue, systemScope, systemWriteOptions } from "./reconcile-que
 
 const NAMESPACE_STORE = "/namespaces";
 const MANAGER = "kube-controller-manager";
+const NAMESPACE_CONTROLLER = serviceAccountUser("kube-system", "namespace-controller");
 
 export class NamespaceController {
   private readonly queue = new ReconcileQueue((name) => this.reconcile(name));
@@ -54,7 +56,12 @@ export class NamespaceController {
       if (!type) continue;
       for (const stored of [...store.scan(name)]) {
         if (metaOf(stored.object).deletionTimestamp) continue;
-        this.store.delete(systemScope(this.ctx, type, name), systemWriteOptions(MANAGER), stored.name, {});
+        this.store.delete(
+          systemScope(this.ctx, type, name),
+          systemWriteOptions(MANAGER, NAMESPACE_CONTROLLER),
+          stored.name,
+          {},
+        );
       }
     }
     if (this.hasContent(name)) return;
@@ -62,7 +69,7 @@ export class NamespaceController {
     if (isObject(next.spec)) next.spec.finalizers = [];
     this.store.finishUpdate(
       systemScope(this.ctx, this.namespaceType, "", "finalize"),
-      systemWriteOptions(MANAGER),
+      systemWriteOptions(MANAGER, NAMESPACE_CONTROLLER),
       live,
       next,
       "update",

@@ -1,6 +1,8 @@
 // The emulator's built-in controllers react to writes after the request that made them has
 // been answered, like the controllers of a real control plane: keys are coalesced and
 // reconciled on a later turn of the event loop, and retried after a failure.
+
+import type { UserInfo } from "../admission/user-info.js";
 import { type ResourceType, versionOf } from "../api/resource-type.js";
 import type { ApiContext, RequestScope, WriteOptions } from "../rest/scope.js";
 
@@ -58,6 +60,7 @@ export function systemScope(
   return { ctx, type, version, namespace, subresource };
 }
 
-export function systemWriteOptions(fieldManager: string): WriteOptions {
-  return { dryRun: false, fieldManager, fieldValidation: "Ignore", warnings: [] };
+/** Writes of the control plane go through admission as its own users do. */
+export function systemWriteOptions(fieldManager: string, user: UserInfo): WriteOptions {
+  return { dryRun: false, fieldManager, fieldValidation: "Ignore", warnings: [], user };
 }

@@ -2,8 +2,10 @@
 // deletecollection to the REST operations, with content negotiation (JSON or Table) and
 // the write options every mutating request carries.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { UserInfo } from "../admission/user-info.js";
 import { groupVersion } from "../api/resource-type.js";
 import {
+  ApiError,
   badRequest,
   fieldErrors,
   invalid,
@@ -29,8 +31,9 @@ import {
 import type { DeleteOptions, GenericStore, WriteResult } from "../rest/store.js";
 import { parseIncludeObject, type TableOptions, tableJson } from "../rest/table.js";
 import { startWatch, type WatchSettings } from "../rest/watch.js";
+import { decodeProtobufObject, PROTOBUF } from "./protobuf.js";
 import type { ResourceRequest } from "./request-info.js";
-import { readBody, sendJson } from "./respond.js";
+import { readBody, sendError, sendJson } from "./respond.js";
 
 export interface ResourceHandlerDeps {
   ctx: ApiContext;
@@ -96,26 +99,52 @@ function parseDryRun(values: string[]): boolean {
   return values.length > 0;
 }
 
-function writeOptions(query: Query, dryRunValues: string[], userAgent: string | undefined): WriteOptions {
+type OptionsKind = "CreateOptions" | "UpdateOptions" | "PatchOptions" | "DeleteOptions";
+
+function writeOptions(
+  query: Query,
+  dryRunValues: string[],
+  req: IncomingMessage,
+  user: UserInfo,
+  kind: OptionsKind,
+  warnings: string[],
+): WriteOptions {
   const validation = (query.fieldValidation ?? "Warn") as FieldValidation;
   if (!FIELD_VALIDATIONS.includes(validation)) {
     throw badRequest(
       `fieldValidation: Unsupported value: ${JSON.stringify(query.fieldValidation)}: supported values: "Ignore", "Strict", "Warn"`,
     );
   }
+  const dryRun = parseDryRun(dryRunValues);
   return {
-    dryRun: parseDryRun(dryRunValues),
-    fieldManager: fieldManagerOf(query, userAgent).name,
+    dryRun,
+    fieldManager: fieldManagerOf(query, req.headers["user-agent"]).name,
     fieldValidation: validation,
-    warnings: [],
+    warnings,
+    user,
+    requestOptions: requestOptions(kind, query, dryRunValues),
   };
+}
+
+/** The *Options object the request's query parameters decode to (admission's request.options). */
+function requestOptions(kind: OptionsKind, query: Query, dryRunValues: string[]): JsonObject {
+  const options: JsonObject = { kind, apiVersion: "meta.k8s.io/v1" };
+  if (dryRunValues.length > 0) options.dryRun = dryRunValues;
+  if (kind === "DeleteOptions") {
+    if (query.propagationPolicy !== undefined) options.propagationPolicy = query.propagationPolicy;
+    return options;
+  }
+  if (query.fieldManager) options.fieldManager = query.fieldManager;
+  if (query.fieldValidation !== undefined) options.fieldValidation = query.fieldValidation;
+  if (kind === "PatchOptions" && query.force !== undefined) options.force = query.force === "true";
+  return options;
 }
 
 function parseDeleteOptions(
   body: string,
   query: Query,
   dryRunValues: string[],
-): { options: DeleteOptions; dryRun: string[] } {
+): { options: DeleteOptions; dryRun: string[]; requestOptions: JsonObject } {
   const parsed = body.trim() === "" ? {} : parseBody(body);
   if (!isObject(parsed)) throw badRequest("DeleteOptions must be an object");
   const options: DeleteOptions = {};
@@ -137,7 +166,12 @@ function parseDeleteOptions(
     options.propagationPolicy = policy;
   }
   const dryRun = Array.isArray(parsed.dryRun) ? parsed.dryRun.map(String) : dryRunValues;
-  return { options, dryRun };
+  const requestOptions: JsonObject = {};
+  if (policy !== undefined) requestOptions.propagationPolicy = policy;
+  if (isObject(preconditions)) requestOptions.preconditions = preconditions;
+  if (typeof parsed.gracePeriodSeconds === "number")
+    requestOptions.gracePeriodSeconds = parsed.gracePeriodSeconds;
+  return { options, dryRun, requestOptions };
 }
 
 export async function handleResource(
@@ -146,6 +180,7 @@ export async function handleResource(
   res: ServerResponse,
   info: ResourceRequest,
   url: URL,
+  user: UserInfo,
 ): Promise<void> {
   const served = deps.ctx.registry.resolve(info.group, info.version, info.resource);
   if (!served) throw pathNotFound();
@@ -198,64 +233,116 @@ export async function handleResource(
     return;
   }
 
-  const body = await readBody(req);
-  let result: WriteResult;
-  let options: WriteOptions;
-  switch (method) {
-    case "POST": {
-      if (info.name || subresource !== "" || (type.namespaced && info.namespace === ""))
-        throw methodNotAllowed();
-      options = writeOptions(query, dryRunValues, req.headers["user-agent"]);
-      const object = decodeObject(scope, parseWriteBody(body, req), options, duplicateFields(body, options));
-      result = deps.store.create(scope, options, object, "update");
-      break;
-    }
-    case "PUT": {
-      if (!info.name) throw methodNotAllowed();
-      options = writeOptions(query, dryRunValues, req.headers["user-agent"]);
-      const object = decodeObject(scope, parseWriteBody(body, req), options, duplicateFields(body, options));
-      result = deps.store.update(scope, options, info.name, object);
-      break;
-    }
-    case "PATCH": {
-      if (!info.name) throw methodNotAllowed();
-      options = writeOptions(query, dryRunValues, req.headers["user-agent"]);
-      const force = query.force === undefined ? undefined : query.force === "true";
-      result = patch(deps.store, scope, options, info.name, {
-        contentType: req.headers["content-type"] ?? "",
-        body,
-        force,
-        fieldManagerGiven: fieldManagerOf(query, undefined).given,
-      });
-      break;
-    }
-    case "DELETE": {
-      if (subresource !== "") throw methodNotAllowed();
-      const parsed = parseDeleteOptions(body, query, dryRunValues);
-      options = writeOptions(query, parsed.dryRun, req.headers["user-agent"]);
-      if (!info.name) {
-        if (!type.verbs.includes("deletecollection")) throw methodNotAllowed();
-        sendJson(res, 200, deleteCollection(deps, scope, options, query), [...warnings, ...options.warnings]);
-        return;
-      }
-      result = deps.store.delete(scope, options, info.name, parsed.options);
-      break;
-    }
-    default:
-      throw methodNotAllowed();
+  const raw = await readBody(req);
+  const body = raw.toString("utf8");
+  // Warnings of the write (admission's Warn among them) go with its answer, an error too.
+  const writeWarnings: string[] = [];
+  try {
+    write();
+  } catch (error) {
+    sendError(res, error, [...warnings, ...writeWarnings]);
   }
-  const answer = result.status ?? fromStorage(scope, result.object);
-  sendJson(res, result.code, JSON.stringify(answer), [...warnings, ...options.warnings]);
+
+  function write(): void {
+    let result: WriteResult;
+    let options: WriteOptions;
+    switch (method) {
+      case "POST": {
+        if (info.name || subresource !== "" || (type.namespaced && info.namespace === ""))
+          throw methodNotAllowed();
+        if (crdTerminating(deps.ctx, type.crdName)) {
+          throw new ApiError(
+            405,
+            "MethodNotAllowed",
+            "create not allowed while custom resource definition is terminating",
+            {
+              group: type.group,
+              kind: type.resource,
+            },
+          );
+        }
+        options = writeOptions(query, dryRunValues, req, user, "CreateOptions", writeWarnings);
+        const object = decodeObject(
+          scope,
+          parseWriteBody(raw, scope, req),
+          options,
+          duplicateFields(body, options),
+        );
+        result = deps.store.create(scope, options, object, "update");
+        break;
+      }
+      case "PUT": {
+        if (!info.name) throw methodNotAllowed();
+        options = writeOptions(query, dryRunValues, req, user, "UpdateOptions", writeWarnings);
+        const object = decodeObject(
+          scope,
+          parseWriteBody(raw, scope, req),
+          options,
+          duplicateFields(body, options),
+        );
+        result = deps.store.update(scope, options, info.name, object);
+        break;
+      }
+      case "PATCH": {
+        if (!info.name) throw methodNotAllowed();
+        options = writeOptions(query, dryRunValues, req, user, "PatchOptions", writeWarnings);
+        const force = query.force === undefined ? undefined : query.force === "true";
+        result = patch(deps.store, scope, options, info.name, {
+          contentType: req.headers["content-type"] ?? "",
+          body,
+          force,
+          fieldManagerGiven: fieldManagerOf(query, undefined).given,
+        });
+        break;
+      }
+      case "DELETE": {
+        if (subresource !== "") throw methodNotAllowed();
+        const parsed = parseDeleteOptions(body, query, dryRunValues);
+        options = writeOptions(query, parsed.dryRun, req, user, "DeleteOptions", writeWarnings);
+        options.requestOptions = { ...options.requestOptions, ...parsed.requestOptions };
+        if (!info.name) {
+          if (!type.verbs.includes("deletecollection")) throw methodNotAllowed();
+          sendJson(res, 200, deleteCollection(deps, scope, options, query), [
+            ...warnings,
+            ...options.warnings,
+          ]);
+          return;
+        }
+        result = deps.store.delete(scope, options, info.name, parsed.options);
+        break;
+      }
+      default:
+        throw methodNotAllowed();
+    }
+    const answer = result.status ?? fromStorage(scope, result.object);
+    sendJson(res, result.code, JSON.stringify(answer), [...warnings, ...options.warnings]);
+  }
 }
 
 const WRITE_MEDIA_TYPES = ["application/json", "application/yaml"];
 
-/** POST and PUT bodies are JSON or YAML; protobuf and CBOR are refused with 415, which clients fall back from. */
-function parseWriteBody(body: string, req: IncomingMessage): JsonValue {
+/** POST and PUT bodies are JSON, YAML, or protobuf for the core kinds kubectl creates that way. */
+function parseWriteBody(raw: Buffer, scope: RequestScope, req: IncomingMessage): JsonValue {
   const contentType = req.headers["content-type"] ?? "application/json";
   const mediaType = contentType.split(";")[0]!.trim().toLowerCase();
-  if (!WRITE_MEDIA_TYPES.includes(mediaType)) throw unsupportedMediaType(contentType, WRITE_MEDIA_TYPES);
-  return parseBody(body, mediaType === "application/yaml");
+  if (mediaType === PROTOBUF) {
+    const decoded = scope.type.group === "" ? decodeProtobufObject(raw, scope.type.kind) : undefined;
+    if (decoded) return decoded;
+    throw unsupportedMediaType(contentType, WRITE_MEDIA_TYPES);
+  }
+  if (WRITE_MEDIA_TYPES.includes(mediaType))
+    return parseBody(raw.toString("utf8"), mediaType === "application/yaml");
+  throw unsupportedMediaType(contentType, [...WRITE_MEDIA_TYPES, PROTOBUF]);
+}
+
+/** While its CRD is being deleted, a custom resource cannot be created (its instances are being removed). */
+function crdTerminating(ctx: ApiContext, crdName: string | undefined): boolean {
+  if (crdName === undefined) return false;
+  const crd = ctx.storage.existingStore("apiextensions.k8s.io/customresourcedefinitions")?.get(crdName);
+  return (
+    crd !== undefined &&
+    (crd.object.metadata as { deletionTimestamp?: string }).deletionTimestamp !== undefined
+  );
 }
 
 function joinSelectors(existing: string | undefined, extra: string): string {

@@ -33,7 +33,7 @@ export function sendError(res: ServerResponse, error: unknown, warnings: string[
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 /** Reads a request body up to the API server's limit (3 MiB); beyond it the answer is 413. */
-export async function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -48,5 +48,5 @@ export async function readBody(req: IncomingMessage): Promise<string> {
     }
     chunks.push(buffer);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }

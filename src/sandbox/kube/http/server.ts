@@ -2,12 +2,14 @@
 // Status, and the outages the admin hooks simulate (refused connections or 503s).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { requestUser } from "../admission/user-info.js";
 import { pathNotFound, serviceUnavailable } from "../errors.js";
 import type { ApiContext } from "../rest/scope.js";
 import type { GenericStore } from "../rest/store.js";
 import type { WatchSettings } from "../rest/watch.js";
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.js";
 import { hashOf, openApiDocument, openApiIndex } from "./openapi.js";
+import { OPENAPI_V2_PROTOBUF, openApiV2Json, openApiV2Protobuf } from "./openapi-v2.js";
 import { parseResourcePath } from "./request-info.js";
 import { handleResource } from "./resources.js";
 import { sendError, sendJson } from "./respond.js";
@@ -92,6 +94,7 @@ export class ApiServer {
     try {
       if (this.outage) throw serviceUnavailable("the server is currently unable to handle the request");
       const url = new URL(req.url ?? "/", "http://emulator");
+      const user = requestUser(req.headersDistinct);
       if (this.serveNonResource(url.pathname, req, res)) return;
       const info = parseResourcePath(url.pathname);
       if (!info) throw pathNotFound();
@@ -101,6 +104,7 @@ export class ApiServer {
         res,
         info,
         url,
+        user,
       );
     } catch (error) {
       sendError(res, error);
@@ -128,6 +132,16 @@ export class ApiServer {
     if (parts[0] === "apis" && parts.length === 2) return json(apiGroupDocument(registry, parts[1]!));
     if (parts[0] === "apis" && parts.length === 3)
       return json(apiResourceList(registry, parts[1]!, parts[2]!));
+    if (parts[0] === "openapi" && parts[1] === "v2" && parts.length === 2) {
+      if ((req.headers.accept ?? "").includes("protobuf")) {
+        const body = openApiV2Protobuf();
+        res.writeHead(200, { "Content-Type": OPENAPI_V2_PROTOBUF, "Content-Length": String(body.length) });
+        res.end(body);
+      } else {
+        sendJson(res, 200, openApiV2Json());
+      }
+      return true;
+    }
     if (parts[0] === "openapi") {
       if (parts[1] !== "v3") throw pathNotFound();
       if (parts.length === 2) return json(openApiIndex(registry, (g, v) => this.openApi(g, v)?.hash ?? ""));

@@ -6,7 +6,15 @@ import type { JsonObject, JsonValue } from "../json.js";
 import { isObject } from "../json.js";
 import type { ManagedFieldsEntry } from "../objects.js";
 import type { TypeNode } from "../typed.js";
-import { childPath, type FieldPath, FieldSet, fieldElement, removePath, renderPath } from "./fieldpath.js";
+import {
+  childPath,
+  type FieldPath,
+  FieldSet,
+  fieldElement,
+  pathElements,
+  removePath,
+  renderPath,
+} from "./fieldpath.js";
 import { compare, isSame, toFieldSet } from "./typed-value.js";
 
 interface Manager {
@@ -248,10 +256,20 @@ export function recordApply(
 function pruneDropped(obj: JsonObject, lastSet: FieldSet, managers: Map<string, Manager>): void {
   const ownedByAnyone = new FieldSet().union(...[...managers.values()].map((m) => m.set));
   const keep = ownedByAnyone.ancestors();
-  const dropped = [...lastSet.paths].filter((p) => !ownedByAnyone.has(p) && !keep.has(p));
-  // Deepest first, so that removing a list item does not shift the paths of its siblings' children.
-  dropped.sort((a, b) => b.length - a.length);
-  for (const path of dropped) removePath(obj, path);
+  const dropped = new Set([...lastSet.paths].filter((p) => !ownedByAnyone.has(p) && !keep.has(p)));
+  // Removing a path removes what is under it; removing a child first could change the key
+  // its list item is found by, so only the topmost dropped paths are removed.
+  const hasDroppedAncestor = (path: FieldPath): boolean => {
+    let prefix = "";
+    const elements = pathElements(path);
+    for (const element of elements.slice(0, -1)) {
+      prefix = childPath(prefix, element);
+      if (dropped.has(prefix)) return true;
+    }
+    return false;
+  };
+  const topmost = [...dropped].filter((path) => !hasDroppedAncestor(path));
+  for (const path of topmost) removePath(obj, path);
 }
 
 function applyConflict(conflicts: { manager: Manager; paths: FieldSet }[]): ApiError {

@@ -82,12 +82,6 @@ export class FieldSet {
     );
   }
 
-  equals(other: FieldSet): boolean {
-    if (this.size !== other.size) return false;
-    for (const p of this.paths) if (!other.paths.has(p)) return false;
-    return true;
-  }
-
   /** Every strict ancestor of a member. */
   ancestors(): Set<FieldPath> {
     const out = new Set<FieldPath>();

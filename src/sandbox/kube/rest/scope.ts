@@ -1,6 +1,8 @@
 // What every REST operation is given: the server's state and the request's resource,
 // version, namespace and write options; and the conversions between a served version and
 // the stored form.
+import type { ValidatingAdmission } from "../admission/attributes.js";
+import type { UserInfo } from "../admission/user-info.js";
 import type { Registry } from "../api/registry.js";
 import { groupVersion, type ResourceType, type ResourceVersion } from "../api/resource-type.js";
 import type { GroupKind, GroupResource } from "../errors.js";
@@ -11,6 +13,8 @@ import type { Storage } from "../storage/storage.js";
 export interface ApiContext {
   readonly storage: Storage;
   readonly registry: Registry;
+  /** Runs after validation on every create, update and delete (ValidatingAdmissionPolicy). */
+  readonly admission: ValidatingAdmission;
   now(): Date;
 }
 
@@ -32,6 +36,10 @@ export interface WriteOptions {
   fieldValidation: FieldValidation;
   /** Warning headers the answer carries. */
   warnings: string[];
+  /** Who makes the request. */
+  user: UserInfo;
+  /** The CreateOptions, UpdateOptions, PatchOptions or DeleteOptions the request carried. */
+  requestOptions?: JsonObject;
 }
 
 export function apiVersionOf(scope: Pick<RequestScope, "type" | "version">): string {

@@ -124,6 +124,15 @@ export class GenericStore {
       ...this.schemaErrors(scope, object, undefined),
     ];
     if (errors.length > 0) throw invalid(groupKind(type), meta.name ?? "", errors);
+    // Admission runs before storage finds a name taken, as in registry.Store.Create.
+    ctx.admission.validate({
+      operation: "CREATE",
+      scope,
+      name: meta.name!,
+      namespace: meta.namespace ?? "",
+      object,
+      options,
+    });
     const key = objectKey(meta.namespace ?? "", meta.name!);
     if (store.get(key)) throw alreadyExists(groupResource(type), meta.name!);
     if (managed === "update") {
@@ -235,6 +244,15 @@ export class GenericStore {
       ...this.schemaErrors(scope, next, old),
     ];
     if (errors.length > 0) throw invalid(groupKind(type), oldMeta.name ?? "", errors);
+    ctx.admission.validate({
+      operation: "UPDATE",
+      scope,
+      name: oldMeta.name ?? "",
+      namespace: oldMeta.namespace ?? "",
+      object: next,
+      oldObject: old,
+      options,
+    });
     const now = ctx.now();
     if (managed === "update") {
       const before = view(scope, old);
@@ -287,6 +305,14 @@ export class GenericStore {
         `Precondition failed: ResourceVersion in precondition: ${deleteOptions.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion ?? ""}`,
       );
     }
+    ctx.admission.validate({
+      operation: "DELETE",
+      scope,
+      name,
+      namespace: meta.namespace ?? "",
+      oldObject: live.object,
+      options,
+    });
     const next = clone(live.object);
     const nextMeta = metaOf(next);
     const now = ctx.now();

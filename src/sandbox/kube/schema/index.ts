@@ -15,6 +15,7 @@ import { validateStructural } from "./structural.js";
 import type { JsonSchemaProps, SchemaCause } from "./types.js";
 import { validateValue } from "./value-validation.js";
 
+export { TypeRegistry } from "./cel/decl-types.js";
 export {
   CelCompileError,
   CelEvaluationError,
@@ -23,8 +24,10 @@ export {
   compileExpression,
   createCelEnvironment,
   evaluateCel,
+  namesUsed,
   toCelValue,
 } from "./cel/expression.js";
+export { CelRuntimeError } from "./cel/values.js";
 export type { JsonSchemaProps, SchemaCause } from "./types.js";
 
 /** Structural, defaults and OpenAPI errors; an empty list means CEL rules can be compiled. */

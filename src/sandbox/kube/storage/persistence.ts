@@ -1,6 +1,6 @@
 // State that survives a restart: a snapshot of every store plus a journal of the writes
-// since, appended after each turn of the event loop and folded into a new snapshot when
-// it grows. The resourceVersion counter is restored with the objects.
+// since, appended before the write is answered and folded into a new snapshot when it
+// grows. The resourceVersion counter is restored with the objects.
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { JsonObject } from "../json.js";
@@ -28,8 +28,7 @@ interface JournalEntry {
 
 export class StatePersistence {
   private fd: number | undefined;
-  private buffered: string[] = [];
-  private flushScheduled = false;
+  private compactionScheduled = false;
   private entries = 0;
   private closed = false;
 
@@ -87,7 +86,6 @@ export class StatePersistence {
 
   /** Writes a snapshot of the whole storage and starts an empty journal. */
   snapshot(storage: Storage): void {
-    this.flush();
     const parts: string[] = [];
     for (const store of storage.allStores()) {
       const objects: string[] = [];
@@ -114,25 +112,18 @@ export class StatePersistence {
   }
 
   private record(storage: Storage, store: ResourceStore, event: StoreEvent): void {
-    if (this.closed) return;
+    if (this.closed || this.fd === undefined) return;
     const head = `{"rv":${event.rv},"store":${JSON.stringify(store.id)},"namespaced":${store.namespaced},"key":${JSON.stringify(event.object.key)}`;
-    this.buffered.push(event.type === "DELETED" ? `${head}}` : `${head},"object":${event.object.json}}`);
+    writeSync(this.fd, event.type === "DELETED" ? `${head}}\n` : `${head},"object":${event.object.json}}\n`);
     this.entries++;
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
+    if (this.compactionScheduled) return;
+    this.compactionScheduled = true;
     setImmediate(() => {
-      this.flushScheduled = false;
+      this.compactionScheduled = false;
       if (this.closed) return;
       const objects = storage.allStores().reduce((sum, s) => sum + s.size, 0);
       if (this.entries > Math.max(MIN_COMPACTION_ENTRIES, 2 * objects)) this.snapshot(storage);
-      else this.flush();
     });
-  }
-
-  private flush(): void {
-    if (this.fd === undefined || this.buffered.length === 0) return;
-    writeSync(this.fd, `${this.buffered.join("\n")}\n`);
-    this.buffered = [];
   }
 }
 

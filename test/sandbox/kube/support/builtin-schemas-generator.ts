@@ -2,7 +2,12 @@
 // emulator serves, derived from the models of @kubernetes/client-node (generated from the
 // Kubernetes release-1.36 OpenAPI document), plus the list and patch extensions that the models
 // do not carry, taken from the upstream OpenAPI document.
+// Regenerate: npx tsc -p tsconfig.json && node dist/test/sandbox/kube/support/builtin-schemas-generator.js
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as k8s from "@kubernetes/client-node";
+import { PACKAGE_ROOT } from "../../../../src/util/paths.js";
 
 type Schema = Record<string, unknown>;
 
@@ -26,6 +31,7 @@ export const ROOT_KINDS: Record<string, { group: string; version: string; kind: 
   CoreV1Event: { group: "", version: "v1", kind: "Event" },
   EventsV1Event: { group: "events.k8s.io", version: "v1", kind: "Event" },
   V1Deployment: { group: "apps", version: "v1", kind: "Deployment" },
+  V1StatefulSet: { group: "apps", version: "v1", kind: "StatefulSet" },
   V1Lease: { group: "coordination.k8s.io", version: "v1", kind: "Lease" },
   V1CustomResourceDefinition: {
     group: "apiextensions.k8s.io",
@@ -92,6 +98,11 @@ const FIELD_EXTENSIONS: Record<string, Schema> = {
   "V1EphemeralContainer.volumeDevices": mapList(["devicePath"]),
   "V1EphemeralContainer.volumeMounts": mapList(["mountPath"]),
   "V1DeploymentStatus.conditions": mapList(["type"]),
+  "V1StatefulSetSpec.volumeClaimTemplates": atomicList,
+  "V1StatefulSetStatus.conditions": mapList(["type"]),
+  "V1PersistentVolumeClaimSpec.accessModes": atomicList,
+  "V1PersistentVolumeClaimStatus.accessModes": atomicList,
+  "V1PersistentVolumeClaimStatus.conditions": mapList(["type"]),
   "V1CustomResourceDefinitionStatus.conditions": mapList(["type"]),
   "V1PodDisruptionBudgetStatus.conditions": mapList(["type"]),
   "V1ValidatingAdmissionPolicyStatus.conditions": mapList(["type"]),
@@ -164,4 +175,10 @@ export function generateBuiltinSchemas(): Record<string, Schema> {
     schemas[name] = schema;
   }
   return Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export const BUILTIN_SCHEMAS_PATH = join(PACKAGE_ROOT, "src", "sandbox", "kube", "builtin", "schemas.json");
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(BUILTIN_SCHEMAS_PATH, `${JSON.stringify(generateBuiltinSchemas(), null, 2)}\n`);
 }

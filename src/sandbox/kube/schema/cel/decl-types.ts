@@ -152,9 +152,26 @@ export class TypeRegistry {
   }
 }
 
-/** WithTypeAndObjectMeta: kind, apiVersion, metadata.name and metadata.generateName are always visible. */
+function isStringProperty(s: unknown, name: string): boolean {
+  const props = isJsonObject(s) && isJsonObject(s.properties) ? s.properties : {};
+  return isJsonObject(props[name]) && schemaType(props[name] as JsonSchemaProps) === "string";
+}
+
+/**
+ * WithTypeAndObjectMeta: kind, apiVersion, metadata.name and metadata.generateName are always
+ * visible; a schema that declares them already (a resolved built-in kind's) is kept as it is.
+ */
 function withTypeAndObjectMeta(s: JsonSchemaProps): JsonSchemaProps {
   const props = isJsonObject(s.properties) ? { ...s.properties } : {};
+  const metadata = props.metadata;
+  if (
+    isStringProperty(s, "kind") &&
+    isStringProperty(s, "apiVersion") &&
+    isStringProperty(metadata, "name") &&
+    isStringProperty(metadata, "generateName")
+  ) {
+    return s;
+  }
   props.kind = { type: "string" };
   props.apiVersion = { type: "string" };
   props.metadata = {

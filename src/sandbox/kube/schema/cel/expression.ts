@@ -106,6 +106,33 @@ export function runtimeMessage(error: unknown): string {
   return message;
 }
 
+/**
+ * The identifiers and functions an expression uses, functions also as `name/arity` (arguments
+ * besides the receiver); undefined when it does not parse. Lets a caller tell an expression
+ * that uses something this engine lacks from one that is wrong.
+ */
+export function namesUsed(env: Environment, source: string): Set<string> | undefined {
+  let program: ReturnType<Environment["parse"]>;
+  try {
+    program = env.parse(source);
+  } catch {
+    return undefined;
+  }
+  const names = new Set<string>();
+  walk(program.ast, (node) => {
+    if (node.op === "id" && typeof node.args === "string") names.add(node.args);
+    if ((node.op === "call" || node.op === "rcall") && Array.isArray(node.args)) {
+      const [name] = node.args;
+      const args = node.args[node.op === "call" ? 1 : 2];
+      if (typeof name === "string") {
+        names.add(name);
+        if (Array.isArray(args)) names.add(`${name}/${args.length}`);
+      }
+    }
+  });
+  return names;
+}
+
 /** Compiles (parses and type-checks) an expression in an environment; throws CelCompileError. */
 export function compileExpression(env: Environment, source: string): CompiledExpression {
   let program: ReturnType<Environment["parse"]>;
