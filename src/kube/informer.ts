@@ -190,7 +190,9 @@ class Reflector<T extends KubeObject> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake.abort();
-    (await this.request)?.abort();
+    // client-node hands the watch's AbortController over only once the response headers arrived;
+    // a watch still connecting is aborted when they do, without holding the stop up.
+    void this.request?.then((request) => request.abort()).catch(() => undefined);
     await this.running;
   }
 
@@ -259,7 +261,18 @@ class Reflector<T extends KubeObject> {
     let delivered = false;
     /** An ERROR event other than 410, reported once the watch has ended. */
     let pending: unknown;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<void>((settle, fail) => {
+      // Stopping ends the wait at once, even for a watch still waiting for the server's headers.
+      const onStop = () => settle();
+      this.wake.signal.addEventListener("abort", onStop, { once: true });
+      const resolve = () => {
+        this.wake.signal.removeEventListener("abort", onStop);
+        settle();
+      };
+      const reject = (error: unknown) => {
+        this.wake.signal.removeEventListener("abort", onStop);
+        fail(error);
+      };
       const onEvent = (event: WatchEvent) => {
         if (this.stopped) return;
         if (event.type === "ERROR") {

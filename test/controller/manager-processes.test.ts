@@ -90,10 +90,12 @@ describe("three controller processes", () => {
   test("SIGKILL of a replica mid-reconcile: another replica reconciles its key", async () => {
     const marker = join(markers, "stuck");
     const key = `UserAssignedIdentity/${NAMESPACE}/id-7`;
-    const before = replicas.log.starts(key).length;
     const changed = await cluster.setTags(NAMESPACE, "id-7", { v: "stuck", stuck: marker });
-    await waitFor(() => replicas.log.starts(key).length > before, "a replica to start the stuck reconcile");
-    const stuck = replicas.log.starts(key).at(-1)!;
+    // The first run that sees the change claims the marker and hangs.
+    const stuckRun = () =>
+      replicas.log.starts(key).find((run) => run.generation === changed.metadata?.generation);
+    await waitFor(() => stuckRun() !== undefined, "a replica to start the stuck reconcile");
+    const stuck = stuckRun()!;
     const victim = replicas.byPid(stuck.pid);
     replicas.log.markKilled(victim.pid, now());
     assert.equal(await replicas.signal(victim, "SIGKILL"), null);
