@@ -8,10 +8,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { ConfigError, resolveControllerConfig } from "../../src/config/controller-config.js";
+import { Command } from "commander";
+import { registerControllerCommand } from "../../src/cli/commands/controller.js";
+import {
+  ConfigError,
+  type ControllerFlags,
+  resolveControllerConfig,
+} from "../../src/config/controller-config.js";
 import { parseDuration } from "../../src/config/duration.js";
 import { WorkQueue } from "../../src/queue/index.js";
 import { PACKAGE_ROOT } from "../../src/util/paths.js";
+import { renderChart } from "../chart/helm.js";
+import { VALUE_SETS } from "../chart/value-sets.js";
 import { testLogger } from "../kube/support/cluster.js";
 import { freePort, startRedis } from "../support/redis.js";
 
@@ -85,6 +93,39 @@ describe("controller configuration", () => {
     );
     assert.equal(config.azure.authorityHost, "https://login.microsoftonline.us");
     assert.equal(config.podName, "azid-7d9f-abcde");
+  });
+
+  test("every value set of the chart renders arguments and environment the command accepts", () => {
+    for (const [name, values] of Object.entries(VALUE_SETS)) {
+      const deployment = renderChart(values).find(
+        (o) => o.kind === "Deployment" && o.metadata?.name === "azid",
+      )!;
+      const container = deployment.spec.template.spec.containers.find(
+        (c: { name: string }) => c.name === "controller",
+      );
+      const [command, ...args] = container.args as string[];
+      assert.equal(command, "controller", name);
+      const flags: Record<string, string> = {};
+      for (const arg of args) {
+        const match = /^--([a-z-]+)=(.*)$/.exec(arg);
+        assert.ok(match, `${name}: ${arg} is --flag=value`);
+        flags[match[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = match[2]!;
+      }
+      const program = new Command();
+      registerControllerCommand(program);
+      const known = new Set(program.commands[0]!.options.map((option) => option.attributeName()));
+      for (const flag of Object.keys(flags))
+        assert.ok(known.has(flag), `${name}: azid controller has no --${flag}`);
+      // Secrets are mounted as environment variables; a stand-in value is enough to resolve them.
+      const env: Record<string, string> = {};
+      for (const variable of container.env as { name: string; value?: string }[]) {
+        env[variable.name] =
+          variable.value ?? (variable.name === "AZID_REDIS_URL" ? "rediss://from-secret:6380" : "x");
+      }
+      const config = resolveControllerConfig(flags as ControllerFlags, env);
+      assert.match(config.redis.url, /^rediss?:\/\//, name);
+      assert.equal(config.metricsAddr, ":8080", name);
+    }
   });
 
   test("a flag beats the environment; the password comes from AZID_REDIS_PASSWORD unless the URL has one", () => {
