@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CoordinationV1Api } from "@kubernetes/client-node";
-import { type Identity, TestCluster, waitFor } from "../kube/support/cluster.js";
+import { cleanUp, type Identity, TestCluster, waitFor } from "../kube/support/cluster.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 import { ControllerReplicas } from "./runtime-fixtures/replicas.js";
 import { now } from "./runtime-fixtures/test-controller.js";
@@ -34,11 +34,14 @@ describe("three controller processes", () => {
     markers = mkdtempSync(join(tmpdir(), "azid-markers-"));
     await cluster.createNamespace(NAMESPACE);
   });
-  after(async () => {
-    await replicas.stopAll();
-    await Promise.all([cluster.close(), redis.stop()]);
-    rmSync(markers, { recursive: true, force: true });
-  });
+  after(() =>
+    cleanUp(
+      () => replicas.stopAll(),
+      () => cluster.close(),
+      () => redis.stop(),
+      () => rmSync(markers, { recursive: true, force: true }),
+    ),
+  );
 
   async function reconciled(name: string): Promise<Identity> {
     return cluster.getIdentity(NAMESPACE, name);

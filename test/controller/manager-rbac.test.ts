@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ControllerProcess } from "../../src/controller/run.js";
 import { chartRbacRules, grants } from "../chart/rbac.js";
-import { TestCluster, waitFor } from "../kube/support/cluster.js";
+import { cleanUp, TestCluster, waitFor } from "../kube/support/cluster.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 import { RunLog, startInProcess } from "./runtime-fixtures/harness.js";
 import { testController } from "./runtime-fixtures/test-controller.js";
@@ -103,13 +103,16 @@ describe("the chart's RBAC covers what the controller does", () => {
     await cluster.createNamespace("azid-system");
     await cluster.createNamespace("team");
   });
-  after(async () => {
-    await controller?.stop();
-    proxy.server.closeAllConnections();
-    proxy.server.close();
-    await Promise.all([cluster.close(), redis.stop()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() =>
+    cleanUp(
+      () => controller?.stop(),
+      () => proxy.server.closeAllConnections(),
+      () => proxy.server.close(),
+      () => cluster.close(),
+      () => redis.stop(),
+      () => rmSync(dir, { recursive: true, force: true }),
+    ),
+  );
 
   test("every request is allowed by the ClusterRole, or by the leader-election Role in its namespace", async () => {
     const kubeconfig = join(dir, "kubeconfig");
