@@ -2,7 +2,8 @@
 // Redis password from the environment (against a real redis-server that requires it), and clear
 // errors for bad input, also from the command itself.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +21,7 @@ import { WorkQueue } from "../../src/queue/index.js";
 import { PACKAGE_ROOT } from "../../src/util/paths.js";
 import { renderChart } from "../chart/helm.js";
 import { VALUE_SETS } from "../chart/value-sets.js";
-import { testLogger } from "../kube/support/cluster.js";
+import { cleanUp, TestCluster, testLogger, waitFor } from "../kube/support/cluster.js";
 import { freePort, startRedis } from "../support/redis.js";
 
 const run = promisify(execFile);
@@ -200,6 +201,56 @@ describe("controller configuration", () => {
           assert.match(error.message, message);
           return true;
         },
+      );
+    }
+  });
+
+  test("azid controller over rediss://, trusting the CA from NODE_EXTRA_CA_CERTS as the chart mounts it", async () => {
+    const [redis, cluster] = await Promise.all([
+      startRedis({ tls: true, password: "tls-pw" }),
+      TestCluster.start(),
+    ]);
+    const ca = join(dir, "redis-ca.pem");
+    writeFileSync(ca, redis.tlsCa!);
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        AZID,
+        "controller",
+        `--kubeconfig=${cluster.kubeconfigPath}`,
+        `--metrics-addr=127.0.0.1:${port}`,
+        "--log-level=fatal",
+      ],
+      {
+        env: {
+          ...process.env,
+          AZID_REDIS_URL: redis.url.replace(":tls-pw@", "@"),
+          AZID_REDIS_PASSWORD: "tls-pw",
+          NODE_EXTRA_CA_CERTS: ca,
+        },
+        stdio: "ignore",
+      },
+    );
+    try {
+      await waitFor(
+        async () => {
+          assert.equal(child.exitCode, null, "the controller exited");
+          const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          return response?.status === 200;
+        },
+        "the controller to be ready",
+        20_000,
+        100,
+      );
+    } finally {
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      assert.equal(code, 0, "SIGTERM is a clean exit");
+      await cleanUp(
+        () => cluster.close(),
+        () => redis.stop(),
       );
     }
   });
