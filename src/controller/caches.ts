@@ -1,0 +1,89 @@
+import type { KubeClient } from "../kube/client.js";
+import { Informer } from "../kube/informer.js";
+import type { KubeObject, ResourceType } from "../kube/resources.js";
+import type { CacheReader, IndexFunc } from "../kube/store.js";
+import type { Logger } from "../observability/logger.js";
+import type { Caches, ControllerDefinition } from "./reconciler.js";
+
+export interface InformerSetOptions {
+  client: KubeClient;
+  namespaces: readonly string[];
+  logger: Logger;
+  backoff?: { baseMs: number; capMs: number };
+}
+
+function resourceId(resource: ResourceType): string {
+  return `${resource.group}/${resource.version}/${resource.plural}`;
+}
+
+/** One shared informer per kind that any controller reconciles, watches or reads. */
+export class InformerSet implements Caches {
+  private readonly informers = new Map<string, Informer>();
+
+  constructor(options: InformerSetOptions, controllers: readonly ControllerDefinition[]) {
+    const kinds = new Map<
+      string,
+      { resource: ResourceType; indexers: Record<string, IndexFunc<KubeObject>> }
+    >();
+    const declare = (resource: ResourceType) => {
+      const id = resourceId(resource);
+      if (!kinds.has(id)) kinds.set(id, { resource, indexers: {} });
+      return kinds.get(id)!;
+    };
+    for (const controller of controllers) {
+      declare(controller.resource);
+      for (const watch of controller.watches ?? []) declare(watch.resource);
+      for (const read of controller.reads ?? []) declare(read);
+      for (const index of controller.indexes ?? []) {
+        const kind = declare(index.resource);
+        if (kind.indexers[index.name] && kind.indexers[index.name] !== index.index) {
+          throw new Error(`two different indexes named ${index.name} on ${index.resource.plural}`);
+        }
+        kind.indexers[index.name] = index.index;
+      }
+    }
+    for (const [id, { resource, indexers }] of kinds) {
+      this.informers.set(
+        id,
+        new Informer({
+          client: options.client,
+          resource,
+          namespaces: options.namespaces,
+          indexers,
+          logger: options.logger,
+          backoff: options.backoff,
+        }),
+      );
+    }
+  }
+
+  informer<T extends KubeObject = KubeObject>(resource: ResourceType): Informer<T> {
+    const informer = this.informers.get(resourceId(resource));
+    if (!informer) throw new Error(`${resource.plural} is not cached: declare it as a watch or a read`);
+    return informer as unknown as Informer<T>;
+  }
+
+  of<T extends KubeObject = KubeObject>(resource: ResourceType): CacheReader<T> {
+    return this.informer<T>(resource);
+  }
+
+  all(): Informer[] {
+    return [...this.informers.values()];
+  }
+
+  start(): void {
+    for (const informer of this.informers.values()) informer.start();
+  }
+
+  hasSynced(): boolean {
+    return this.all().every((informer) => informer.hasSynced());
+  }
+
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    await Promise.all(this.all().map((informer) => informer.waitForSync(signal)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((informer) => informer.stop()));
+  }
+}

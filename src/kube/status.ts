@@ -1,0 +1,154 @@
+import type { Logger } from "../observability/logger.js";
+import type { KubeClient } from "./client.js";
+import { isConflict, KubeApiError } from "./errors.js";
+import type { KubeObject, ResourceType } from "./resources.js";
+
+/** A condition as metav1.Condition has it. */
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+/** What a reconciler decides about one condition; the time and generation are filled in for it. */
+export type ConditionUpdate = Pick<Condition, "type" | "status" | "reason" | "message">;
+
+/** metav1.Time: RFC 3339 in whole seconds, as the API server writes it. */
+export function kubeTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/**
+ * Returns the conditions with `update` applied (apimachinery's meta.SetStatusCondition): the
+ * condition of that type is replaced in place or appended, and its lastTransitionTime moves only
+ * when its status changes.
+ */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  update: ConditionUpdate,
+  options: { now?: Date; generation?: number } = {},
+): Condition[] {
+  const list = [...(conditions ?? [])];
+  const index = list.findIndex((condition) => condition.type === update.type);
+  const before = index >= 0 ? list[index] : undefined;
+  const next: Condition = {
+    ...update,
+    lastTransitionTime:
+      before && before.status === update.status && before.lastTransitionTime
+        ? before.lastTransitionTime
+        : kubeTime(options.now ?? new Date()),
+    ...(options.generation !== undefined ? { observedGeneration: options.generation } : {}),
+  };
+  if (index >= 0) list[index] = next;
+  else list.push(next);
+  return list;
+}
+
+export interface StatusWriteResult<T> {
+  /** False when the status was already as asked: no request was sent. */
+  written: boolean;
+  /** The object as the server has it after the write (or the object given, when nothing was written). */
+  object: T;
+}
+
+export interface StatusWriterOptions {
+  client: KubeClient;
+  logger?: Logger;
+  now?: () => Date;
+  /** Re-reads after a 409 before giving up (the conflict then goes to the error policy: a retry). */
+  maxConflictRetries?: number;
+}
+
+type Status = Record<string, unknown> & { conditions?: Condition[] };
+
+/**
+ * Writes an object's status through the /status subresource, as the reconcile computed it from the
+ * object it read:
+ * - `observedGeneration` (of the status and of each condition) is that object's generation;
+ * - a condition's lastTransitionTime is kept while its status stays, and set to now when it changes;
+ * - nothing is sent when the result equals the status the object already has;
+ * - the write carries the object's resourceVersion; a 409 re-reads the object and tries again.
+ */
+export class StatusWriter {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: StatusWriterOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async write<T extends KubeObject>(
+    resource: ResourceType,
+    object: T,
+    status: Record<string, unknown>,
+  ): Promise<StatusWriteResult<T>> {
+    const generation = object.metadata?.generation;
+    const retries = this.options.maxConflictRetries ?? 5;
+    let current = object;
+    for (let attempt = 0; ; attempt++) {
+      const desired = this.complete(status, current, generation);
+      if (sameJson(desired, current.status ?? {})) return { written: false, object: current };
+      try {
+        const written = await this.options.client.replaceStatus(resource, { ...current, status: desired });
+        return { written: true, object: written };
+      } catch (error) {
+        if (!isConflict(error) || attempt >= retries) throw error;
+        const { namespace = "", name = "" } = current.metadata ?? {};
+        this.options.logger?.debug({ namespace, name, attempt }, "status write conflicted; re-reading");
+        const fresh = await this.options.client.get<T>(resource, namespace, name);
+        if (!fresh) {
+          throw new KubeApiError(404, "NotFound", `${resource.kind} ${namespace}/${name} is gone`, {
+            cause: error,
+          });
+        }
+        current = fresh;
+      }
+    }
+  }
+
+  /** The status to store: the generation it describes, and transition times against what the object has. */
+  private complete(
+    status: Record<string, unknown>,
+    current: KubeObject,
+    generation: number | undefined,
+  ): Status {
+    const result: Status = { ...status };
+    if (generation !== undefined) result.observedGeneration = generation;
+    const conditions = (status as Status).conditions;
+    if (Array.isArray(conditions)) {
+      const existing = (current.status as Status | undefined)?.conditions;
+      const now = this.now();
+      let merged: Condition[] = existing ?? [];
+      // Applied one by one onto what the object has, so times carry over; then put in the order asked.
+      for (const condition of conditions) {
+        merged = setCondition(merged, condition, {
+          now,
+          generation: generation ?? condition.observedGeneration,
+        });
+      }
+      result.conditions = conditions.map(
+        (condition) => merged.find((candidate) => candidate.type === condition.type)!,
+      );
+    }
+    return result;
+  }
+}
+
+/** Structural equality of JSON values; absent and undefined members are the same. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, index) => sameJson(item, b[index]));
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
+  for (const key of keys) {
+    if (!sameJson(left[key], right[key])) return false;
+  }
+  return true;
+}
