@@ -169,8 +169,12 @@ export class Manager {
     this.state = "starting";
     const { logger } = this.options;
     try {
-      this.shared = await this.openQueue("manager");
-      if (this.state !== "starting") throw new Error("the manager stopped while starting");
+      const shared = await this.openQueue("manager");
+      if (this.state !== "starting") {
+        await shared.close({ gracePeriodMs: 0 });
+        throw new Error("the manager stopped while starting");
+      }
+      this.shared = shared;
       for (const definition of this.options.controllers) await this.openController(definition);
       for (const controller of this.controllers) this.watch(controller);
       for (const controller of this.controllers) {
@@ -227,13 +231,13 @@ export class Manager {
         name: "apiserver",
         run: () => this.options.client.version(),
       },
-    ];
-    checks.push({
-      name: "redis",
-      run: async () => {
-        if (!(await this.shared?.isHealthy())) throw new Error("Redis does not answer");
+      {
+        name: "redis",
+        run: async () => {
+          if (!(await this.shared?.isHealthy())) throw new Error("Redis does not answer");
+        },
       },
-    });
+    ];
     return runChecks(checks, this.options.tuning?.healthTimeoutMs ?? 2000);
   }
 

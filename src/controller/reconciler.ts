@@ -68,7 +68,10 @@ export interface ControllerDefinition {
   /** Kinds read from the cache without enqueuing on their changes. */
   reads?: readonly ResourceType[];
   indexes?: readonly IndexDefinition[];
-  /** Builds the reconciler once the manager's shared parts exist (after the caches synced). */
+  /**
+   * Builds the reconciler from the manager's shared parts, once, before the informers start: read
+   * the caches inside reconciles (workers start only after every cache has synced), not here.
+   */
   setup(runtime: ControllerRuntime): ControllerHandlers;
 }
 

@@ -21,7 +21,7 @@ export interface HealthServer {
 }
 
 /** Splits `host:port` / `:port` / `[::1]:port`; an empty host means every interface. */
-export function parseAddress(address: string): { host: string | undefined; port: number } {
+function parseAddress(address: string): { host: string | undefined; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
   if (!match) throw new Error(`not host:port: ${address}`);
   const host = match[1] ?? match[2] ?? "";

@@ -193,43 +193,17 @@ export class KubeClient {
     }
   }
 
-  /** A JSON patch of the object (not its status). */
+  /** A JSON patch of the object (not its status): the patch type whose `test` operations make it conditional. */
   async jsonPatch<T extends KubeObject>(
     resource: ResourceType,
     namespace: string,
     name: string,
     patch: JsonPatch,
   ): Promise<T> {
-    return this.patch(resource, namespace, name, patch, PatchStrategy.JsonPatch);
-  }
-
-  /** A JSON merge patch (RFC 7386) of the object. */
-  async mergePatch<T extends KubeObject>(
-    resource: ResourceType,
-    namespace: string,
-    name: string,
-    patch: Record<string, unknown>,
-  ): Promise<T> {
-    return this.patch(resource, namespace, name, patch, PatchStrategy.MergePatch);
-  }
-
-  /** The API server's version: the cheapest authenticated round trip, for readiness. */
-  async version(): Promise<string> {
-    const info = await this.versionApi.getCode();
-    return info.gitVersion;
-  }
-
-  private async patch<T extends KubeObject>(
-    resource: ResourceType,
-    namespace: string,
-    name: string,
-    body: unknown,
-    strategy: PatchStrategy,
-  ): Promise<T> {
     if (isNamespaces(resource)) throw new KubeConfigError("azid never patches Namespaces");
-    const options = setHeaderOptions("Content-Type", strategy);
+    const options = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
     try {
-      const where = { ...this.coordinates(resource), name, body, fieldManager: FIELD_MANAGER };
+      const where = { ...this.coordinates(resource), name, body: patch, fieldManager: FIELD_MANAGER };
       const written = resource.namespaced
         ? await this.customObjects.patchNamespacedCustomObject({ ...where, namespace }, options)
         : await this.customObjects.patchClusterCustomObject(where, options);
@@ -237,6 +211,12 @@ export class KubeClient {
     } catch (error) {
       throw toKubeError(error, `patch ${resource.kind} ${describe(namespace, name)}`);
     }
+  }
+
+  /** The API server's version: the cheapest authenticated round trip, for readiness. */
+  async version(): Promise<string> {
+    const info = await this.versionApi.getCode();
+    return info.gitVersion;
   }
 
   private coordinates(resource: ResourceType): { group: string; version: string; plural: string } {

@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../observability/logger.js";
-import type { KubeClient, WatchEvent } from "./client.js";
-import { KubeApiError } from "./errors.js";
+import type { KubeClient } from "./client.js";
+import { Reflector } from "./reflector.js";
 import type { KubeObject, ResourceType } from "./resources.js";
 import { type CacheReader, IndexedStore, type IndexFunc, keyOfObject } from "./store.js";
 
@@ -27,10 +26,6 @@ export interface InformerOptions<T> {
   pageSize?: number;
 }
 
-const DEFAULT_BACKOFF = { baseMs: 800, capMs: 30_000 };
-/** A watch that ends this soon after it opened, having delivered nothing, counts as a failure. */
-const SHORT_WATCH_MS = 1000;
-
 /**
  * client-go's shared informer for one kind: lists, then watches from the list's resourceVersion,
  * keeps an indexed local cache, and tells its handlers about every change in order. A dropped
@@ -47,7 +42,7 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
   private readonly synced: Promise<void>;
   private markSynced!: () => void;
 
-  constructor(private readonly options: InformerOptions<T>) {
+  constructor(options: InformerOptions<T>) {
     this.resource = options.resource;
     this.logger = options.logger.child({ informer: options.resource.plural });
     this.store = new IndexedStore(options.indexers);
@@ -55,7 +50,27 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
       options.resource.namespaced && options.namespaces && options.namespaces.length > 0
         ? [...new Set(options.namespaces)]
         : [undefined];
-    this.reflectors = scopes.map((namespace) => new Reflector(this, namespace));
+    this.reflectors = scopes.map(
+      (namespace) =>
+        new Reflector<T>(
+          {
+            client: options.client,
+            resource: options.resource,
+            namespace,
+            labelSelector: options.labelSelector,
+            pageSize: options.pageSize,
+            backoff: options.backoff,
+            logger: namespace === undefined ? this.logger : this.logger.child({ namespace }),
+          },
+          {
+            replace: (objects) => this.replace(namespace, objects),
+            apply: (type, object) => this.apply(type, object),
+            synced: () => {
+              if (this.hasSynced()) this.markSynced();
+            },
+          },
+        ),
+    );
     this.synced = new Promise((resolve) => {
       this.markSynced = resolve;
     });
@@ -117,23 +132,7 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
     return this.store.size;
   }
 
-  /** @internal the reflectors' way in */
-  get settings(): InformerOptions<T> {
-    return this.options;
-  }
-
-  /** @internal */
-  get log(): Logger {
-    return this.logger;
-  }
-
-  /** @internal */
-  reflectorSynced(): void {
-    if (this.hasSynced()) this.markSynced();
-  }
-
-  /** @internal */
-  apply(type: "ADDED" | "MODIFIED" | "DELETED", object: T): void {
+  private apply(type: "ADDED" | "MODIFIED" | "DELETED", object: T): void {
     if (type === "DELETED") {
       const previous = this.store.delete(object);
       if (previous) this.dispatch((handler) => handler.onDelete?.(object));
@@ -146,8 +145,8 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
     }
   }
 
-  /** @internal a relist of one scope: what is gone was deleted while we were not watching. */
-  replace(namespace: string | undefined, objects: T[]): void {
+  /** A relist of one scope: what is gone was deleted while nobody watched. */
+  private replace(namespace: string | undefined, objects: T[]): void {
     const fresh = new Set(objects.map(keyOfObject));
     const inScope = namespace === undefined ? this.store.list() : this.store.list(namespace);
     for (const cached of inScope) {
@@ -165,172 +164,4 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
       }
     }
   }
-}
-
-/** List and watch of one namespace (or of the whole cluster), feeding the informer. */
-class Reflector<T extends KubeObject> {
-  synced = false;
-  connected = false;
-  private resourceVersion = "";
-  private stopped = false;
-  private failures = 0;
-  private running: Promise<void> | undefined;
-  private request: Promise<AbortController> | undefined;
-  private readonly wake = new AbortController();
-
-  constructor(
-    private readonly informer: Informer<T>,
-    private readonly namespace: string | undefined,
-  ) {}
-
-  start(): void {
-    this.running ??= this.loop();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake.abort();
-    (await this.request)?.abort();
-    await this.running;
-  }
-
-  private get logger(): Logger {
-    return this.namespace === undefined
-      ? this.informer.log
-      : this.informer.log.child({ namespace: this.namespace });
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        if (!this.resourceVersion) await this.relist();
-        if (this.stopped) break;
-        await this.watchOnce();
-      } catch (err) {
-        if (this.stopped) break;
-        this.connected = false;
-        this.failures++;
-        const delayMs = this.backoffMs();
-        this.logger.warn({ err: describeError(err), delayMs }, "list/watch failed; retrying");
-        await sleep(delayMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
-      }
-    }
-  }
-
-  private backoffMs(): number {
-    const { baseMs, capMs } = this.informer.settings.backoff ?? DEFAULT_BACKOFF;
-    const delay = Math.min(capMs, baseMs * 2 ** Math.min(this.failures - 1, 30));
-    // Jitter so that replicas restarted together do not relist in step.
-    return delay * (0.5 + Math.random() / 2);
-  }
-
-  private async relist(): Promise<void> {
-    const { client, resource, labelSelector, pageSize } = this.informer.settings;
-    const items: T[] = [];
-    let resourceVersion = "";
-    let token: string | undefined;
-    do {
-      const page = await client.list<T>(resource, {
-        namespace: this.namespace,
-        labelSelector,
-        limit: pageSize ?? 500,
-        continue: token,
-      });
-      items.push(...page.items);
-      resourceVersion = page.resourceVersion;
-      token = page.continue;
-    } while (token && !this.stopped);
-    if (this.stopped) return;
-    this.informer.replace(this.namespace, items);
-    this.resourceVersion = resourceVersion;
-    this.connected = true;
-    this.failures = 0;
-    if (!this.synced) {
-      this.synced = true;
-      this.informer.reflectorSynced();
-    }
-    this.logger.debug({ objects: items.length, resourceVersion }, "listed");
-  }
-
-  /** One watch from the current resourceVersion; resolves when it ends in a way that calls for no backoff. */
-  private watchOnce(): Promise<void> {
-    const { client, resource, labelSelector } = this.informer.settings;
-    const opened = Date.now();
-    let delivered = false;
-    /** An ERROR event other than 410, reported once the watch has ended. */
-    let pending: unknown;
-    return new Promise<void>((resolve, reject) => {
-      const onEvent = (event: WatchEvent) => {
-        if (this.stopped) return;
-        if (event.type === "ERROR") {
-          const status = event.object;
-          if (status.code === 410) {
-            this.logger.info("watch history expired (410); relisting");
-            this.resourceVersion = "";
-            delivered = true;
-          } else {
-            pending = new KubeApiError(
-              status.code ?? 500,
-              status.reason ?? "Unknown",
-              status.message ?? "watch error",
-            );
-          }
-          this.request?.then((request) => request.abort()).catch(() => undefined);
-          return;
-        }
-        delivered = true;
-        this.failures = 0;
-        this.connected = true;
-        const rv = event.object.metadata?.resourceVersion;
-        if (event.type !== "BOOKMARK") this.informer.apply(event.type, event.object as T);
-        if (rv) this.resourceVersion = rv;
-      };
-      const onDone = (err: unknown) => {
-        if (this.stopped) return resolve();
-        const failure = pending ?? err;
-        if (statusCodeOf(failure) === 410) {
-          this.logger.info("watch history expired (410); relisting");
-          this.resourceVersion = "";
-          return resolve();
-        }
-        if (failure && !isTimeout(failure) && !(delivered && isAbort(failure))) return reject(failure);
-        if (!delivered && Date.now() - opened < SHORT_WATCH_MS && !isTimeout(failure)) {
-          return reject(new Error("the watch ended as soon as it opened"));
-        }
-        resolve();
-      };
-      this.request = client.watch(
-        resource,
-        {
-          namespace: this.namespace,
-          resourceVersion: this.resourceVersion,
-          labelSelector,
-          // The server ends each watch after 5 to 10 minutes, as client-go asks, to spread reconnects.
-          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
-        },
-        onEvent,
-        onDone,
-      );
-      this.request.catch(reject);
-    });
-  }
-}
-
-function statusCodeOf(error: unknown): number | undefined {
-  if (typeof error !== "object" || error === null) return undefined;
-  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
-  if (typeof statusCode === "number") return statusCode;
-  return typeof code === "number" ? code : undefined;
-}
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && error.name === "TimeoutError";
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && error.name === "AbortError";
-}
-
-function describeError(error: unknown): unknown {
-  return error instanceof Error ? error : new Error(String(error));
 }

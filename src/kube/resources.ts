@@ -43,10 +43,6 @@ export const NAMESPACES: ResourceType = {
   namespaced: false,
 };
 
-export function apiVersionOf(resource: ResourceType): string {
-  return resource.group === "" ? resource.version : `${resource.group}/${resource.version}`;
-}
-
 /** The collection path, for one namespace or (without one, or for a cluster-scoped kind) the whole cluster. */
 export function collectionPath(resource: ResourceType, namespace?: string): string {
   const root =

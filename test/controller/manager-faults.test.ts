@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { ControllerProcess } from "../../src/controller/run.js";
-import { type Identity, TestCluster, waitFor } from "../kube/support/cluster.js";
+import { cleanUp, type Identity, TestCluster, waitFor } from "../kube/support/cluster.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 import { RunLog, startInProcess } from "./runtime-fixtures/harness.js";
 import { IDENTITIES, testController } from "./runtime-fixtures/test-controller.js";
@@ -18,10 +18,13 @@ describe("manager under faults", () => {
   before(async () => {
     [cluster, redis] = await Promise.all([TestCluster.start(), startRedis()]);
   });
-  after(async () => {
-    for (const controller of running) await controller.stop();
-    await Promise.all([cluster.close(), redis.stop()]);
-  });
+  after(() =>
+    cleanUp(
+      ...running.map((controller) => () => controller.stop()),
+      () => cluster.close(),
+      () => redis.stop(),
+    ),
+  );
 
   async function readyz(controller: ControllerProcess): Promise<{ status: number; text: string }> {
     const response = await fetch(`${controller.server!.url}/readyz`);

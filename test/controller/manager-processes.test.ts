@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CoordinationV1Api } from "@kubernetes/client-node";
-import { type Identity, TestCluster, waitFor } from "../kube/support/cluster.js";
+import { cleanUp, type Identity, TestCluster, waitFor } from "../kube/support/cluster.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 import { ControllerReplicas } from "./runtime-fixtures/replicas.js";
 import { now } from "./runtime-fixtures/test-controller.js";
@@ -34,11 +34,14 @@ describe("three controller processes", () => {
     markers = mkdtempSync(join(tmpdir(), "azid-markers-"));
     await cluster.createNamespace(NAMESPACE);
   });
-  after(async () => {
-    await replicas.stopAll();
-    await Promise.all([cluster.close(), redis.stop()]);
-    rmSync(markers, { recursive: true, force: true });
-  });
+  after(() =>
+    cleanUp(
+      () => replicas.stopAll(),
+      () => cluster.close(),
+      () => redis.stop(),
+      () => rmSync(markers, { recursive: true, force: true }),
+    ),
+  );
 
   async function reconciled(name: string): Promise<Identity> {
     return cluster.getIdentity(NAMESPACE, name);
@@ -90,10 +93,12 @@ describe("three controller processes", () => {
   test("SIGKILL of a replica mid-reconcile: another replica reconciles its key", async () => {
     const marker = join(markers, "stuck");
     const key = `UserAssignedIdentity/${NAMESPACE}/id-7`;
-    const before = replicas.log.starts(key).length;
     const changed = await cluster.setTags(NAMESPACE, "id-7", { v: "stuck", stuck: marker });
-    await waitFor(() => replicas.log.starts(key).length > before, "a replica to start the stuck reconcile");
-    const stuck = replicas.log.starts(key).at(-1)!;
+    // The first run that sees the change claims the marker and hangs.
+    const stuckRun = () =>
+      replicas.log.starts(key).find((run) => run.generation === changed.metadata?.generation);
+    await waitFor(() => stuckRun() !== undefined, "a replica to start the stuck reconcile");
+    const stuck = stuckRun()!;
     const victim = replicas.byPid(stuck.pid);
     replicas.log.markKilled(victim.pid, now());
     assert.equal(await replicas.signal(victim, "SIGKILL"), null);

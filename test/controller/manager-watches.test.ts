@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import type { CustomRole } from "../../src/api/schemas/custom-role.js";
 import type { ControllerProcess } from "../../src/controller/run.js";
 import { customRoleDefinitionGuid } from "../../src/plan/roles.js";
-import { SUBSCRIPTION, TestCluster, waitFor } from "../kube/support/cluster.js";
+import { cleanUp, SUBSCRIPTION, TestCluster, waitFor } from "../kube/support/cluster.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 import { RunLog, startInProcess } from "./runtime-fixtures/harness.js";
 import { testController } from "./runtime-fixtures/test-controller.js";
@@ -36,10 +36,13 @@ describe("secondary watches of the identity controllers", () => {
     });
     await waitFor(() => log.starts().length >= 3, "the initial reconciles");
   });
-  after(async () => {
-    await controller.stop();
-    await Promise.all([cluster.close(), redis.stop()]);
-  });
+  after(() =>
+    cleanUp(
+      () => controller?.stop(),
+      () => cluster.close(),
+      () => redis.stop(),
+    ),
+  );
 
   /** The keys reconciled because of `change`, once things are quiet again. */
   async function reconciledAfter(change: () => Promise<unknown>, expected: number): Promise<string[]> {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { PolicyDeniedError, ThrottledError } from "../../src/azure/errors.js";
 import type { ControllerProcess } from "../../src/controller/run.js";
-import { type Identity, TestCluster, waitFor } from "../kube/support/cluster.js";
+import { cleanUp, type Identity, TestCluster, waitFor } from "../kube/support/cluster.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 import { RunLog, startInProcess } from "./runtime-fixtures/harness.js";
 import { testController } from "./runtime-fixtures/test-controller.js";
@@ -24,10 +24,13 @@ describe("manager", () => {
   before(async () => {
     [cluster, redis] = await Promise.all([TestCluster.start(), startRedis()]);
   });
-  after(async () => {
-    for (const controller of running) await controller.stop();
-    await Promise.all([cluster.close(), redis.stop()]);
-  });
+  after(() =>
+    cleanUp(
+      ...running.map((controller) => () => controller.stop()),
+      () => cluster.close(),
+      () => redis.stop(),
+    ),
+  );
 
   async function start(
     log: RunLog,

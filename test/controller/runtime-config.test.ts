@@ -2,17 +2,26 @@
 // Redis password from the environment (against a real redis-server that requires it), and clear
 // errors for bad input, also from the command itself.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { ConfigError, resolveControllerConfig } from "../../src/config/controller-config.js";
+import { Command } from "commander";
+import { registerControllerCommand } from "../../src/cli/commands/controller.js";
+import {
+  ConfigError,
+  type ControllerFlags,
+  resolveControllerConfig,
+} from "../../src/config/controller-config.js";
 import { parseDuration } from "../../src/config/duration.js";
 import { WorkQueue } from "../../src/queue/index.js";
 import { PACKAGE_ROOT } from "../../src/util/paths.js";
-import { testLogger } from "../kube/support/cluster.js";
+import { renderChart } from "../chart/helm.js";
+import { VALUE_SETS } from "../chart/value-sets.js";
+import { cleanUp, TestCluster, testLogger, waitFor } from "../kube/support/cluster.js";
 import { freePort, startRedis } from "../support/redis.js";
 
 const run = promisify(execFile);
@@ -87,6 +96,39 @@ describe("controller configuration", () => {
     assert.equal(config.podName, "azid-7d9f-abcde");
   });
 
+  test("every value set of the chart renders arguments and environment the command accepts", () => {
+    for (const [name, values] of Object.entries(VALUE_SETS)) {
+      const deployment = renderChart(values).find(
+        (o) => o.kind === "Deployment" && o.metadata?.name === "azid",
+      )!;
+      const container = deployment.spec.template.spec.containers.find(
+        (c: { name: string }) => c.name === "controller",
+      );
+      const [command, ...args] = container.args as string[];
+      assert.equal(command, "controller", name);
+      const flags: Record<string, string> = {};
+      for (const arg of args) {
+        const match = /^--([a-z-]+)=(.*)$/.exec(arg);
+        assert.ok(match, `${name}: ${arg} is --flag=value`);
+        flags[match[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = match[2]!;
+      }
+      const program = new Command();
+      registerControllerCommand(program);
+      const known = new Set(program.commands[0]!.options.map((option) => option.attributeName()));
+      for (const flag of Object.keys(flags))
+        assert.ok(known.has(flag), `${name}: azid controller has no --${flag}`);
+      // Secrets are mounted as environment variables; a stand-in value is enough to resolve them.
+      const env: Record<string, string> = {};
+      for (const variable of container.env as { name: string; value?: string }[]) {
+        env[variable.name] =
+          variable.value ?? (variable.name === "AZID_REDIS_URL" ? "rediss://from-secret:6380" : "x");
+      }
+      const config = resolveControllerConfig(flags as ControllerFlags, env);
+      assert.match(config.redis.url, /^rediss?:\/\//, name);
+      assert.equal(config.metricsAddr, ":8080", name);
+    }
+  });
+
   test("a flag beats the environment; the password comes from AZID_REDIS_PASSWORD unless the URL has one", () => {
     const env = {
       AZID_REDIS_URL: "redis://env:6379",
@@ -159,6 +201,56 @@ describe("controller configuration", () => {
           assert.match(error.message, message);
           return true;
         },
+      );
+    }
+  });
+
+  test("azid controller over rediss://, trusting the CA from NODE_EXTRA_CA_CERTS as the chart mounts it", async () => {
+    const [redis, cluster] = await Promise.all([
+      startRedis({ tls: true, password: "tls-pw" }),
+      TestCluster.start(),
+    ]);
+    const ca = join(dir, "redis-ca.pem");
+    writeFileSync(ca, redis.tlsCa!);
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        AZID,
+        "controller",
+        `--kubeconfig=${cluster.kubeconfigPath}`,
+        `--metrics-addr=127.0.0.1:${port}`,
+        "--log-level=fatal",
+      ],
+      {
+        env: {
+          ...process.env,
+          AZID_REDIS_URL: redis.url.replace(":tls-pw@", "@"),
+          AZID_REDIS_PASSWORD: "tls-pw",
+          NODE_EXTRA_CA_CERTS: ca,
+        },
+        stdio: "ignore",
+      },
+    );
+    try {
+      await waitFor(
+        async () => {
+          assert.equal(child.exitCode, null, "the controller exited");
+          const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          return response?.status === 200;
+        },
+        "the controller to be ready",
+        20_000,
+        100,
+      );
+    } finally {
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      assert.equal(code, 0, "SIGTERM is a clean exit");
+      await cleanUp(
+        () => cluster.close(),
+        () => redis.stop(),
       );
     }
   });

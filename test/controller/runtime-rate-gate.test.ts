@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { RedisRateGate } from "../../src/controller/redis-rate-gate.js";
 import type { LimitCharge } from "../../src/plan/actions.js";
 import { WorkQueue } from "../../src/queue/index.js";
-import { testLogger } from "../kube/support/cluster.js";
+import { cleanUp, testLogger } from "../kube/support/cluster.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
 const SUB = "11111111-1111-1111-1111-111111111111";
@@ -21,10 +21,7 @@ describe("Redis rate gate", () => {
   before(async () => {
     redis = await startRedis();
   });
-  after(async () => {
-    for (const queue of queues) await queue.close();
-    await redis.stop();
-  });
+  after(() => cleanUp(...queues.map((queue) => () => queue.close()), () => redis.stop()));
 
   /** Two replicas' gates on one Redis (one installation prefix). */
   async function replicas(timeScale = 1): Promise<[RedisRateGate, RedisRateGate]> {

@@ -4,6 +4,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ControllerDefinition, Reconciler } from "../../../src/controller/reconciler.js";
 import { identityDependencies } from "../../../src/controller/secondary-watches.js";
+import {
+  AZID_FINALIZER,
+  ensureFinalizer,
+  isBeingDeleted,
+  removeFinalizer,
+} from "../../../src/kube/finalizers.js";
 import { AZID_RESOURCES } from "../../../src/kube/resources.js";
 import type { ReconcileContext } from "../../../src/queue/index.js";
 import type { Identity } from "../../kube/support/cluster.js";
@@ -28,6 +34,10 @@ export interface TestControllerOptions {
   hook?: (key: string, ctx: ReconcileContext, object: Identity | undefined) => void | Promise<void>;
   /** Watch what identities depend on (namespace labels, IdentityPolicies, CustomRoles), as the real controllers do. */
   watchDependencies?: boolean;
+  /** Holds azid's finalizer on the identities and lets them go when deleted, as the real reconcilers do. */
+  finalizer?: boolean;
+  /** Records an Event for every reconcile. */
+  events?: boolean;
   /** Leader duty, if any. */
   whileLeading?: (signal: AbortSignal) => void | Promise<void>;
 }
@@ -56,9 +66,27 @@ export function testController(options: TestControllerOptions): ControllerDefini
             outcome = "gone";
             return;
           }
+          if (options.finalizer && isBeingDeleted(object)) {
+            await removeFinalizer(runtime.kube, IDENTITIES, object, AZID_FINALIZER);
+            outcome = "gone";
+            return;
+          }
+          // The finalizer goes on before anything is done for the object (elsewhere: in Azure).
+          const current = options.finalizer
+            ? await ensureFinalizer(runtime.kube, IDENTITIES, object, AZID_FINALIZER)
+            : object;
+          if (options.events) {
+            runtime.events.record({
+              regarding: object,
+              type: "Normal",
+              reason: "Reconciled",
+              action: "Reconcile",
+              note: `v=${object.spec.tags?.v ?? ""}`,
+            });
+          }
           const work = options.workMs?.() ?? 0;
           if (work > 0) await sleep(work, undefined, { signal: ctx.signal });
-          await runtime.status.write(IDENTITIES, object, {
+          await runtime.status.write(IDENTITIES, current, {
             conditions: [
               {
                 type: "Ready",

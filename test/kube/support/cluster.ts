@@ -174,3 +174,16 @@ export async function waitFor(
 export function testLogger(): Logger {
   return createLogger({ level: process.env.AZID_TEST_LOG_LEVEL ?? "silent" });
 }
+
+/** Runs every cleanup step even when one fails (a leaked redis-server outlives the test), then reports the first failure. */
+export async function cleanUp(...steps: Array<() => unknown>): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  if (first !== undefined) throw first;
+}
