@@ -1,13 +1,14 @@
 // A whole plan for the resources of one subscription: Azure read (reads only), then every
 // resource's planner run to its fixpoint against an Azure where each write succeeds, in repair
 // order, with the floor time ARM's buckets force on it.
+
+import { type Observation, observeForPlan } from "../controller/observe-for-plan.js";
 import type { ObservedSubscription } from "../plan/observed.js";
 import { emptyObserved, subscriptionKey } from "../plan/observed.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import { planRemediation, type RemediationInput, type RemediationPlan } from "../plan/remediation.js";
 import type { AzureSession } from "./azure-session.js";
 import { type ManagedResource, resourceKey } from "./manifests.js";
-import { type Observation, observeForPlan } from "./observe.js";
 import type { StateStore } from "./state-file.js";
 
 export interface SubscriptionPlan {

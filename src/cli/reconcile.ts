@@ -20,8 +20,8 @@ import { emptyObserved, type ObservedState } from "../plan/observed.js";
 import type { Notice } from "../plan/plan-types.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import { plannerOf } from "../plan/remediation.js";
+import { pool } from "../util/pool.js";
 import { type ManagedResource, resourceKey } from "./manifests.js";
-import { pool } from "./pool.js";
 import { subscriptionOfResource } from "./resources.js";
 import type { StateStore } from "./state-file.js";
 

@@ -35,7 +35,19 @@ export const RECHECK = {
   invalidRequest: 30 * 60_000,
 } as const;
 
+/**
+ * Thrown by a reconciler that already judged its failures (recorded in status) and wants the
+ * queue to act on that verdict: retry with backoff, or wait out a throttle.
+ */
+export class VerdictError extends Error {
+  override readonly name = "VerdictError";
+  constructor(readonly verdict: Verdict) {
+    super(`${verdict.reason}: ${verdict.message}`);
+  }
+}
+
 export function judge(error: unknown): Verdict {
+  if (error instanceof VerdictError) return error.verdict;
   if (!(error instanceof AzureError)) {
     // A stale write to the API server (409) or a bug: retry with backoff, never crash.
     return {

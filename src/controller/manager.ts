@@ -354,7 +354,7 @@ export class Manager {
         metrics: this.options.metrics,
         logger: this.options.logger,
       });
-      this.azure = { endpoints, credentials, clients, gate };
+      this.azure = { endpoints, credentials, clients, gate, targetLock: this.shared!.locks };
     }
     return this.azure;
   }

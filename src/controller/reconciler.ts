@@ -4,6 +4,7 @@
 import type { AzureClients, AzureEndpoints } from "../azure/clients.js";
 import type { CredentialProvider } from "../azure/credentials.js";
 import type { RateGate } from "../azure/rate-gate.js";
+import type { TargetLock } from "../azure/target-lock.js";
 import type { TenantRemediation } from "../config/controller-config.js";
 import type { KubeClient } from "../kube/client.js";
 import type { EventRecorder } from "../kube/events.js";
@@ -96,6 +97,8 @@ export interface AzureRuntime {
   clients: AzureClients;
   /** Shared by every replica (token buckets in Redis), scaled to the sandbox's clock. */
   gate: RateGate;
+  /** Serialises identity PATCHes of one Azure resource across replicas (a Redis lock). */
+  targetLock: TargetLock;
 }
 
 export interface RuntimeSettings {

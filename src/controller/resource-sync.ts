@@ -16,8 +16,11 @@ export interface SyncDependencies {
   cache: ObservationCache;
   /** What the IdentityPolicies need besides the resource: namespace labels, policies, custom roles. */
   policyContext: PolicyContext;
-  /** Whether a tenant move of this resource may be repaired now (Auto mode or an approved migration). */
-  allowTenantRepair: boolean;
+  /**
+   * Whether a tenant move of this resource may be repaired now: Auto mode, an approved
+   * TenantMigration, or (given the policy decision) an IdentityPolicy asking for Auto.
+   */
+  allowTenantRepair: boolean | ((policy: PolicyDecision) => boolean);
   now?: () => Date;
   /** Called before each wave of writes (the TenantMigration pacer, a lost lease check). */
   beforeWrites?: (writes: readonly Action[]) => void | Promise<void>;
@@ -51,7 +54,8 @@ export async function syncResource<R extends ManagedResource>(
     now: (deps.now?.() ?? new Date()).toISOString(),
     policy,
     customRoles: deps.policyContext.customRoles,
-    allowTenantRepair: deps.allowTenantRepair,
+    allowTenantRepair:
+      typeof deps.allowTenantRepair === "function" ? deps.allowTenantRepair(policy) : deps.allowTenantRepair,
   };
   const plan = plannerOf(resource, context) as (
     observed: ObservedState,

@@ -10,6 +10,7 @@ import { parseResourceId } from "../../api/arm-id.js";
 import { kindDefinition } from "../../api/kinds.js";
 import { PATTERNS } from "../../api/patterns.js";
 import { validateResource } from "../../api/validate.js";
+import { pool } from "../../util/pool.js";
 import { type AzureFlags, type AzureSession, openAzureSession } from "../azure-session.js";
 import { CliError, EXIT, type ExitCode } from "../exit-codes.js";
 import {
@@ -19,7 +20,6 @@ import {
   type GrantedAppRole,
 } from "../export-manifests.js";
 import { azureFlagsOf, type OutputFlags, withAzureFlags, withOutputFlags } from "../flags.js";
-import { pool } from "../pool.js";
 import { type CommandContext, runAction } from "../run.js";
 import { readSubscription } from "../subscriptions.js";
 

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import type { Permission } from "../../api/role-permissions.js";
 import { type AzureError, toAzureError } from "../../azure/errors.js";
 import { callerPermissions } from "../../azure/permissions.js";
+import { pool } from "../../util/pool.js";
 import { type AzureFlags, openAzureSession } from "../azure-session.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import {
@@ -18,7 +19,6 @@ import {
   withPolicyFlags,
 } from "../flags.js";
 import { loadInputs, requireAcceptable } from "../inputs.js";
-import { pool } from "../pool.js";
 import { permits, type Requirement, requirementsOf } from "../preflight-requirements.js";
 import { bySubscription } from "../resources.js";
 import { rolesGranting } from "../role-suggestions.js";

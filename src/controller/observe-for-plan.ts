@@ -7,7 +7,7 @@ import type { ReadAction } from "../plan/actions.js";
 import { applyResult } from "../plan/apply-result.js";
 import type { ObservedState } from "../plan/observed.js";
 import { type RemediationInput, remediationReads } from "../plan/remediation.js";
-import { pool } from "./pool.js";
+import { pool } from "../util/pool.js";
 
 export interface Observation {
   observed: ObservedState;

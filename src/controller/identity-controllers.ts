@@ -1,0 +1,272 @@
+// The controllers of the kinds that make azid write to Azure: UserAssignedIdentity,
+// SystemAssignedIdentity and CustomRole. One reconcile: read the object from the cache, hold
+// the finalizer while Azure may still need cleaning, sync with Azure (policy, plan, act), write
+// the status, record the notices as events, let the object go once Azure is clean, and hand
+// the error policy's verdict to the queue.
+import { ConditionType } from "../api/conditions.js";
+import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
+import type { Condition } from "../api/schemas/common.js";
+import type { CustomRole } from "../api/schemas/custom-role.js";
+import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
+import type { TenantMigration } from "../api/schemas/tenant-migration.js";
+import { ActionExecutor } from "../azure/executor.js";
+import { IdentityPatches } from "../azure/identity-patches.js";
+import {
+  AZID_FINALIZER,
+  ensureFinalizer,
+  hasFinalizer,
+  isBeingDeleted,
+  removeFinalizer,
+} from "../kube/finalizers.js";
+import { AZID_RESOURCES, type KubeObject, keyOf, NAMESPACES, type ResourceType } from "../kube/resources.js";
+import * as build from "../plan/build.js";
+import type { PolicyDecision } from "../plan/policy.js";
+import { VerdictError } from "./error-policy.js";
+import { ObservationCache } from "./observation-cache.js";
+import type {
+  Caches,
+  ControllerDefinition,
+  ControllerRuntime,
+  IndexDefinition,
+  ObjectChange,
+  Reconciler,
+  SecondaryWatch,
+} from "./reconciler.js";
+import { syncResource } from "./resource-sync.js";
+import { identityDependencies } from "./secondary-watches.js";
+import { CUSTOM_ROLES_RESTORED, isApplying } from "./tenant-migration-state.js";
+
+const IDENTITY_POLICIES = AZID_RESOURCES.IdentityPolicy!;
+const CUSTOM_ROLES = AZID_RESOURCES.CustomRole!;
+const TENANT_MIGRATIONS = AZID_RESOURCES.TenantMigration!;
+
+/** Not Ready without a failure to wait out (a principal to appear, a custom role to exist): look again. */
+const NOT_READY_RECHECK_MS = 30_000;
+
+export function userAssignedIdentityController(): ControllerDefinition {
+  return managedResourceController("userassignedidentity", AZID_RESOURCES.UserAssignedIdentity!);
+}
+
+export function systemAssignedIdentityController(): ControllerDefinition {
+  return managedResourceController("systemassignedidentity", AZID_RESOURCES.SystemAssignedIdentity!);
+}
+
+export function customRoleController(): ControllerDefinition {
+  return managedResourceController("customrole", CUSTOM_ROLES);
+}
+
+function managedResourceController(name: string, resource: ResourceType): ControllerDefinition {
+  const dependencies =
+    resource === CUSTOM_ROLES
+      ? { watches: [], indexes: [], reads: [NAMESPACES] }
+      : identityDependencies(resource);
+  return {
+    name,
+    resource,
+    watches: [...dependencies.watches, migrationWatch(resource)],
+    indexes: [...dependencies.indexes, subscriptionIndex(resource)],
+    reads: [...dependencies.reads, IDENTITY_POLICIES, CUSTOM_ROLES],
+    setup: (runtime) => ({
+      reconcile: reconcilerFor(resource, runtime),
+      whileLeading: (signal) => sweepTenants(resource, runtime, signal),
+    }),
+  };
+}
+
+const SUBSCRIPTION_INDEX = "subscription";
+
+function subscriptionIndex(resource: ResourceType): IndexDefinition {
+  return {
+    resource,
+    name: SUBSCRIPTION_INDEX,
+    index: (object) => {
+      try {
+        return [subscriptionOfResource(object as unknown as ManagedResource)];
+      } catch {
+        return []; // an invalid resource id: its reconcile reports it
+      }
+    },
+  };
+}
+
+/**
+ * A TenantMigration that starts applying, or whose custom roles are restored, reconciles the
+ * resources of its subscription: they may repair now.
+ */
+function migrationWatch(resource: ResourceType): SecondaryWatch {
+  return {
+    resource: TENANT_MIGRATIONS,
+    map({ before, after }: ObjectChange, caches: Caches) {
+      const old = before as (TenantMigration & KubeObject) | undefined;
+      const current = after as (TenantMigration & KubeObject) | undefined;
+      if (!current) return [];
+      const stage = (migration: TenantMigration | undefined) =>
+        migration
+          ? `${isApplying(migration)}|${conditionIsTrue(migration.status?.conditions, CUSTOM_ROLES_RESTORED)}`
+          : "";
+      if (stage(old) === stage(current)) return [];
+      return caches
+        .of(resource)
+        .byIndex(SUBSCRIPTION_INDEX, current.spec.subscriptionId.toLowerCase())
+        .map((object) => keyOf(resource.kind, object.metadata?.namespace, object.metadata?.name ?? ""));
+    },
+  };
+}
+
+/** How often the leader compares each subscription's tenant with the tenant its resources recorded. */
+const TENANT_SWEEP_MS = 60_000;
+
+/**
+ * The leader's tenant-move detection: one read per subscription per sweep (not per resource);
+ * resources whose recorded tenant differs are reconciled at once (their reconcile reports
+ * TenantMismatch, or repairs when allowed), and the mismatch gauge is kept.
+ */
+async function sweepTenants(
+  resource: ResourceType,
+  runtime: ControllerRuntime,
+  signal: AbortSignal,
+): Promise<void> {
+  const executor = new ActionExecutor({ clients: runtime.azure.clients, gate: runtime.azure.gate });
+  while (!signal.aborted) {
+    const resources = runtime.caches.of<KubeObject>(resource).list() as unknown as ManagedResource[];
+    const bySubscription = new Map<string, ManagedResource[]>();
+    for (const managed of resources) {
+      const subscription = (() => {
+        try {
+          return subscriptionOfResource(managed);
+        } catch {
+          return undefined;
+        }
+      })();
+      if (subscription)
+        bySubscription.set(subscription, [...(bySubscription.get(subscription) ?? []), managed]);
+    }
+    for (const [subscription, members] of bySubscription) {
+      const owner = { kind: resource.kind as ManagedResource["kind"], namespace: "", name: "tenant-sweep" };
+      const outcome = await executor.execute(build.readSubscription(owner, subscription), subscription);
+      const tenant = outcome.result.subscription?.tenantId?.toLowerCase();
+      let mismatched = 0;
+      for (const member of members) {
+        const recorded = (member.status as { tenantId?: string } | undefined)?.tenantId?.toLowerCase();
+        const flagged = conditionIsTrue(
+          (member.status as { conditions?: Condition[] } | undefined)?.conditions,
+          ConditionType.TenantMismatch,
+        );
+        if (flagged) mismatched++;
+        if (tenant && recorded && recorded !== tenant && !flagged) {
+          await runtime.enqueue(keyOf(resource.kind, member.metadata.namespace, member.metadata.name));
+        }
+      }
+      runtime.metrics.tenantMismatch.set({ subscription, kind: resource.kind }, mismatched);
+    }
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, TENANT_SWEEP_MS);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
+  }
+}
+
+function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reconciler {
+  const executor = new ActionExecutor({
+    clients: runtime.azure.clients,
+    gate: runtime.azure.gate,
+    identityPatches: new IdentityPatches(runtime.azure.targetLock),
+  });
+  const cache = new ObservationCache();
+  // azid's own credential changed (e.g. to the new tenant's): what it saw before may be wrong.
+  runtime.azure.credentials.onChange(() => cache.clear());
+  const { caches } = runtime;
+
+  return async (request, ctx) => {
+    const object = caches.of<KubeObject>(resource).get(request.namespace, request.name);
+    if (!object) return;
+    const deleting = isBeingDeleted(object);
+    if (deleting && !hasFinalizer(object, AZID_FINALIZER)) return;
+    const current = deleting ? object : await ensureFinalizer(runtime.kube, resource, object, AZID_FINALIZER);
+    const managed = current as unknown as ManagedResource;
+    const namespace = request.namespace;
+
+    const outcome = await syncResource(managed, {
+      executor,
+      cache,
+      policyContext: {
+        namespaceLabels: caches.of(NAMESPACES).get("", namespace)?.metadata?.labels ?? {},
+        policies: caches.of<IdentityPolicy & KubeObject>(IDENTITY_POLICIES).list(),
+        customRoles: caches.of<CustomRole & KubeObject>(CUSTOM_ROLES).list(namespace),
+      },
+      allowTenantRepair: (policy) => repairAllowed(runtime, managed, policy),
+    });
+    ctx.logger.debug(
+      { reads: outcome.reads, writes: outcome.writes, verdict: outcome.verdict?.kind },
+      "synced with Azure",
+    );
+
+    await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
+    for (const notice of outcome.notices) {
+      runtime.events.record({
+        regarding: current,
+        type: notice.type,
+        reason: notice.reason,
+        action: deleting ? "Delete" : "Reconcile",
+        note: notice.message,
+      });
+    }
+    if (deleting && outcome.deleted) {
+      await removeFinalizer(runtime.kube, resource, current, AZID_FINALIZER);
+      return;
+    }
+
+    const verdict = outcome.verdict;
+    if (verdict?.kind === "terminal") {
+      runtime.events.record({
+        regarding: current,
+        type: "Warning",
+        reason: verdict.reason,
+        action: "Reconcile",
+        note: verdict.message,
+      });
+      return { requeueAfterMs: verdict.recheckAfterMs };
+    }
+    if (verdict) throw new VerdictError(verdict);
+    if (outcome.unsettled) return { requeueAfterMs: 1000 };
+    return isReady(outcome.status) ? undefined : { requeueAfterMs: NOT_READY_RECHECK_MS };
+  };
+}
+
+/**
+ * A tenant move is repaired only where the operator chose that: Auto for the whole controller,
+ * Auto in a policy selecting the namespace, or an approved TenantMigration of the subscription
+ * that is applying (custom roles first: identities wait until they are restored).
+ */
+function repairAllowed(
+  runtime: ControllerRuntime,
+  resource: ManagedResource,
+  policy: PolicyDecision,
+): boolean {
+  if (runtime.settings.tenantRemediation === "Auto" || policy.tenantMoveRemediation === "Auto") return true;
+  const subscription = subscriptionOfResource(resource);
+  return runtime.caches
+    .of<TenantMigration & KubeObject>(TENANT_MIGRATIONS)
+    .list()
+    .some(
+      (migration) =>
+        migration.spec.subscriptionId.toLowerCase() === subscription &&
+        isApplying(migration) &&
+        (resource.kind === "CustomRole" ||
+          conditionIsTrue(migration.status?.conditions, CUSTOM_ROLES_RESTORED)),
+    );
+}
+
+function isReady(status: unknown): boolean {
+  return conditionIsTrue(
+    (status as { conditions?: Condition[] } | undefined)?.conditions,
+    ConditionType.Ready,
+  );
+}
+
+function conditionIsTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+  return conditions?.some((condition) => condition.type === type && condition.status === "True") ?? false;
+}

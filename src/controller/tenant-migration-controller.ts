@@ -1,0 +1,265 @@
+// The TenantMigration controller: one repair run for one subscription after a tenant move, in
+// Manual mode. It computes the plan (reads only), shows it, waits for approval, then lets the
+// identity controllers repair (custom roles first, then identities: they look for an applying
+// migration of their subscription), follows their progress from their statuses, and reports.
+// Everything it knows is in Kubernetes (the migration's status and the resources' statuses), so a
+// crashed controller picks up where it was, and nothing is done twice: the repair itself is the
+// identity controllers' idempotent reconciles.
+import { ConditionType } from "../api/conditions.js";
+import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
+import type { Condition } from "../api/schemas/common.js";
+import type { CustomRole } from "../api/schemas/custom-role.js";
+import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
+import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
+import type { TenantMigration, TenantMigrationStatus } from "../api/schemas/tenant-migration.js";
+import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
+import { ActionExecutor } from "../azure/executor.js";
+import { AZID_RESOURCES, type KubeObject, NAMESPACES } from "../kube/resources.js";
+import * as build from "../plan/build.js";
+import { emptyObserved, subscriptionKey } from "../plan/observed.js";
+import { evaluatePolicy } from "../plan/policy.js";
+import { planRemediation, type RemediationInput, toMigrationPlan } from "../plan/remediation.js";
+import { customRoleDefinitionGuid } from "../plan/roles.js";
+import { judgeAll, VerdictError } from "./error-policy.js";
+import { observeForPlan } from "./observe-for-plan.js";
+import type { ControllerDefinition, ControllerRuntime, Reconciler } from "./reconciler.js";
+import { CUSTOM_ROLES_RESTORED, isApproved, progressOf } from "./tenant-migration-state.js";
+
+const MIGRATIONS = AZID_RESOURCES.TenantMigration!;
+const UAIS = AZID_RESOURCES.UserAssignedIdentity!;
+const SAIS = AZID_RESOURCES.SystemAssignedIdentity!;
+const CUSTOM_ROLES = AZID_RESOURCES.CustomRole!;
+const POLICIES = AZID_RESOURCES.IdentityPolicy!;
+
+/** How often an applying migration looks at its resources' progress. */
+const PROGRESS_INTERVAL_MS = 2_000;
+
+export function tenantMigrationController(): ControllerDefinition {
+  return {
+    name: "tenantmigration",
+    resource: MIGRATIONS,
+    reads: [UAIS, SAIS, CUSTOM_ROLES, POLICIES, NAMESPACES],
+    setup: (runtime) => ({ reconcile: migrationReconciler(runtime) }),
+  };
+}
+
+function migrationReconciler(runtime: ControllerRuntime): Reconciler {
+  const executor = new ActionExecutor({ clients: runtime.azure.clients, gate: runtime.azure.gate });
+  const { caches } = runtime;
+
+  const declaredIn = (subscription: string) => {
+    const of = <T extends ManagedResource>(kind: typeof UAIS) =>
+      caches
+        .of<T & KubeObject>(kind)
+        .list()
+        .filter((resource) => subscriptionOfResource(resource) === subscription);
+    return {
+      userAssigned: of<UserAssignedIdentity>(UAIS),
+      systemAssigned: of<SystemAssignedIdentity>(SAIS),
+      customRoles: of<CustomRole>(CUSTOM_ROLES),
+    };
+  };
+
+  const decide = (resource: ManagedResource) =>
+    evaluatePolicy(resource, {
+      namespaceLabels:
+        caches.of(NAMESPACES).get("", resource.metadata.namespace ?? "")?.metadata?.labels ?? {},
+      policies: caches.of<IdentityPolicy & KubeObject>(POLICIES).list(),
+      customRoles: caches.of<CustomRole & KubeObject>(CUSTOM_ROLES).list(resource.metadata.namespace),
+    });
+
+  async function computePlan(migration: TenantMigration): Promise<TenantMigrationStatus> {
+    const subscription = migration.spec.subscriptionId.toLowerCase();
+    const declared = declaredIn(subscription);
+    const input: RemediationInput = {
+      subscriptionId: subscription,
+      declared,
+      observed: emptyObserved(),
+      now: new Date().toISOString(),
+      policy: decide,
+    };
+    const observation = await observeForPlan(input, executor);
+    const verdict = judgeAll(observation.failures.map((failure) => failure.error));
+    if (verdict) throw new VerdictError(verdict);
+    const plan = planRemediation({ ...input, observed: observation.observed });
+    const toTenantId = observation.observed.subscriptions[subscriptionKey(subscription)]?.tenantId;
+    const moved = plan.fromTenantIds.length > 0;
+    const principals = declared.userAssigned.map((identity) => ({
+      resource: `UserAssignedIdentity/${identity.metadata.namespace}/${identity.metadata.name}`,
+      ...(identity.status?.principalId ? { oldPrincipalId: identity.status.principalId } : {}),
+    }));
+    return {
+      ...(migration.status ?? {}),
+      phase: !moved ? "NotNeeded" : migration.spec.mode === "Apply" ? "AwaitingApproval" : "Planned",
+      ...(plan.fromTenantIds[0] ? { fromTenantId: plan.fromTenantIds[0] } : {}),
+      ...(toTenantId ? { toTenantId } : {}),
+      plan: toMigrationPlan(plan, input.now),
+      conditions: [
+        condition(
+          ConditionType.Planned,
+          "True",
+          moved ? "PlanReady" : "NothingToRepair",
+          moved
+            ? `${plan.actions.length} actions; ARM's limits allow it in ${plan.floor.seconds.toFixed(0)} s at best`
+            : "the identities already belong to the subscription's tenant",
+        ),
+      ],
+      report: { actionsDone: 0, actionsFailed: 0, principals, summary: "not started" },
+    };
+  }
+
+  /** Custom roles first: true once every declared CustomRole's definition exists in Azure again. */
+  async function customRolesRestored(subscription: string, roles: readonly CustomRole[]): Promise<boolean> {
+    for (const role of roles) {
+      const owner = {
+        kind: "CustomRole" as const,
+        namespace: role.metadata.namespace ?? "",
+        name: role.metadata.name,
+      };
+      const read = build.readRoleDefinition(owner, subscription, customRoleDefinitionGuid(role));
+      const outcome = await executor.execute(read, subscription);
+      if (outcome.error) throw outcome.error;
+      if (!outcome.result.roleDefinition) return false;
+    }
+    return true;
+  }
+
+  return async (request, ctx) => {
+    const migration = caches.of<TenantMigration & KubeObject>(MIGRATIONS).get("", request.name);
+    if (!migration) return;
+    const generation = migration.metadata.generation;
+    const planned =
+      migration.status?.observedGeneration === generation && migration.status?.plan !== undefined;
+    let status: TenantMigrationStatus = migration.status ?? {};
+    const phase = status.phase ?? "Pending";
+    if (phase === "Succeeded" || phase === "Failed" || (phase === "NotNeeded" && planned)) return;
+
+    if (!planned && phase !== "Applying") {
+      status = await computePlan(migration);
+      runtime.events.record({
+        regarding: migration,
+        type: "Normal",
+        reason: "Planned",
+        action: "Plan",
+        note: status.conditions?.[0]?.message ?? "planned",
+      });
+    }
+
+    if (status.phase === "AwaitingApproval" && migration.spec.mode === "Apply" && isApproved(migration)) {
+      status = {
+        ...status,
+        phase: "Applying",
+        report: {
+          ...(status.report ?? emptyReport()),
+          startedAt: new Date().toISOString(),
+          summary: "applying",
+        },
+        conditions: setIn(
+          status.conditions,
+          condition(CUSTOM_ROLES_RESTORED, "False", "Restoring", "re-creating custom roles first"),
+        ),
+      };
+      runtime.events.record({
+        regarding: migration,
+        type: "Normal",
+        reason: "Approved",
+        action: "Apply",
+        note: "repair started",
+      });
+    }
+
+    if (status.phase === "Applying") {
+      const subscription = migration.spec.subscriptionId.toLowerCase();
+      const declared = declaredIn(subscription);
+      const restored = status.conditions?.find((c) => c.type === CUSTOM_ROLES_RESTORED)?.status === "True";
+      if (!restored && (await customRolesRestored(subscription, declared.customRoles))) {
+        status = {
+          ...status,
+          conditions: setIn(
+            status.conditions,
+            condition(CUSTOM_ROLES_RESTORED, "True", "Restored", "identities are being repaired"),
+          ),
+        };
+      }
+      const resources = [...declared.customRoles, ...declared.userAssigned, ...declared.systemAssigned];
+      const toTenantId = status.toTenantId ?? "";
+      const progress = progressOf(status.plan ?? emptyPlan(), resources, toTenantId);
+      status = { ...status, progress: progress.progress, failures: progress.failures };
+      if (progress.pending === 0) {
+        const failed = progress.failed > 0;
+        status = {
+          ...status,
+          phase: failed ? "Failed" : "Succeeded",
+          report: finalReport(status, declared.userAssigned, progress, failed),
+        };
+        runtime.events.record({
+          regarding: migration,
+          type: failed ? "Warning" : "Normal",
+          reason: failed ? "RepairFailed" : "RepairSucceeded",
+          action: "Apply",
+          note: status.report?.summary ?? "",
+        });
+      }
+    }
+
+    await runtime.status.write(MIGRATIONS, migration, status as Record<string, unknown>);
+    ctx.logger.debug({ phase: status.phase }, "tenant migration reconciled");
+    return status.phase === "Applying" ? { requeueAfterMs: PROGRESS_INTERVAL_MS } : undefined;
+  };
+}
+
+function condition(type: string, status: "True" | "False", reason: string, message: string): Condition {
+  return { type, status, reason, message, lastTransitionTime: new Date().toISOString() };
+}
+
+function setIn(conditions: readonly Condition[] | undefined, next: Condition): Condition[] {
+  return [...(conditions ?? []).filter((c) => c.type !== next.type), next];
+}
+
+function emptyReport() {
+  return { actionsDone: 0, actionsFailed: 0, principals: [], summary: "" };
+}
+
+function emptyPlan() {
+  return {
+    generatedAt: new Date().toISOString(),
+    counts: [],
+    total: 0,
+    actions: [],
+    floorSeconds: 0,
+    floorByClass: [],
+  };
+}
+
+function finalReport(
+  status: TenantMigrationStatus,
+  identities: readonly UserAssignedIdentity[],
+  progress: ReturnType<typeof progressOf>,
+  failed: boolean,
+): NonNullable<TenantMigrationStatus["report"]> {
+  const before = new Map((status.report?.principals ?? []).map((p) => [p.resource, p.oldPrincipalId]));
+  const principals = identities.map((identity) => {
+    const resource = `UserAssignedIdentity/${identity.metadata.namespace}/${identity.metadata.name}`;
+    return {
+      resource,
+      ...(before.get(resource) ? { oldPrincipalId: before.get(resource) } : {}),
+      ...(identity.status?.principalId ? { newPrincipalId: identity.status.principalId } : {}),
+    };
+  });
+  const done = progress.progress.reduce((sum, entry) => sum + entry.done, 0);
+  const total = progress.progress.reduce((sum, entry) => sum + entry.total, 0);
+  const startedAt = status.report?.startedAt;
+  const completedAt = new Date().toISOString();
+  const seconds = startedAt ? (Date.parse(completedAt) - Date.parse(startedAt)) / 1000 : undefined;
+  return {
+    ...(startedAt ? { startedAt } : {}),
+    completedAt,
+    actionsDone: done,
+    actionsFailed: total - done,
+    principals,
+    summary: failed
+      ? `${progress.failed} resources could not be repaired (see failures); ${progress.done} were`
+      : `${progress.done} resources repaired${seconds === undefined ? "" : ` in ${seconds.toFixed(1)} s`}; ` +
+        "tokens issued to the old principals stay valid until they expire (up to about 24 h)",
+  };
+}
