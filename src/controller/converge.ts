@@ -15,6 +15,8 @@ export interface Convergence<Status> {
   errors: AzureError[];
   /** Every action run, in order. */
   executed: Action[];
+  /** The writes Azure accepted, in order (for events: what the controller did). */
+  writesDone: Action[];
   /** True when maxRounds ran out before the plan was empty. */
   cutShort: boolean;
 }
@@ -46,6 +48,7 @@ export async function converge<Status>(
   const seenNotices = new Set<string>();
   const errors: AzureError[] = [];
   const executed: Action[] = [];
+  const writesDone: Action[] = [];
   let state = observed;
   let status = options.initialStatus;
 
@@ -65,6 +68,7 @@ export async function converge<Status>(
         notices,
         errors,
         executed,
+        writesDone,
         cutShort: result.actions.length > 0,
       };
     }
@@ -77,6 +81,7 @@ export async function converge<Status>(
       if (!outcome) continue;
       executed.push(action);
       if (outcome.error) errors.push(outcome.error);
+      if (!isRead(action) && !outcome.result.failure) writesDone.push(action);
       state = applyResult(state, action, outcome.result);
     }
     status = result.status;

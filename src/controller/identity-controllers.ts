@@ -19,6 +19,7 @@ import {
   removeFinalizer,
 } from "../kube/finalizers.js";
 import { AZID_RESOURCES, type KubeObject, keyOf, NAMESPACES, type ResourceType } from "../kube/resources.js";
+import type { ActionKind } from "../plan/actions.js";
 import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import { VerdictError } from "./error-policy.js";
@@ -39,6 +40,22 @@ import { CUSTOM_ROLES_RESTORED, isApplying } from "./tenant-migration-state.js";
 const IDENTITY_POLICIES = AZID_RESOURCES.IdentityPolicy!;
 const CUSTOM_ROLES = AZID_RESOURCES.CustomRole!;
 const TENANT_MIGRATIONS = AZID_RESOURCES.TenantMigration!;
+
+/** The event reason for each write Azure accepted: what the controller did, in the past tense. */
+const EVENT_REASONS: Partial<Record<ActionKind, string>> = {
+  CreateIdentity: "IdentityCreated",
+  UpdateIdentityTags: "TagsUpdated",
+  DeleteIdentity: "IdentityDeleted",
+  PutFederatedCredential: "CredentialWritten",
+  DeleteFederatedCredential: "CredentialDeleted",
+  PutRoleAssignment: "RoleGranted",
+  DeleteRoleAssignment: "RoleRevoked",
+  PatchResourceIdentity: "IdentityBlockChanged",
+  PutRoleDefinition: "RoleDefinitionWritten",
+  DeleteRoleDefinition: "RoleDefinitionDeleted",
+  GrantAppRole: "AppRoleGranted",
+  RevokeAppRole: "AppRoleRevoked",
+};
 
 /** Not Ready without a failure to wait out (a principal to appear, a custom role to exist): look again. */
 const NOT_READY_RECHECK_MS = 30_000;
@@ -205,6 +222,15 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
     );
 
     await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
+    for (const action of outcome.writesDone) {
+      runtime.events.record({
+        regarding: current,
+        type: "Normal",
+        reason: EVENT_REASONS[action.kind] ?? action.kind,
+        action: action.kind,
+        note: action.description,
+      });
+    }
     for (const notice of outcome.notices) {
       runtime.events.record({
         regarding: current,

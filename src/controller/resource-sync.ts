@@ -36,6 +36,8 @@ export interface SyncOutcome<Status> {
   verdict?: Verdict;
   writes: number;
   reads: number;
+  /** The writes Azure accepted in this reconcile, in order. */
+  writesDone: Action[];
   /** The plan did not settle within the round limit: reconcile again soon. */
   unsettled: boolean;
 }
@@ -77,6 +79,7 @@ export async function syncResource<R extends ManagedResource>(
     verdict: judgeAll(run.errors),
     writes,
     reads: run.executed.length - writes,
+    writesDone: run.writesDone,
     unsettled: run.cutShort,
   };
 }
