@@ -24,6 +24,7 @@ import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import { VerdictError } from "./error-policy.js";
 import { ObservationCache } from "./observation-cache.js";
+import { PermissionGuard } from "./permission-guard.js";
 import type {
   Caches,
   ControllerDefinition,
@@ -193,8 +194,12 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
     identityPatches: new IdentityPatches(runtime.azure.targetLock),
   });
   const cache = new ObservationCache();
+  const permissions = new PermissionGuard(runtime.azure.clients, runtime.azure.endpoints.arm);
   // azid's own credential changed (e.g. to the new tenant's): what it saw before may be wrong.
-  runtime.azure.credentials.onChange(() => cache.clear());
+  runtime.azure.credentials.onChange(() => {
+    cache.clear();
+    permissions.clear();
+  });
   const { caches } = runtime;
 
   return async (request, ctx) => {
@@ -215,6 +220,7 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
         customRoles: caches.of<CustomRole & KubeObject>(CUSTOM_ROLES).list(namespace),
       },
       allowTenantRepair: (policy) => repairAllowed(runtime, managed, policy),
+      permissions,
     });
     ctx.logger.debug(
       { reads: outcome.reads, writes: outcome.writes, verdict: outcome.verdict?.kind },

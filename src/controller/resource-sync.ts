@@ -8,6 +8,7 @@ import { plannerOf } from "../plan/remediation.js";
 import { converge } from "./converge.js";
 import { judgeAll, type Verdict } from "./error-policy.js";
 import type { ObservationCache } from "./observation-cache.js";
+import type { PermissionGuard } from "./permission-guard.js";
 
 type StatusOf<R extends ManagedResource> = NonNullable<R["status"]>;
 
@@ -24,6 +25,8 @@ export interface SyncDependencies {
   now?: () => Date;
   /** Called before each wave of writes (the TenantMigration pacer, a lost lease check). */
   beforeWrites?: (writes: readonly Action[]) => void | Promise<void>;
+  /** azid's own permissions, checked before writes are sent (see PermissionGuard). */
+  permissions?: PermissionGuard;
 }
 
 export interface SyncOutcome<Status> {
@@ -68,6 +71,12 @@ export async function syncResource<R extends ManagedResource>(
     subscriptionId: subscriptionOfResource(resource),
     initialStatus: resource.status as StatusOf<R> | undefined,
     beforeWrites: deps.beforeWrites,
+    ...(deps.permissions
+      ? {
+          vetWrites: (writes: readonly Action[]) =>
+            deps.permissions!.vet(writes, subscriptionOfResource(resource)),
+        }
+      : {}),
   });
   deps.cache.harvest(run.observed);
   const writes = run.executed.filter((action) => !isRead(action)).length;
