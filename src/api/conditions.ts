@@ -105,3 +105,33 @@ export const Reason = {
   TokenCaching: "TokenCaching",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/**
+ * TenantMigration's own condition types, reasons and event reasons (docs/troubleshooting.md,
+ * section TenantMigration). The Planned condition type is shared with ConditionType.
+ */
+export const MigrationCondition = {
+  /** True once every CustomRole of the subscription exists again: identities are repaired next. */
+  CustomRolesRestored: "CustomRolesRestored",
+} as const;
+
+export const MigrationReason = {
+  /** The plan is in status.plan. */
+  PlanReady: "PlanReady",
+  /** The identities already belong to the subscription's tenant. */
+  NothingToRepair: "NothingToRepair",
+  /** Planning needs reads azid could not make (see the message); retried. */
+  PlanFailed: "PlanFailed",
+  /** Applying: custom roles are re-created first. */
+  Restoring: "Restoring",
+  /** Every custom role exists again. */
+  Restored: "Restored",
+} as const;
+
+export const MigrationEvent = {
+  Planned: "Planned",
+  Approved: "Approved",
+  RepairSucceeded: "RepairSucceeded",
+  RepairFailed: "RepairFailed",
+  PlanFailed: "PlanFailed",
+} as const;
