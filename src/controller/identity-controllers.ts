@@ -98,11 +98,8 @@ function subscriptionIndex(resource: ResourceType): IndexDefinition {
     resource,
     name: SUBSCRIPTION_INDEX,
     index: (object) => {
-      try {
-        return [subscriptionOfResource(object as unknown as ManagedResource)];
-      } catch {
-        return []; // an invalid resource id: its reconcile reports it
-      }
+      const subscription = subscriptionOrUndefined(object as unknown as ManagedResource);
+      return subscription ? [subscription] : [];
     },
   };
 }
@@ -145,17 +142,12 @@ async function sweepTenants(
   signal: AbortSignal,
 ): Promise<void> {
   const executor = new ActionExecutor({ clients: runtime.azure.clients, gate: runtime.azure.gate });
+  const gauge = runtime.metrics.tenantMismatch;
+  let reported = new Set<string>();
   while (!signal.aborted) {
-    const resources = runtime.caches.of<KubeObject>(resource).list() as unknown as ManagedResource[];
     const bySubscription = new Map<string, ManagedResource[]>();
-    for (const managed of resources) {
-      const subscription = (() => {
-        try {
-          return subscriptionOfResource(managed);
-        } catch {
-          return undefined;
-        }
-      })();
+    for (const managed of runtime.caches.of<KubeObject>(resource).list() as unknown as ManagedResource[]) {
+      const subscription = subscriptionOrUndefined(managed);
       if (subscription)
         bySubscription.set(subscription, [...(bySubscription.get(subscription) ?? []), managed]);
     }
@@ -175,8 +167,12 @@ async function sweepTenants(
           await runtime.enqueue(keyOf(resource.kind, member.metadata.namespace, member.metadata.name));
         }
       }
-      runtime.metrics.tenantMismatch.set({ subscription, kind: resource.kind }, mismatched);
+      gauge.set({ subscription, kind: resource.kind }, mismatched);
     }
+    // Subscriptions this kind no longer has resources in report nothing, rather than a stale count.
+    for (const gone of reported)
+      if (!bySubscription.has(gone)) gauge.remove({ subscription: gone, kind: resource.kind });
+    reported = new Set(bySubscription.keys());
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, TENANT_SWEEP_MS);
       signal.addEventListener("abort", () => {
@@ -185,6 +181,16 @@ async function sweepTenants(
       });
     });
   }
+  // Another replica leads now: only the leader's figures count.
+  for (const subscription of reported) gauge.remove({ subscription, kind: resource.kind });
+}
+
+function subscriptionOrUndefined(resource: ManagedResource): string | undefined {
+  try {
+    return subscriptionOfResource(resource);
+  } catch {
+    return undefined; // an invalid resource id: its reconcile reports it
+  }
 }
 
 function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reconciler {
@@ -192,6 +198,7 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
     clients: runtime.azure.clients,
     gate: runtime.azure.gate,
     identityPatches: new IdentityPatches(runtime.azure.targetLock),
+    metrics: runtime.metrics,
   });
   const cache = new ObservationCache();
   const permissions = new PermissionGuard(runtime.azure.clients, runtime.azure.endpoints.arm);
@@ -253,6 +260,7 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
 
     const verdict = outcome.verdict;
     if (verdict?.kind === "terminal") {
+      runtime.metrics.reconcileStopped.inc({ controller: runtime.name, reason: verdict.reason });
       runtime.events.record({
         regarding: current,
         type: "Warning",

@@ -63,6 +63,12 @@ export class Metrics {
     labelNames: ["subscription", "class", "source"] as const,
     registers: [this.registry],
   });
+  readonly reconcileStopped = new Counter({
+    name: "azid_reconcile_stopped_total",
+    help: "Reconciles that stopped on a failure no retry fixes (policy, permission, credential): azid rechecks later",
+    labelNames: ["controller", "reason"] as const,
+    registers: [this.registry],
+  });
   readonly tenantMismatch = new Gauge({
     name: "azid_tenant_mismatch",
     help: "Resources whose Azure tenant differs from their subscription's current tenant",
