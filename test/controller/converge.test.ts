@@ -134,12 +134,21 @@ describe("converge: planner + executor against the ARM emulator", () => {
     };
     assert.equal(resource.status?.identityOwned, true, "created by azid");
     const { run } = await reconcile(deleting);
-    console.log(JSON.stringify(run.executed.map((a) => a.description)), run.cutShort, JSON.stringify(run.notices), JSON.stringify(run.errors));
+    console.log(
+      JSON.stringify(run.executed.map((a) => a.description)),
+      run.cutShort,
+      JSON.stringify(run.notices),
+      JSON.stringify(run.errors),
+    );
     assert.equal(run.final.deleted, true);
     const id = `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/payments`;
     assert.equal((await f.request("GET", `${id}?api-version=2024-11-30`)).status, 404);
     const target = await f.request("GET", `${vm}?api-version=2024-11-01`);
-    assert.ok(!Object.keys(target.body.identity.userAssignedIdentities ?? {}).map(armIdKey).includes(armIdKey(id)));
+    assert.ok(
+      !Object.keys(target.body.identity.userAssignedIdentities ?? {})
+        .map(armIdKey)
+        .includes(armIdKey(id)),
+    );
     const grants = await f.request(
       "GET",
       `/subscriptions/${sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId eq '${principalId}'`,
