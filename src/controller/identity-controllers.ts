@@ -221,7 +221,7 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
       "synced with Azure",
     );
 
-    await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
+    // Azure took these writes whether or not the status write below succeeds (a conflict retries).
     for (const action of outcome.writesDone) {
       runtime.events.record({
         regarding: current,
@@ -240,6 +240,7 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
         note: notice.message,
       });
     }
+    await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
     if (deleting && outcome.deleted) {
       await removeFinalizer(runtime.kube, resource, current, AZID_FINALIZER);
       return;
