@@ -87,7 +87,7 @@ describe("CustomRole through kubectl and azid controller", () => {
     const [assignment] = await assignmentsOf(stack, auditor.status?.principalId);
     assert.equal(
       assignment?.properties.roleDefinitionId.toLowerCase(),
-      (role.status?.roleDefinitionId as string).toLowerCase(),
+      String(role.status?.roleDefinitionId).toLowerCase(),
     );
   });
 
