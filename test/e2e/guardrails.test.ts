@@ -224,7 +224,9 @@ describe("guardrails: no escalation through azid", () => {
       [
         uai(stack, "other-sub", { subscriptionId: otherSubscription }, GUARDED),
         GUARDED,
-        new RegExp(`identities in resource group app-rg of subscription ${otherSubscription} \\(default deny\\)$`),
+        new RegExp(
+          `identities in resource group app-rg of subscription ${otherSubscription} \\(default deny\\)$`,
+        ),
       ],
       [
         uai(stack, "wide-scope", { roleAssignments: [{ role: "Reader", scope: sub }] }, GUARDED),
