@@ -3,7 +3,7 @@
 // the finalizer while Azure may still need cleaning, sync with Azure (policy, plan, act), write
 // the status, record the notices as events, let the object go once Azure is clean, and hand
 // the error policy's verdict to the queue.
-import { ConditionType } from "../api/conditions.js";
+import { ConditionType, Reason } from "../api/conditions.js";
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
@@ -208,6 +208,8 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
     permissions.clear();
   });
   const { caches } = runtime;
+  // Rechecks wait for Azure (a permission granted, a principal replicated): on the sandbox's clock.
+  const armTime = (ms: number) => ms / runtime.azure.timeScale;
 
   return async (request, ctx) => {
     const object = caches.of<KubeObject>(resource).get(request.namespace, request.name);
@@ -234,7 +236,7 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
       "synced with Azure",
     );
 
-    await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
+    // Azure took these writes whether or not the status write below succeeds (a conflict retries).
     for (const action of outcome.writesDone) {
       runtime.events.record({
         regarding: current,
@@ -253,6 +255,7 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
         note: notice.message,
       });
     }
+    await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
     if (deleting && outcome.deleted) {
       await removeFinalizer(runtime.kube, resource, current, AZID_FINALIZER);
       return;
@@ -261,18 +264,22 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
     const verdict = outcome.verdict;
     if (verdict?.kind === "terminal") {
       runtime.metrics.reconcileStopped.inc({ controller: runtime.name, reason: verdict.reason });
+    }
+    // Why it stopped, for `kubectl describe`: an Azure failure, or a state only a person can fix.
+    const stopped = verdict ?? needsAttention(outcome.status);
+    if (stopped) {
       runtime.events.record({
         regarding: current,
         type: "Warning",
-        reason: verdict.reason,
-        action: "Reconcile",
-        note: verdict.message,
+        reason: stopped.reason,
+        action: deleting ? "Delete" : "Reconcile",
+        note: stopped.message,
       });
-      return { requeueAfterMs: verdict.recheckAfterMs };
     }
+    if (verdict?.kind === "terminal") return { requeueAfterMs: armTime(verdict.recheckAfterMs) };
     if (verdict) throw new VerdictError(verdict);
     if (outcome.unsettled) return { requeueAfterMs: 1000 };
-    return isReady(outcome.status) ? undefined : { requeueAfterMs: NOT_READY_RECHECK_MS };
+    return isReady(outcome.status) ? undefined : { requeueAfterMs: armTime(NOT_READY_RECHECK_MS) };
   };
 }
 
@@ -298,6 +305,26 @@ function repairAllowed(
         (resource.kind === "CustomRole" ||
           conditionIsTrue(migration.status?.conditions, CUSTOM_ROLES_RESTORED)),
     );
+}
+
+/** Not Ready for a reason no Azure call failed with, that waiting alone will not fix. */
+const ATTENTION_REASONS = new Set<string>([
+  Reason.InvalidSpec,
+  Reason.IdentityNotFound,
+  Reason.TargetNotFound,
+  Reason.ResourceGroupNotFound,
+  Reason.UnsupportedTarget,
+  Reason.LocationMismatch,
+  Reason.RoleNotFound,
+  Reason.CustomRoleNotFound,
+  Reason.AppRoleNotFound,
+]);
+
+function needsAttention(status: unknown): { reason: string; message: string } | undefined {
+  const ready = (status as { conditions?: Condition[] } | undefined)?.conditions?.find(
+    (condition) => condition.type === ConditionType.Ready,
+  );
+  return ready?.status === "False" && ATTENTION_REASONS.has(ready.reason) ? ready : undefined;
 }
 
 function isReady(status: unknown): boolean {

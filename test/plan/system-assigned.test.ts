@@ -4,6 +4,7 @@ import { armIdKey } from "../../src/api/arm-id.js";
 import type { SystemAssignedIdentity } from "../../src/api/schemas/system-assigned-identity.js";
 import type { PatchResourceIdentity } from "../../src/plan/actions.js";
 import { emptyObserved } from "../../src/plan/observed.js";
+import { simulate } from "../../src/plan/simulate.js";
 import { planSystemAssignedIdentity } from "../../src/plan/system-assigned.js";
 import { condition, context, sai, saiPlan } from "./support/resources.js";
 import { GRAPH_APP_ID, NEW_TENANT, RG, vmId, World } from "./support/world.js";
@@ -80,6 +81,21 @@ describe("SystemAssignedIdentity planner", () => {
       const revoke = run.steps.findIndex((s) => s.action.kind === "DeleteRoleAssignment");
       if (!startsOn) assert.ok(disable > revoke, "grants go before the identity");
     }
+  });
+
+  test("a resync that reads Graph again keeps azid's ownership of the app roles it granted", () => {
+    const world = new World();
+    world.addVm("vm-1", { type: "SystemAssigned", principalId: "s", tenantId: world.tenantId });
+    const first = converge(world, grants());
+    // The controller keeps Graph's service principal across reconciles (its observation cache):
+    // the resync knows the app role before it has read the assignments.
+    const cached = { ...emptyObserved(), servicePrincipals: first.run.observed.servicePrincipals };
+    const resync = simulate(saiPlan(first.resource), cached, (action) => world.answer(action), {
+      initialStatus: first.resource.status,
+    });
+    assert.equal(resync.final.status.graphAppRoles?.[0]?.owned, true);
+    converge(world, deleting({ ...first.resource, status: resync.final.status }));
+    assert.equal(world.appRoleAssignments.length, 0, "revoked on deletion");
   });
 
   test("after a tenant move with repair allowed: off, on, and grants for the new principal", () => {
