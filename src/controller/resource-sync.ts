@@ -1,7 +1,8 @@
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
+import { CredentialTenantError } from "../azure/errors.js";
 import type { ActionExecutor } from "../azure/executor.js";
 import { type Action, isRead } from "../plan/actions.js";
-import { emptyObserved, type ObservedState } from "../plan/observed.js";
+import { emptyObserved, type ObservedState, subscriptionKey } from "../plan/observed.js";
 import type { Notice, PlanContext, PlanResult } from "../plan/plan-types.js";
 import { evaluatePolicy, type PolicyContext, type PolicyDecision } from "../plan/policy.js";
 import { plannerOf } from "../plan/remediation.js";
@@ -63,13 +64,19 @@ export async function syncResource<R extends ManagedResource>(
     observed: ObservedState,
     status: StatusOf<R> | undefined,
   ) => PlanResult<StatusOf<R>>;
-  const run = await converge(plan, deps.cache.prefill(emptyObserved()), {
+  const subscriptionId = subscriptionOfResource(resource);
+  const prefilled = deps.cache.prefill(emptyObserved());
+  const run = await converge(plan, prefilled, {
     executor: deps.executor,
-    subscriptionId: subscriptionOfResource(resource),
+    subscriptionId,
     initialStatus: resource.status as StatusOf<R> | undefined,
     beforeWrites: deps.beforeWrites,
   });
-  deps.cache.harvest(run.observed);
+  deps.cache.harvest(run.observed, prefilled);
+  // ARM refused the token as from another tenant: the subscription moved, its cached tenant is stale.
+  if (run.errors.some((error) => error instanceof CredentialTenantError)) {
+    deps.cache.forgetSubscription(subscriptionKey(subscriptionId));
+  }
   const writes = run.executed.filter((action) => !isRead(action)).length;
   return {
     status: run.final.status,
