@@ -220,6 +220,12 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
       { reads: outcome.reads, writes: outcome.writes, verdict: outcome.verdict?.kind },
       "synced with Azure",
     );
+    if (outcome.credentialRefused || outcome.reads + outcome.writes > 0) {
+      runtime.metrics.credentialTenantMismatch.set(
+        { subscription: subscriptionOfResource(managed) },
+        outcome.credentialRefused ? 1 : 0,
+      );
+    }
 
     await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
     for (const action of outcome.writesDone) {

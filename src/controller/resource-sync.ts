@@ -41,6 +41,8 @@ export interface SyncOutcome<Status> {
   writesDone: Action[];
   /** The plan did not settle within the round limit: reconcile again soon. */
   unsettled: boolean;
+  /** ARM refused azid's credential as from another tenant than the subscription's. */
+  credentialRefused: boolean;
 }
 
 /**
@@ -74,9 +76,8 @@ export async function syncResource<R extends ManagedResource>(
   });
   deps.cache.harvest(run.observed, prefilled);
   // ARM refused the token as from another tenant: the subscription moved, its cached tenant is stale.
-  if (run.errors.some((error) => error instanceof CredentialTenantError)) {
-    deps.cache.forgetSubscription(subscriptionKey(subscriptionId));
-  }
+  const credentialRefused = run.errors.some((error) => error instanceof CredentialTenantError);
+  if (credentialRefused) deps.cache.forgetSubscription(subscriptionKey(subscriptionId));
   const writes = run.executed.filter((action) => !isRead(action)).length;
   return {
     status: run.final.status,
@@ -88,5 +89,6 @@ export async function syncResource<R extends ManagedResource>(
     reads: run.executed.length - writes,
     writesDone: run.writesDone,
     unsettled: run.cutShort,
+    credentialRefused,
   };
 }
