@@ -3,11 +3,18 @@
 // roles, system-assigned identities on VMs that also carry user-assigned ones), the VMs they
 // need, the team's policy, azid's credentials file, and a reader of Azure through plain ARM and
 // Graph requests (independent of azid's own clients) that follows every page.
+
+import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Declared, Estate } from "../../src/cli/demo/exact-state.js";
+import {
+  type Declared,
+  declaredPrincipals,
+  differences,
+  type Estate,
+} from "../../src/cli/demo/exact-state.js";
 import { createResourceGroup, createVm, GRAPH, rg, vm } from "./fixtures.js";
 import type { Stack } from "./stack.js";
 
@@ -413,4 +420,56 @@ export function repairStep(action: { kind: string; description: string }): numbe
   if (action.kind === "CreateIdentity" || action.kind === "PutFederatedCredential") return 2;
   if (action.kind === "PatchResourceIdentity") return 3;
   return 4;
+}
+
+/** Applies the world and waits until every resource is Ready; returns each identity's principal. */
+export async function applyAndWaitReady(stack: Stack, world: World): Promise<Map<string, string>> {
+  await applyAll(stack, world);
+  for (const kind of ["customroles.azid.dev", "uai", "sai"]) {
+    await stack.waitReady(kind, world.namespace, "240s");
+  }
+  const principals = new Map<string, string>();
+  for (const resource of identitiesOf(await declaredNow(stack, world))) {
+    principals.set(resource.metadata.name, resource.status?.principalId as string);
+  }
+  return principals;
+}
+
+/** Differences between Azure and the world's resources now (empty when exact). */
+export async function driftOf(stack: Stack, world: World): Promise<string[]> {
+  const declared = await declaredNow(stack, world);
+  return differences(declared, await readEstate(stack, declaredPrincipals(declared)));
+}
+
+export function tenantMigration(stack: Stack, name: string, approved = false) {
+  return {
+    apiVersion: "azid.dev/v1alpha1",
+    kind: "TenantMigration",
+    metadata: { name },
+    spec: { subscriptionId: stack.subscriptionId, mode: "Apply", ...(approved ? { approved } : {}) },
+  };
+}
+
+/** Waits for a TenantMigration to reach a phase and returns it. */
+export function migrationIn(stack: Stack, name: string, phase: string, timeoutMs = 120_000): Promise<Body> {
+  return waitUntil(
+    `TenantMigration ${name} ${phase}`,
+    async () => {
+      const found: Body = await stack.get("tenantmigration", name);
+      assert.equal(
+        found?.status?.phase,
+        phase,
+        JSON.stringify(found?.status?.progress ?? found?.status?.conditions),
+      );
+      return found;
+    },
+    timeoutMs,
+    500,
+  );
+}
+
+/** ARM writes and deletes the emulator has answered so far (every caller). */
+export function armWrites(stack: Stack): number {
+  const { write, delete: deletes } = stack.arm.arm.stats().requests;
+  return write + deletes;
 }
