@@ -3,12 +3,13 @@
 // the finalizer while Azure may still need cleaning, sync with Azure (policy, plan, act), write
 // the status, record the notices as events, let the object go once Azure is clean, and hand
 // the error policy's verdict to the queue.
-import { ConditionType } from "../api/conditions.js";
+import { ConditionType, Reason } from "../api/conditions.js";
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import type { TenantMigration } from "../api/schemas/tenant-migration.js";
+import { CredentialTenantError } from "../azure/errors.js";
 import { ActionExecutor } from "../azure/executor.js";
 import { IdentityPatches } from "../azure/identity-patches.js";
 import {
@@ -136,7 +137,9 @@ const TENANT_SWEEP_MS = 60_000;
 /**
  * The leader's tenant-move detection: one read per subscription per sweep (not per resource);
  * resources whose recorded tenant differs are reconciled at once (their reconcile reports
- * TenantMismatch, or repairs when allowed), and the mismatch gauge is kept.
+ * TenantMismatch, or repairs when allowed), and the mismatch gauge is kept. When ARM refuses
+ * azid's credential as from another tenant, the resources are reconciled at once too (they report
+ * CredentialTenantMismatch).
  */
 async function sweepTenants(
   resource: ResourceType,
@@ -161,6 +164,20 @@ async function sweepTenants(
     for (const [subscription, members] of bySubscription) {
       const owner = { kind: resource.kind as ManagedResource["kind"], namespace: "", name: "tenant-sweep" };
       const outcome = await executor.execute(build.readSubscription(owner, subscription), subscription);
+      if (outcome.error instanceof CredentialTenantError) {
+        // The subscription moved and azid's credential is from the old tenant: have every
+        // resource say so now rather than at its next resync.
+        runtime.metrics.credentialTenantMismatch.set({ subscription }, 1);
+        for (const member of members) {
+          const ready = (member.status as { conditions?: Condition[] } | undefined)?.conditions?.find(
+            (condition) => condition.type === ConditionType.Ready,
+          );
+          if (ready?.reason !== Reason.CredentialTenantMismatch) {
+            await runtime.enqueue(keyOf(resource.kind, member.metadata.namespace, member.metadata.name));
+          }
+        }
+        continue;
+      }
       const tenant = outcome.result.subscription?.tenantId?.toLowerCase();
       let mismatched = 0;
       for (const member of members) {

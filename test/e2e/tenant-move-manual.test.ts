@@ -48,7 +48,8 @@ describe("tenant move in Manual mode: 100 resources, a TenantMigration approved"
     oldTenant = stack.arm.arm.tenantId;
     await provision(stack, world);
     const credentials = writeCredentials(stack, oldTenant);
-    controller = await stack.startController({ resyncPeriod: "5s", credentialsFile: credentials });
+    // The default resync (10 minutes): the move is found by the leader's sweep, not by a resync.
+    controller = await stack.startController({ resyncPeriod: "10m", credentialsFile: credentials });
   });
   after(() => stack?.close());
 
@@ -76,18 +77,23 @@ describe("tenant move in Manual mode: 100 resources, a TenantMigration approved"
     assert.equal(moved.deleted.roleAssignments.length, 135, "Azure deletes every role assignment");
     assert.equal(moved.deleted.customRoles.length, 10, "and every custom role");
 
-    await waitUntil("every resource says its credential is refused", async () => {
-      const declared = await declaredNow(stack, world);
-      for (const resource of [...declared.customRoles, ...identitiesOf(declared)]) {
-        const ready = conditionOf(resource, "Ready");
-        assert.equal(
-          ready?.reason,
-          "CredentialTenantMismatch",
-          `${resource.metadata.name}: ${ready?.message}`,
-        );
-        assert.equal(ready?.status, "False");
-      }
-    });
+    // Within a sweep of the leader (every minute), which reads each subscription's tenant.
+    await waitUntil(
+      "every resource says its credential is refused",
+      async () => {
+        const declared = await declaredNow(stack, world);
+        for (const resource of [...declared.customRoles, ...identitiesOf(declared)]) {
+          const ready = conditionOf(resource, "Ready");
+          assert.equal(
+            ready?.reason,
+            "CredentialTenantMismatch",
+            `${resource.metadata.name}: ${ready?.message}`,
+          );
+          assert.equal(ready?.status, "False");
+        }
+      },
+      90_000,
+    );
     const declared = await declaredNow(stack, world);
     const ready = conditionOf(declared.userAssigned[0] as DeclaredResource, "Ready");
     assert.match(
@@ -188,8 +194,18 @@ describe("tenant move in Manual mode: 100 resources, a TenantMigration approved"
       const { write, delete: deletes } = stack.arm.arm.stats().requests;
       return write + deletes;
     };
+    // Every identity reconciled again (a touch of its metadata) writes nothing without approval.
+    const reconciles = async () =>
+      [
+        ...(await controller.metrics()).matchAll(
+          /^controller_runtime_reconcile_total\{controller="(user|system)assignedidentity".*\} (\d+)$/gm,
+        ),
+      ].reduce((sum, match) => sum + Number(match[2]), 0);
     const writesBefore = writes();
-    await sleep(6000); // more than a resync period: every resource is reconciled meanwhile
+    const reconcilesBefore = await reconciles();
+    await stack.must(["annotate", "uai,sai", "--all", "-n", world.namespace, "example.com/touched=1"]);
+    await waitUntil("90 reconciles", async () => assert.ok((await reconciles()) >= reconcilesBefore + 90));
+    await sleep(1000);
     assert.equal(writes(), writesBefore, "no write to Azure before approval");
     assert.equal(
       ((await stack.get("tenantmigration", "after-move")) as Migration).status.phase,
