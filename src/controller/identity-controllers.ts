@@ -9,6 +9,7 @@ import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import type { TenantMigration } from "../api/schemas/tenant-migration.js";
+import { CredentialTenantError } from "../azure/errors.js";
 import { ActionExecutor } from "../azure/executor.js";
 import { IdentityPatches } from "../azure/identity-patches.js";
 import {
@@ -134,7 +135,9 @@ const TENANT_SWEEP_MS = 60_000;
 /**
  * The leader's tenant-move detection: one read per subscription per sweep (not per resource);
  * resources whose recorded tenant differs are reconciled at once (their reconcile reports
- * TenantMismatch, or repairs when allowed), and the mismatch gauge is kept.
+ * TenantMismatch, or repairs when allowed), and the mismatch gauge is kept. When ARM refuses
+ * azid's credential as from another tenant, the resources are reconciled at once too (they report
+ * CredentialTenantMismatch).
  */
 async function sweepTenants(
   resource: ResourceType,
@@ -154,6 +157,20 @@ async function sweepTenants(
     for (const [subscription, members] of bySubscription) {
       const owner = { kind: resource.kind as ManagedResource["kind"], namespace: "", name: "tenant-sweep" };
       const outcome = await executor.execute(build.readSubscription(owner, subscription), subscription);
+      if (outcome.error instanceof CredentialTenantError) {
+        // The subscription moved and azid's credential is from the old tenant: have every
+        // resource say so now rather than at its next resync.
+        runtime.metrics.credentialTenantMismatch.set({ subscription }, 1);
+        for (const member of members) {
+          const ready = (member.status as { conditions?: Condition[] } | undefined)?.conditions?.find(
+            (condition) => condition.type === ConditionType.Ready,
+          );
+          if (ready?.reason !== Reason.CredentialTenantMismatch) {
+            await runtime.enqueue(keyOf(resource.kind, member.metadata.namespace, member.metadata.name));
+          }
+        }
+        continue;
+      }
       const tenant = outcome.result.subscription?.tenantId?.toLowerCase();
       let mismatched = 0;
       for (const member of members) {
@@ -235,6 +252,12 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
       { reads: outcome.reads, writes: outcome.writes, verdict: outcome.verdict?.kind },
       "synced with Azure",
     );
+    if (outcome.credentialRefused || outcome.reads + outcome.writes > 0) {
+      runtime.metrics.credentialTenantMismatch.set(
+        { subscription: subscriptionOfResource(managed) },
+        outcome.credentialRefused ? 1 : 0,
+      );
+    }
 
     // Azure took these writes whether or not the status write below succeeds (a conflict retries).
     for (const action of outcome.writesDone) {

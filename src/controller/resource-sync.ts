@@ -1,7 +1,8 @@
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
+import { CredentialTenantError } from "../azure/errors.js";
 import type { ActionExecutor } from "../azure/executor.js";
 import { type Action, isRead } from "../plan/actions.js";
-import { emptyObserved, type ObservedState } from "../plan/observed.js";
+import { emptyObserved, type ObservedState, subscriptionKey } from "../plan/observed.js";
 import type { Notice, PlanContext, PlanResult } from "../plan/plan-types.js";
 import { evaluatePolicy, type PolicyContext, type PolicyDecision } from "../plan/policy.js";
 import { plannerOf } from "../plan/remediation.js";
@@ -43,6 +44,8 @@ export interface SyncOutcome<Status> {
   writesDone: Action[];
   /** The plan did not settle within the round limit: reconcile again soon. */
   unsettled: boolean;
+  /** ARM refused azid's credential as from another tenant than the subscription's. */
+  credentialRefused: boolean;
 }
 
 /**
@@ -66,9 +69,11 @@ export async function syncResource<R extends ManagedResource>(
     observed: ObservedState,
     status: StatusOf<R> | undefined,
   ) => PlanResult<StatusOf<R>>;
-  const run = await converge(plan, deps.cache.prefill(emptyObserved()), {
+  const subscriptionId = subscriptionOfResource(resource);
+  const prefilled = deps.cache.prefill(emptyObserved());
+  const run = await converge(plan, prefilled, {
     executor: deps.executor,
-    subscriptionId: subscriptionOfResource(resource),
+    subscriptionId,
     initialStatus: resource.status as StatusOf<R> | undefined,
     beforeWrites: deps.beforeWrites,
     ...(deps.permissions
@@ -78,7 +83,10 @@ export async function syncResource<R extends ManagedResource>(
         }
       : {}),
   });
-  deps.cache.harvest(run.observed);
+  deps.cache.harvest(run.observed, prefilled);
+  // ARM refused the token as from another tenant: the subscription moved, its cached tenant is stale.
+  const credentialRefused = run.errors.some((error) => error instanceof CredentialTenantError);
+  if (credentialRefused) deps.cache.forgetSubscription(subscriptionKey(subscriptionId));
   const writes = run.executed.filter((action) => !isRead(action)).length;
   return {
     status: run.final.status,
@@ -90,5 +98,6 @@ export async function syncResource<R extends ManagedResource>(
     reads: run.executed.length - writes,
     writesDone: run.writesDone,
     unsettled: run.cutShort,
+    credentialRefused,
   };
 }

@@ -69,6 +69,14 @@ export class Metrics {
     labelNames: ["controller", "reason"] as const,
     registers: [this.registry],
   });
+  readonly credentialTenantMismatch = new Gauge({
+    name: "azid_credential_tenant_mismatch",
+    help:
+      "1 while ARM refuses azid's credential for a subscription as from another tenant (the subscription " +
+      "moved: configure a credential from its new tenant), else 0",
+    labelNames: ["subscription"] as const,
+    registers: [this.registry],
+  });
   readonly tenantMismatch = new Gauge({
     name: "azid_tenant_mismatch",
     help: "Resources whose Azure tenant differs from their subscription's current tenant",

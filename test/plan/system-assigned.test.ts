@@ -7,7 +7,7 @@ import { emptyObserved } from "../../src/plan/observed.js";
 import { simulate } from "../../src/plan/simulate.js";
 import { planSystemAssignedIdentity } from "../../src/plan/system-assigned.js";
 import { condition, context, sai, saiPlan } from "./support/resources.js";
-import { GRAPH_APP_ID, NEW_TENANT, RG, vmId, World } from "./support/world.js";
+import { GRAPH_APP_ID, NEW_TENANT, RG, SUB, vmId, World } from "./support/world.js";
 
 function converge(world: World, resource: SystemAssignedIdentity, ctx = context()) {
   const run = world.converge(saiPlan(resource, ctx), resource.status);
@@ -143,5 +143,20 @@ describe("SystemAssignedIdentity planner", () => {
     const { run } = converge(world, sai({ resourceId: vmId("ghost") }));
     assert.deepEqual(world.writeKinds(), []);
     assert.equal(condition(run.final.status, "Ready")?.reason, "TargetNotFound");
+  });
+
+  test("a refused read of the resource names its cause (a credential from the old tenant)", () => {
+    const refused = { code: "InvalidAuthenticationTokenTenant", message: "wrong issuer", status: 401 };
+    const observed = {
+      ...emptyObserved(),
+      failures: {
+        [`ReadSubscription:${SUB}`]: refused,
+        [`ReadTarget:${armIdKey(vmId("vm-1"))}`]: refused,
+      },
+    };
+    const plan = planSystemAssignedIdentity(grants(), observed, context());
+    assert.deepEqual(plan.actions, [], "failed reads are not asked again");
+    assert.equal(condition(plan.status, "Ready")?.status, "False");
+    assert.equal(condition(plan.status, "Ready")?.reason, "CredentialTenantMismatch");
   });
 });
