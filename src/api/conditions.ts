@@ -134,4 +134,6 @@ export const MigrationEvent = {
   RepairSucceeded: "RepairSucceeded",
   RepairFailed: "RepairFailed",
   PlanFailed: "PlanFailed",
+  /** The subscription moved again while the repair was applying: it now targets the newer tenant. */
+  TenantChanged: "TenantChanged",
 } as const;

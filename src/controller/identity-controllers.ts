@@ -3,7 +3,7 @@
 // the finalizer while Azure may still need cleaning, sync with Azure (policy, plan, act), write
 // the status, record the notices as events, let the object go once Azure is clean, and hand
 // the error policy's verdict to the queue.
-import { ConditionType, Reason } from "../api/conditions.js";
+import { ConditionType, MigrationCondition, Reason } from "../api/conditions.js";
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
@@ -37,7 +37,7 @@ import type {
 } from "./reconciler.js";
 import { syncResource } from "./resource-sync.js";
 import { identityDependencies } from "./secondary-watches.js";
-import { CUSTOM_ROLES_RESTORED, isApplying } from "./tenant-migration-state.js";
+import { isApplying } from "./tenant-migration-state.js";
 
 const IDENTITY_POLICIES = AZID_RESOURCES.IdentityPolicy!;
 const CUSTOM_ROLES = AZID_RESOURCES.CustomRole!;
@@ -118,7 +118,7 @@ function migrationWatch(resource: ResourceType): SecondaryWatch {
       if (!current) return [];
       const stage = (migration: TenantMigration | undefined) =>
         migration
-          ? `${isApplying(migration)}|${conditionIsTrue(migration.status?.conditions, CUSTOM_ROLES_RESTORED)}`
+          ? `${isApplying(migration)}|${conditionIsTrue(migration.status?.conditions, MigrationCondition.CustomRolesRestored)}`
           : "";
       if (stage(old) === stage(current)) return [];
       return caches
@@ -326,7 +326,7 @@ function repairAllowed(
         migration.spec.subscriptionId.toLowerCase() === subscription &&
         isApplying(migration) &&
         (resource.kind === "CustomRole" ||
-          conditionIsTrue(migration.status?.conditions, CUSTOM_ROLES_RESTORED)),
+          conditionIsTrue(migration.status?.conditions, MigrationCondition.CustomRolesRestored)),
     );
 }
 

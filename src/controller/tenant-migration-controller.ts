@@ -5,7 +5,7 @@
 // Everything it knows is in Kubernetes (the migration's status and the resources' statuses), so a
 // crashed controller picks up where it was, and nothing is done twice: the repair itself is the
 // identity controllers' idempotent reconciles.
-import { ConditionType } from "../api/conditions.js";
+import { ConditionType, MigrationCondition, MigrationEvent, MigrationReason } from "../api/conditions.js";
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
@@ -20,10 +20,10 @@ import { emptyObserved, subscriptionKey } from "../plan/observed.js";
 import { evaluatePolicy } from "../plan/policy.js";
 import { planRemediation, type RemediationInput, toMigrationPlan } from "../plan/remediation.js";
 import { customRoleDefinitionGuid } from "../plan/roles.js";
-import { judgeAll, VerdictError } from "./error-policy.js";
+import { judge, judgeAll, type Verdict, VerdictError } from "./error-policy.js";
 import { observeForPlan } from "./observe-for-plan.js";
 import type { ControllerDefinition, ControllerRuntime, Reconciler } from "./reconciler.js";
-import { CUSTOM_ROLES_RESTORED, isApproved, progressOf } from "./tenant-migration-state.js";
+import { isApproved, progressOf } from "./tenant-migration-state.js";
 
 const MIGRATIONS = AZID_RESOURCES.TenantMigration!;
 const UAIS = AZID_RESOURCES.UserAssignedIdentity!;
@@ -98,7 +98,7 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
         condition(
           ConditionType.Planned,
           "True",
-          moved ? "PlanReady" : "NothingToRepair",
+          moved ? MigrationReason.PlanReady : MigrationReason.NothingToRepair,
           moved
             ? `${plan.actions.length} actions; ARM's limits allow it in ${plan.floor.seconds.toFixed(0)} s at best`
             : "the identities already belong to the subscription's tenant",
@@ -124,6 +124,43 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
     return true;
   }
 
+  /** The subscription's tenant now, as the Subscriptions API says. */
+  async function currentTenant(subscription: string): Promise<string | undefined> {
+    const owner = { kind: "TenantMigration" as const, namespace: "", name: subscription };
+    const outcome = await executor.execute(build.readSubscription(owner, subscription), subscription);
+    if (outcome.error) throw outcome.error;
+    return outcome.result.subscription?.tenantId;
+  }
+
+  /** Planning needs reads; when they fail the migration says why and the queue tries again. */
+  async function planOrReport(migration: TenantMigration & KubeObject) {
+    try {
+      return { status: await computePlan(migration) };
+    } catch (error) {
+      const verdict = error instanceof VerdictError ? error.verdict : judge(error);
+      const message = `planning needs reads that failed: ${verdict.reason}: ${verdict.message}`;
+      // A plan made for another tenant is no plan for this one.
+      const { plan: _stale, ...before } = migration.status ?? {};
+      const status: TenantMigrationStatus = {
+        ...before,
+        phase: "Pending",
+        conditions: setIn(
+          migration.status?.conditions,
+          condition(ConditionType.Planned, "False", MigrationReason.PlanFailed, message),
+        ),
+      };
+      await runtime.status.write(MIGRATIONS, migration, status as Record<string, unknown>);
+      runtime.events.record({
+        regarding: migration,
+        type: "Warning",
+        reason: MigrationEvent.PlanFailed,
+        action: "Plan",
+        note: message,
+      });
+      return { verdict };
+    }
+  }
+
   return async (request, ctx) => {
     const migration = caches.of<TenantMigration & KubeObject>(MIGRATIONS).get("", request.name);
     if (!migration) return;
@@ -132,14 +169,24 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
       migration.status?.observedGeneration === generation && migration.status?.plan !== undefined;
     let status: TenantMigrationStatus = migration.status ?? {};
     const phase = status.phase ?? "Pending";
-    if (phase === "Succeeded" || phase === "Failed" || (phase === "NotNeeded" && planned)) return;
+    if (phase === "Succeeded" || phase === "Failed") return;
+    const subscription = migration.spec.subscriptionId.toLowerCase();
+    // Nothing to repair was true of one tenant: a later move of the subscription makes a plan again.
+    const stillNotNeeded =
+      phase === "NotNeeded" &&
+      planned &&
+      // A failed read plans again, and the plan says what failed.
+      sameTenant(await currentTenant(subscription).catch(() => undefined), status.toTenantId);
+    if (stillNotNeeded) return;
 
-    if (!planned && phase !== "Applying") {
-      status = await computePlan(migration);
+    if ((!planned || phase === "NotNeeded") && phase !== "Applying") {
+      const planning = await planOrReport(migration);
+      if (planning.verdict) return afterPlanFailure(planning.verdict, runtime.azure.timeScale);
+      status = planning.status;
       runtime.events.record({
         regarding: migration,
         type: "Normal",
-        reason: "Planned",
+        reason: MigrationEvent.Planned,
         action: "Plan",
         note: status.conditions?.[0]?.message ?? "planned",
       });
@@ -156,28 +203,50 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
         },
         conditions: setIn(
           status.conditions,
-          condition(CUSTOM_ROLES_RESTORED, "False", "Restoring", "re-creating custom roles first"),
+          condition(
+            MigrationCondition.CustomRolesRestored,
+            "False",
+            MigrationReason.Restoring,
+            "re-creating custom roles first",
+          ),
         ),
       };
       runtime.events.record({
         regarding: migration,
         type: "Normal",
-        reason: "Approved",
+        reason: MigrationEvent.Approved,
         action: "Apply",
         note: "repair started",
       });
     }
 
     if (status.phase === "Applying") {
-      const subscription = migration.spec.subscriptionId.toLowerCase();
       const declared = declaredIn(subscription);
-      const restored = status.conditions?.find((c) => c.type === CUSTOM_ROLES_RESTORED)?.status === "True";
+      const tenantNow = await currentTenant(subscription);
+      if (tenantNow && status.toTenantId && !sameTenant(tenantNow, status.toTenantId)) {
+        // Moved again while repairing: the identity controllers now repair towards the new tenant.
+        runtime.events.record({
+          regarding: migration,
+          type: "Warning",
+          reason: MigrationEvent.TenantChanged,
+          action: "Apply",
+          note: `the subscription moved again, from ${status.toTenantId} to ${tenantNow}: the repair now targets it`,
+        });
+        status = { ...status, toTenantId: tenantNow };
+      }
+      const restored =
+        status.conditions?.find((c) => c.type === MigrationCondition.CustomRolesRestored)?.status === "True";
       if (!restored && (await customRolesRestored(subscription, declared.customRoles))) {
         status = {
           ...status,
           conditions: setIn(
             status.conditions,
-            condition(CUSTOM_ROLES_RESTORED, "True", "Restored", "identities are being repaired"),
+            condition(
+              MigrationCondition.CustomRolesRestored,
+              "True",
+              MigrationReason.Restored,
+              "identities are being repaired",
+            ),
           ),
         };
       }
@@ -195,7 +264,7 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
         runtime.events.record({
           regarding: migration,
           type: failed ? "Warning" : "Normal",
-          reason: failed ? "RepairFailed" : "RepairSucceeded",
+          reason: failed ? MigrationEvent.RepairFailed : MigrationEvent.RepairSucceeded,
           action: "Apply",
           note: status.report?.summary ?? "",
         });
@@ -207,6 +276,14 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
     return status.phase === "Applying" ? { requeueAfterMs: PROGRESS_INTERVAL_MS } : undefined;
   };
 }
+
+/** A failed plan is retried: with backoff, or after the recheck delay of a failure that needs a person. */
+function afterPlanFailure(verdict: Verdict, timeScale: number): { requeueAfterMs: number } {
+  if (verdict.kind === "terminal") return { requeueAfterMs: verdict.recheckAfterMs / timeScale };
+  throw new VerdictError(verdict);
+}
+
+const sameTenant = (a: string | undefined, b: string | undefined) => a?.toLowerCase() === b?.toLowerCase();
 
 function condition(type: string, status: "True" | "False", reason: string, message: string): Condition {
   return { type, status, reason, message, lastTransitionTime: new Date().toISOString() };

@@ -11,8 +11,6 @@ import type {
   TenantMigration,
 } from "../api/schemas/tenant-migration.js";
 
-/** True once every CustomRole of the subscription exists again in Azure: identities may follow. */
-export const CUSTOM_ROLES_RESTORED = "CustomRolesRestored";
 /** The annotation that approves a migration, for tools that cannot change the spec. */
 export const APPROVAL_ANNOTATION = "azid.dev/approved";
 

@@ -23,8 +23,9 @@ export interface LimitCharge {
 }
 
 /** The azid resource an action works for. */
+/** Whose work an action is: a managed resource, or a TenantMigration reading for its plan. */
 export interface ResourceRef {
-  kind: "UserAssignedIdentity" | "SystemAssignedIdentity" | "CustomRole";
+  kind: "UserAssignedIdentity" | "SystemAssignedIdentity" | "CustomRole" | "TenantMigration";
   namespace: string;
   name: string;
 }
