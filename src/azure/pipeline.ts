@@ -2,7 +2,7 @@ import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { ThrottledError } from "./errors.js";
-import { isPrepaid, type RateGate, type RequestClass, requestClass, subscriptionOf } from "./rate-gate.js";
+import { type RateGate, type RequestClass, requestClass, subscriptionOf } from "./rate-gate.js";
 
 export const ARM_GATE_POLICY_NAME = "azidArmGatePolicy";
 
@@ -37,7 +37,7 @@ export function armGatePolicy(
     async sendRequest(request, next) {
       const subscription = subscriptionOf(request.url) ?? "none";
       const cls = requestClass(request.method);
-      if (subscription !== "none" && !isPrepaid()) {
+      if (subscription !== "none") {
         const decision = await gate.take([{ class: cls, subscriptionId: subscription }]);
         if (!decision.granted) {
           metrics?.armThrottled.inc({ subscription, class: cls, source: "gate" });

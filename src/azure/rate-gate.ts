@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { LimitCharge } from "../plan/actions.js";
 
 /** ARM's throttling classes for a subscription and principal (see spec/azure-api/LIMITS.md). */
@@ -18,20 +17,6 @@ export interface RateGate {
 
 /** A gate that never holds anything back (the CLI against a sandbox without throttling, tests). */
 export const OPEN_GATE: RateGate = { take: async () => ({ granted: true }) };
-
-const prepaid = new AsyncLocalStorage<true>();
-
-/**
- * Runs `fn` with its ARM calls already paid for: the act phase reserves the tokens of a
- * whole plan at once (all or nothing), so the per-request gate must not charge them again.
- */
-export function runPrepaid<T>(fn: () => Promise<T>): Promise<T> {
-  return prepaid.run(true, fn);
-}
-
-export function isPrepaid(): boolean {
-  return prepaid.getStore() === true;
-}
 
 export function requestClass(method: string): RequestClass {
   switch (method.toUpperCase()) {
