@@ -222,7 +222,8 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
 
     if (status.phase === "Applying") {
       const declared = declaredIn(subscription);
-      const tenantNow = await currentTenant(subscription);
+      // Unreadable (a credential of the old tenant after a second move): progress goes on being counted.
+      const tenantNow = await currentTenant(subscription).catch(() => undefined);
       if (tenantNow && status.toTenantId && !sameTenant(tenantNow, status.toTenantId)) {
         // Moved again while repairing: the identity controllers now repair towards the new tenant.
         runtime.events.record({

@@ -31,11 +31,14 @@ export function conditionOf(resource: { status?: unknown }, type: string): Condi
 /** Where one declared resource stands in the repair. */
 export type RepairState = "done" | "failed" | "pending";
 
-/** Ready reasons that no retry fixes: the repair of that resource needs a person. */
+/**
+ * Ready reasons that no retry fixes: the repair of that resource needs a person. Not among them:
+ * CredentialTenantMismatch, which concerns azid's credential rather than the resource (a second
+ * move while applying refuses it until the operator switches it); the run waits for that.
+ */
 const TERMINAL_REASONS = new Set([
   "AzurePolicyDenied",
   "MissingPermission",
-  "CredentialTenantMismatch",
   "PolicyDenied",
   "InvalidSpec",
   "RoleAssignmentLimitExceeded",

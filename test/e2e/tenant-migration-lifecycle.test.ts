@@ -68,14 +68,37 @@ describe("TenantMigration: nothing to repair, a plan that fails on the old crede
     );
   });
 
-  test("with the new tenant's credential it plans, waits for approval and repairs", async () => {
+  test("with the new tenant's credential it plans, waits for approval, follows a second move, and repairs", async () => {
     writeCredentials(stack, newTenant);
     const planned = await migrationIn(stack, "early", "AwaitingApproval");
     assert.equal(conditionOf(planned, "Planned")?.reason, "PlanReady");
     assert.equal(planned.status.toTenantId, newTenant);
     assert.ok(planned.status.plan.total > 0);
+
+    // ARM answers every write 429: the approved repair cannot finish before the second move.
+    stack.arm.arm.setFaults({ write: { throttleRate: 1 }, delete: { throttleRate: 1 } });
     await stack.must(["annotate", "tenantmigration", "early", "azid.dev/approved=true"]);
+    await migrationIn(stack, "early", "Applying");
+    const third = (await moveSubscription(stack)).toTenantId;
+    writeCredentials(stack, third);
+    const retargeted = await waitUntil("the repair retargeted", async () => {
+      const found: Body = await stack.get("tenantmigration", "early");
+      assert.equal(found?.status?.toTenantId, third);
+      return found;
+    });
+    assert.equal(retargeted.status.phase, "Applying");
+    const events = (await eventsOf(stack, "default")).filter((e) => e.name === "early");
+    assert.ok(
+      events.some((e) => e.reason === "TenantChanged" && e.type === "Warning"),
+      JSON.stringify(events),
+    );
+
+    stack.arm.arm.setFaults({});
     const done = await migrationIn(stack, "early", "Succeeded", 180_000);
     assert.match(done.status.report.summary, /repaired/);
+    for (const kind of ["uai", "sai"]) {
+      const list: Body = JSON.parse(await stack.must(["get", kind, "-n", world.namespace, "-o", "json"]));
+      for (const item of list.items) assert.equal(item.status.tenantId, third, item.metadata.name);
+    }
   });
 });
