@@ -181,6 +181,18 @@ describe("azid export, tenant move, remediate of the export", () => {
       "credentials.yaml",
       `subscriptions:\n  ${s.sub}:\n    tenantId: ${newTenant}\n    clientId: ${randomUUID()}\n    clientSecretFile: ${secret}\n`,
     );
+    // `apply` does not delete and re-create identities on its own: it points at `remediate`.
+    const applied = await s.azid([
+      "apply",
+      "-f",
+      dir,
+      "--sandbox",
+      s.sandboxFile,
+      "--credentials-file",
+      credentials,
+    ]);
+    assert.equal(applied.code, 1, applied.stderr + applied.stdout);
+    assert.match(applied.stderr + applied.stdout, /azid remediate --subscription/);
     const run = await s.azid([
       "remediate",
       "--subscription",
