@@ -6,9 +6,16 @@ export const ConditionType = {
   Ready: "Ready",
   /** The user-assigned identity exists as declared (or the system-assigned one is enabled). */
   IdentityReady: "IdentityReady",
+  /**
+   * Every declared role assignment exists for the identity's principal (and those azid made and
+   * no longer declared are gone).
+   */
   RolesGranted: "RolesGranted",
+  /** Every declared federated identity credential exists as declared. */
   CredentialsReady: "CredentialsReady",
+  /** The identity is attached to every resource of attachTo (and detached from those no longer listed). */
   Attached: "Attached",
+  /** Every declared Microsoft Graph (or other API) app role is assigned to the identity's principal. */
   GraphRolesGranted: "GraphRolesGranted",
   /** True when the identity's tenant is not the subscription's tenant any more (a tenant move). */
   TenantMismatch: "TenantMismatch",
@@ -21,10 +28,15 @@ export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
 export const Reason = {
   // Progress and success.
+  /** Azure is as declared (Ready), or every item of a detail condition is. */
   Reconciled: "Reconciled",
+  /** azid is changing Azure, or waits for a long-running operation, or has not looked yet. */
   Progressing: "Progressing",
+  /** A detail condition with nothing declared for it (no credentials, say): True. */
   NothingDeclared: "NothingDeclared",
+  /** The resource is being deleted: azid removes what it made in Azure before it lets the object go. */
   Deleting: "Deleting",
+  /** Deleted with deletionPolicy Orphan (or ObserveOnly): Azure is left as it is. */
   Orphaned: "Orphaned",
   /** ObserveOnly: Azure matches the declaration. */
   Observed: "Observed",
@@ -36,15 +48,24 @@ export const Reason = {
   // Refusals and failures.
   /** The spec does not pass the schema (the CRD's checks were bypassed): nothing is done. */
   InvalidSpec: "InvalidSpec",
+  /**
+   * The identity (or the resource's system-assigned identity) does not exist in Azure and azid may
+   * not create it.
+   */
   IdentityNotFound: "IdentityNotFound",
+  /** A resource of attachTo, or a SystemAssignedIdentity's resourceId, does not exist. */
   TargetNotFound: "TargetNotFound",
+  /** The identity's resource group does not exist; azid does not create resource groups. */
   ResourceGroupNotFound: "ResourceGroupNotFound",
   /** Cloud Services (classic) and other targets without managed identity support. */
   UnsupportedTarget: "UnsupportedTarget",
   /** The identity's region differs from spec.location; Azure cannot move an identity. */
   LocationMismatch: "LocationMismatch",
+  /** A role named by name or id does not exist (or is ambiguous) where it is granted. */
   RoleNotFound: "RoleNotFound",
+  /** customRoleRef names a CustomRole that does not exist in the namespace. */
   CustomRoleNotFound: "CustomRoleNotFound",
+  /** The API has no service principal in the tenant, or no enabled app role of that value or id. */
   AppRoleNotFound: "AppRoleNotFound",
   /** RequestDisallowedByPolicy: an Azure Policy assignment denies the request (terminal). */
   AzurePolicyDenied: "AzurePolicyDenied",
@@ -52,25 +73,65 @@ export const Reason = {
   MissingPermission: "MissingPermission",
   /** 401 InvalidAuthenticationTokenTenant: azid's credential is from the old tenant. */
   CredentialTenantMismatch: "CredentialTenantMismatch",
+  /** Entra does not know the principal yet (replication of a new one) or any more: retried with backoff. */
   PrincipalNotFound: "PrincipalNotFound",
+  /** The subscription holds the most role assignments Azure allows. */
   RoleAssignmentLimitExceeded: "RoleAssignmentLimitExceeded",
+  /** ARM answered 429, or azid's own rate gate held the call back: retried after Retry-After. */
   Throttled: "Throttled",
+  /** Any other failure of Azure (5xx, a dropped connection, a refused request). */
   AzureError: "AzureError",
 
   // TenantMismatch.
+  /** The identity's tenant differs from its subscription's tenant: the subscription moved. */
   TenantMoved: "TenantMoved",
+  /** The identity is in its subscription's tenant. */
   TenantMatches: "TenantMatches",
   /** The repair is not automatic here: a TenantMigration (or `azid remediate`) must run it. */
   RepairAwaitingApproval: "RepairAwaitingApproval",
+  /** The tenant move is being repaired: the identity is deleted and re-created, or turned off and on. */
   Repairing: "Repairing",
 
   // PolicyViolation.
+  /** An IdentityPolicy refuses the resource or one of its items. */
   PolicyDenied: "PolicyDenied",
+  /** The IdentityPolicies allow everything the resource declares. */
   PolicyAllowed: "PolicyAllowed",
 
+  // Warnings and notices.
   /** Attached, but the target now has several user-assigned identities and no system-assigned one. */
   NoDefaultIdentity: "NoDefaultIdentity",
   /** A revocation or deletion that tokens already issued (cached about 24 h) do not see yet. */
   TokenCaching: "TokenCaching",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/**
+ * TenantMigration's own condition types, reasons and event reasons (docs/troubleshooting.md,
+ * section TenantMigration). The Planned condition type is shared with ConditionType.
+ */
+export const MigrationCondition = {
+  /** True once every CustomRole of the subscription exists again: identities are repaired next. */
+  CustomRolesRestored: "CustomRolesRestored",
+} as const;
+
+export const MigrationReason = {
+  /** The plan is in status.plan. */
+  PlanReady: "PlanReady",
+  /** The identities already belong to the subscription's tenant. */
+  NothingToRepair: "NothingToRepair",
+  /** Planning needs reads azid could not make (see the message); retried. */
+  PlanFailed: "PlanFailed",
+  /** Applying: custom roles are re-created first. */
+  Restoring: "Restoring",
+  /** Every custom role exists again. */
+  Restored: "Restored",
+} as const;
+
+export const MigrationEvent = {
+  Planned: "Planned",
+  Approved: "Approved",
+  RepairSucceeded: "RepairSucceeded",
+  RepairFailed: "RepairFailed",
+  PlanFailed: "PlanFailed",
+} as const;

@@ -42,3 +42,15 @@ export function isPrivileged(permissions: readonly Permission[]): boolean {
     (permission.actions ?? []).some((action) => actionMatches(action, ROLE_ASSIGNMENT_WRITE)),
   );
 }
+
+/**
+ * Whether permissions allow an action: some entry's actions match it and none of that entry's
+ * notActions do. `/*\/` also matches a single `/`, so that Managed Identity Operator's
+ * `userAssignedIdentities/*\/assign/action` covers `userAssignedIdentities/assign/action`.
+ */
+export function permits(permissions: readonly Permission[], action: string): boolean {
+  const matches = (pattern: string) =>
+    actionMatches(pattern, action) ||
+    (pattern.includes("/*/") && actionMatches(pattern.replaceAll("/*/", "/"), action));
+  return permissions.some((p) => (p.actions ?? []).some(matches) && !(p.notActions ?? []).some(matches));
+}

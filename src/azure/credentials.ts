@@ -180,7 +180,15 @@ export class CredentialProvider {
         : entry.clientSecret;
       return new ClientSecretCredential(entry.tenantId, entry.clientId ?? "", secret ?? "", common);
     }
-    return new DefaultAzureCredential({ ...common, tenantId: entry.tenantId } as TokenCredentialOptions);
+    // No secret and no token file: the environment's credential (workload identity, a managed
+    // identity), for this tenant and, when given, this client.
+    return new DefaultAzureCredential({
+      ...common,
+      tenantId: entry.tenantId,
+      ...(entry.clientId
+        ? { managedIdentityClientId: entry.clientId, workloadIdentityClientId: entry.clientId }
+        : {}),
+    } as TokenCredentialOptions);
   }
 }
 

@@ -2,6 +2,7 @@ import type { RoleAssignment, RoleDefinition } from "@azure/arm-authorization";
 import type { Identity } from "@azure/arm-msi";
 import type { GenericResource } from "@azure/arm-resources";
 import { parseResourceId, resourceNameOf, resourceTypeOf } from "../api/arm-id.js";
+import type { Metrics } from "../observability/metrics.js";
 import { type Action, isRead, type LimitCharge } from "../plan/actions.js";
 import type { ActionResult } from "../plan/apply-result.js";
 import type {
@@ -28,6 +29,8 @@ export interface ExecutorOptions {
   apiVersions?: ApiVersionResolver;
   /** Serialises identity PATCHes per target and rebases them on the target as it is now. */
   identityPatches?: IdentityPatches;
+  /** Counts the identity-creation and credential-write holds of the gate (the pipeline counts the rest). */
+  metrics?: Metrics;
 }
 
 /** What execute() answers: the planner's ActionResult, plus the typed error behind a failure. */
@@ -81,6 +84,13 @@ export class ActionExecutor {
     if (charges.length === 0) return;
     const decision = await this.options.gate.take(charges);
     if (!decision.granted) {
+      for (const charge of charges) {
+        this.options.metrics?.armThrottled.inc({
+          subscription: charge.subscriptionId?.toLowerCase() ?? "none",
+          class: charge.class,
+          source: "gate",
+        });
+      }
       throw new ThrottledError(
         `azid's ${charges.map((c) => c.class).join("+")} budget is spent`,
         decision.retryAfterMs,

@@ -28,7 +28,8 @@ const duration = (value: number | undefined, timeScale: number) =>
     ? seconds(value)
     : `${seconds(value)} (${seconds(value * timeScale)} at Azure's pace)`;
 
-export function renderHtmlReport(report: RemediationReport): string {
+/** `source`: the command that wrote it, named in the footer. */
+export function renderHtmlReport(report: RemediationReport, source = "azid remediate"): string {
   const ready = report.resources.filter((r) => r.state === "ready").length;
   const tiles = [
     ["Resources ready", report.applied ? `${ready} / ${report.resources.length}` : "not applied"],
@@ -60,7 +61,7 @@ ${timelineCharts(report)}
 ${resourceTable(report.resources, report.applied)}
 <h2>The plan</h2>
 ${planSection(report)}
-<footer>Written by azid remediate.</footer>
+<footer>Written by ${html(source)}.</footer>
 </body>
 </html>
 `;

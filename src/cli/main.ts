@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   export: async () => ({ register: (await import("./commands/export.js")).registerExportCommand }),
   preflight: async () => ({ register: (await import("./commands/preflight.js")).registerPreflightCommand }),
   sandbox: async () => ({ register: (await import("./commands/sandbox.js")).registerSandboxCommand }),
+  demo: async () => ({ register: (await import("./commands/demo.js")).registerDemoCommand }),
   controller: async () => ({
     register: (await import("./commands/controller.js")).registerControllerCommand,
   }),

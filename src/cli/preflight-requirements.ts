@@ -13,7 +13,6 @@ import {
   roleDefinitionGuid,
 } from "../api/arm-id.js";
 import { builtinRoleByGuid, builtinRoleByName } from "../api/builtin-roles.js";
-import { actionMatches, type Permission } from "../api/role-permissions.js";
 import type { RoleAssignmentSpec } from "../api/schemas/common.js";
 import { type ManagedResource, resourceKey } from "./manifests.js";
 import { subscriptionOfResource } from "./resources.js";
@@ -125,15 +124,3 @@ export function requirementsOf(resources: readonly ManagedResource[]): Requireme
 
 const builtinRoleId = (id: string | undefined) =>
   id !== undefined && builtinRoleByGuid(roleDefinitionGuid(id));
-
-/**
- * Whether permissions allow an action: some entry's actions match it and none of that entry's
- * notActions do. `/*\/` also matches a single `/`, so that Managed Identity Operator's
- * `userAssignedIdentities/*\/assign/action` covers `userAssignedIdentities/assign/action`.
- */
-export function permits(permissions: readonly Permission[], action: string): boolean {
-  const matches = (pattern: string) =>
-    actionMatches(pattern, action) ||
-    (pattern.includes("/*/") && actionMatches(pattern.replaceAll("/*/", "/"), action));
-  return permissions.some((p) => (p.actions ?? []).some(matches) && !(p.notActions ?? []).some(matches));
-}

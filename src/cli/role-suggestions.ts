@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Permission } from "../api/role-permissions.js";
+import { permits } from "../api/role-permissions.js";
 import { PACKAGE_ROOT } from "../util/paths.js";
-import { permits } from "./preflight-requirements.js";
 
 interface BuiltinRoleDefinition {
   roleName: string;

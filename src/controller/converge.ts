@@ -1,5 +1,5 @@
 import type { AzureError } from "../azure/errors.js";
-import type { ActionExecutor } from "../azure/executor.js";
+import type { ActionExecutor, Execution } from "../azure/executor.js";
 import { type Action, isRead } from "../plan/actions.js";
 import { applyResult } from "../plan/apply-result.js";
 import type { ObservedState } from "../plan/observed.js";
@@ -31,6 +31,11 @@ export interface ConvergeOptions<Status> {
   maxRounds?: number;
   /** Called before each wave of writes, e.g. to stop when the lease or the approval is gone. */
   beforeWrites?: (writes: readonly Action[]) => void | Promise<void>;
+  /**
+   * Refuses writes before they are sent (azid's own permissions): a refused write is not
+   * executed; the answer given stands for it.
+   */
+  vetWrites?: (writes: readonly Action[]) => Promise<ReadonlyMap<string, Execution>>;
 }
 
 /**
@@ -74,10 +79,15 @@ export async function converge<Status>(
     }
     const writes = result.actions.filter((action) => !isRead(action));
     if (writes.length > 0) await options.beforeWrites?.(writes);
+    const refused = writes.length > 0 && options.vetWrites ? await options.vetWrites(writes) : new Map();
 
-    const outcomes = await runWave(result.actions, options);
-    for (const [index, action] of result.actions.entries()) {
-      const outcome = outcomes[index];
+    const outcomes = await runWave(
+      result.actions.filter((action) => !refused.has(action.key)),
+      options,
+    );
+    let next = 0;
+    for (const action of result.actions) {
+      const outcome = refused.get(action.key) ?? outcomes[next++];
       if (!outcome) continue;
       executed.push(action);
       if (outcome.error) errors.push(outcome.error);

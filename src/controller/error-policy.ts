@@ -12,6 +12,7 @@ import {
 } from "../azure/errors.js";
 import { OperationInProgressError } from "../azure/executor.js";
 import { scrubSecrets } from "../observability/logger.js";
+import { reasonForFailure } from "../plan/failures.js";
 
 /**
  * The one place that decides what a failure means for the work queue:
@@ -105,7 +106,8 @@ export function judge(error: unknown): Verdict {
       azure.code === "RoleAssignmentLimitExceeded" ? Reason.RoleAssignmentLimitExceeded : Reason.AzureError;
     return { kind: "terminal", reason, message, recheckAfterMs: RECHECK.invalidRequest };
   }
-  return { kind: "retry", reason: Reason.AzureError, message };
+  // A missing resource group or target may be created any moment (by Terraform, say): retry.
+  return { kind: "retry", reason: reasonForFailure(azure), message };
 }
 
 /**

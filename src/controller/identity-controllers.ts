@@ -3,12 +3,13 @@
 // the finalizer while Azure may still need cleaning, sync with Azure (policy, plan, act), write
 // the status, record the notices as events, let the object go once Azure is clean, and hand
 // the error policy's verdict to the queue.
-import { ConditionType } from "../api/conditions.js";
+import { ConditionType, Reason } from "../api/conditions.js";
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import type { TenantMigration } from "../api/schemas/tenant-migration.js";
+import { CredentialTenantError } from "../azure/errors.js";
 import { ActionExecutor } from "../azure/executor.js";
 import { IdentityPatches } from "../azure/identity-patches.js";
 import {
@@ -24,6 +25,7 @@ import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import { VerdictError } from "./error-policy.js";
 import { ObservationCache } from "./observation-cache.js";
+import { PermissionGuard } from "./permission-guard.js";
 import type {
   Caches,
   ControllerDefinition,
@@ -97,11 +99,8 @@ function subscriptionIndex(resource: ResourceType): IndexDefinition {
     resource,
     name: SUBSCRIPTION_INDEX,
     index: (object) => {
-      try {
-        return [subscriptionOfResource(object as unknown as ManagedResource)];
-      } catch {
-        return []; // an invalid resource id: its reconcile reports it
-      }
+      const subscription = subscriptionOrUndefined(object as unknown as ManagedResource);
+      return subscription ? [subscription] : [];
     },
   };
 }
@@ -136,7 +135,9 @@ const TENANT_SWEEP_MS = 60_000;
 /**
  * The leader's tenant-move detection: one read per subscription per sweep (not per resource);
  * resources whose recorded tenant differs are reconciled at once (their reconcile reports
- * TenantMismatch, or repairs when allowed), and the mismatch gauge is kept.
+ * TenantMismatch, or repairs when allowed), and the mismatch gauge is kept. When ARM refuses
+ * azid's credential as from another tenant, the resources are reconciled at once too (they report
+ * CredentialTenantMismatch).
  */
 async function sweepTenants(
   resource: ResourceType,
@@ -144,23 +145,32 @@ async function sweepTenants(
   signal: AbortSignal,
 ): Promise<void> {
   const executor = new ActionExecutor({ clients: runtime.azure.clients, gate: runtime.azure.gate });
+  const gauge = runtime.metrics.tenantMismatch;
+  let reported = new Set<string>();
   while (!signal.aborted) {
-    const resources = runtime.caches.of<KubeObject>(resource).list() as unknown as ManagedResource[];
     const bySubscription = new Map<string, ManagedResource[]>();
-    for (const managed of resources) {
-      const subscription = (() => {
-        try {
-          return subscriptionOfResource(managed);
-        } catch {
-          return undefined;
-        }
-      })();
+    for (const managed of runtime.caches.of<KubeObject>(resource).list() as unknown as ManagedResource[]) {
+      const subscription = subscriptionOrUndefined(managed);
       if (subscription)
         bySubscription.set(subscription, [...(bySubscription.get(subscription) ?? []), managed]);
     }
     for (const [subscription, members] of bySubscription) {
       const owner = { kind: resource.kind as ManagedResource["kind"], namespace: "", name: "tenant-sweep" };
       const outcome = await executor.execute(build.readSubscription(owner, subscription), subscription);
+      if (outcome.error instanceof CredentialTenantError) {
+        // The subscription moved and azid's credential is from the old tenant: have every
+        // resource say so now rather than at its next resync.
+        runtime.metrics.credentialTenantMismatch.set({ subscription }, 1);
+        for (const member of members) {
+          const ready = (member.status as { conditions?: Condition[] } | undefined)?.conditions?.find(
+            (condition) => condition.type === ConditionType.Ready,
+          );
+          if (ready?.reason !== Reason.CredentialTenantMismatch) {
+            await runtime.enqueue(keyOf(resource.kind, member.metadata.namespace, member.metadata.name));
+          }
+        }
+        continue;
+      }
       const tenant = outcome.result.subscription?.tenantId?.toLowerCase();
       let mismatched = 0;
       for (const member of members) {
@@ -174,8 +184,12 @@ async function sweepTenants(
           await runtime.enqueue(keyOf(resource.kind, member.metadata.namespace, member.metadata.name));
         }
       }
-      runtime.metrics.tenantMismatch.set({ subscription, kind: resource.kind }, mismatched);
+      gauge.set({ subscription, kind: resource.kind }, mismatched);
     }
+    // Subscriptions this kind no longer has resources in report nothing, rather than a stale count.
+    for (const gone of reported)
+      if (!bySubscription.has(gone)) gauge.remove({ subscription: gone, kind: resource.kind });
+    reported = new Set(bySubscription.keys());
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, TENANT_SWEEP_MS);
       signal.addEventListener("abort", () => {
@@ -184,6 +198,16 @@ async function sweepTenants(
       });
     });
   }
+  // Another replica leads now: only the leader's figures count.
+  for (const subscription of reported) gauge.remove({ subscription, kind: resource.kind });
+}
+
+function subscriptionOrUndefined(resource: ManagedResource): string | undefined {
+  try {
+    return subscriptionOfResource(resource);
+  } catch {
+    return undefined; // an invalid resource id: its reconcile reports it
+  }
 }
 
 function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reconciler {
@@ -191,11 +215,18 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
     clients: runtime.azure.clients,
     gate: runtime.azure.gate,
     identityPatches: new IdentityPatches(runtime.azure.targetLock),
+    metrics: runtime.metrics,
   });
   const cache = new ObservationCache();
+  const permissions = new PermissionGuard(runtime.azure.clients, runtime.azure.endpoints.arm);
   // azid's own credential changed (e.g. to the new tenant's): what it saw before may be wrong.
-  runtime.azure.credentials.onChange(() => cache.clear());
+  runtime.azure.credentials.onChange(() => {
+    cache.clear();
+    permissions.clear();
+  });
   const { caches } = runtime;
+  // Rechecks wait for Azure (a permission granted, a principal replicated): on the sandbox's clock.
+  const armTime = (ms: number) => ms / runtime.azure.timeScale;
 
   return async (request, ctx) => {
     const object = caches.of<KubeObject>(resource).get(request.namespace, request.name);
@@ -215,13 +246,20 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
         customRoles: caches.of<CustomRole & KubeObject>(CUSTOM_ROLES).list(namespace),
       },
       allowTenantRepair: (policy) => repairAllowed(runtime, managed, policy),
+      permissions,
     });
     ctx.logger.debug(
       { reads: outcome.reads, writes: outcome.writes, verdict: outcome.verdict?.kind },
       "synced with Azure",
     );
+    if (outcome.credentialRefused || outcome.reads + outcome.writes > 0) {
+      runtime.metrics.credentialTenantMismatch.set(
+        { subscription: subscriptionOfResource(managed) },
+        outcome.credentialRefused ? 1 : 0,
+      );
+    }
 
-    await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
+    // Azure took these writes whether or not the status write below succeeds (a conflict retries).
     for (const action of outcome.writesDone) {
       runtime.events.record({
         regarding: current,
@@ -240,6 +278,7 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
         note: notice.message,
       });
     }
+    await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
     if (deleting && outcome.deleted) {
       await removeFinalizer(runtime.kube, resource, current, AZID_FINALIZER);
       return;
@@ -247,18 +286,23 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
 
     const verdict = outcome.verdict;
     if (verdict?.kind === "terminal") {
+      runtime.metrics.reconcileStopped.inc({ controller: runtime.name, reason: verdict.reason });
+    }
+    // Why it stopped, for `kubectl describe`: an Azure failure, or a state only a person can fix.
+    const stopped = verdict ?? needsAttention(outcome.status);
+    if (stopped) {
       runtime.events.record({
         regarding: current,
         type: "Warning",
-        reason: verdict.reason,
-        action: "Reconcile",
-        note: verdict.message,
+        reason: stopped.reason,
+        action: deleting ? "Delete" : "Reconcile",
+        note: stopped.message,
       });
-      return { requeueAfterMs: verdict.recheckAfterMs };
     }
+    if (verdict?.kind === "terminal") return { requeueAfterMs: armTime(verdict.recheckAfterMs) };
     if (verdict) throw new VerdictError(verdict);
     if (outcome.unsettled) return { requeueAfterMs: 1000 };
-    return isReady(outcome.status) ? undefined : { requeueAfterMs: NOT_READY_RECHECK_MS };
+    return isReady(outcome.status) ? undefined : { requeueAfterMs: armTime(NOT_READY_RECHECK_MS) };
   };
 }
 
@@ -284,6 +328,26 @@ function repairAllowed(
         (resource.kind === "CustomRole" ||
           conditionIsTrue(migration.status?.conditions, CUSTOM_ROLES_RESTORED)),
     );
+}
+
+/** Not Ready for a reason no Azure call failed with, that waiting alone will not fix. */
+const ATTENTION_REASONS = new Set<string>([
+  Reason.InvalidSpec,
+  Reason.IdentityNotFound,
+  Reason.TargetNotFound,
+  Reason.ResourceGroupNotFound,
+  Reason.UnsupportedTarget,
+  Reason.LocationMismatch,
+  Reason.RoleNotFound,
+  Reason.CustomRoleNotFound,
+  Reason.AppRoleNotFound,
+]);
+
+function needsAttention(status: unknown): { reason: string; message: string } | undefined {
+  const ready = (status as { conditions?: Condition[] } | undefined)?.conditions?.find(
+    (condition) => condition.type === ConditionType.Ready,
+  );
+  return ready?.status === "False" && ATTENTION_REASONS.has(ready.reason) ? ready : undefined;
 }
 
 function isReady(status: unknown): boolean {

@@ -354,7 +354,7 @@ export class Manager {
         metrics: this.options.metrics,
         logger: this.options.logger,
       });
-      this.azure = { endpoints, credentials, clients, gate, targetLock: this.shared!.locks };
+      this.azure = { endpoints, credentials, clients, gate, targetLock: this.shared!.locks, timeScale };
     }
     return this.azure;
   }

@@ -39,11 +39,27 @@ export class ObservationCache {
     return next;
   }
 
-  /** Remembers what a reconcile read (absent answers too), without extending fresh entries. */
-  harvest(observed: ObservedState): void {
-    this.store("subscriptions", observed.subscriptions, this.ttl.subscriptionMs);
-    this.store("servicePrincipals", observed.servicePrincipals, this.ttl.servicePrincipalMs);
-    this.store("roleDefinitionsByName", observed.roleDefinitionsByName, this.ttl.roleDefinitionMs);
+  /**
+   * Remembers what a reconcile read (absent answers too), without extending fresh entries.
+   * `prefilled` is what prefill() gave that reconcile: its entries were not read, so they are not
+   * stored again (a reconcile that outlives clear() must not bring back what clear() dropped).
+   */
+  harvest(observed: ObservedState, prefilled?: ObservedState): void {
+    const read = <T>(field: CachedField, values: Record<string, T>): Record<string, T> => {
+      const before = prefilled?.[field] as Record<string, T> | undefined;
+      return Object.fromEntries(Object.entries(values).filter(([id, value]) => before?.[id] !== value));
+    };
+    this.store("subscriptions", read("subscriptions", observed.subscriptions), this.ttl.subscriptionMs);
+    this.store(
+      "servicePrincipals",
+      read("servicePrincipals", observed.servicePrincipals),
+      this.ttl.servicePrincipalMs,
+    );
+    this.store(
+      "roleDefinitionsByName",
+      read("roleDefinitionsByName", observed.roleDefinitionsByName),
+      this.ttl.roleDefinitionMs,
+    );
   }
 
   /** Forgets a subscription's tenant, e.g. when ARM refused a token as from another tenant. */

@@ -99,6 +99,8 @@ export interface AzureRuntime {
   gate: RateGate;
   /** Serialises identity PATCHes of one Azure resource across replicas (a Redis lock). */
   targetLock: TargetLock;
+  /** ARM time runs this much faster (the sandbox's time scale; 1 against Azure). */
+  timeScale: number;
 }
 
 export interface RuntimeSettings {

@@ -1,13 +1,15 @@
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
+import { CredentialTenantError } from "../azure/errors.js";
 import type { ActionExecutor } from "../azure/executor.js";
 import { type Action, isRead } from "../plan/actions.js";
-import { emptyObserved, type ObservedState } from "../plan/observed.js";
+import { emptyObserved, type ObservedState, subscriptionKey } from "../plan/observed.js";
 import type { Notice, PlanContext, PlanResult } from "../plan/plan-types.js";
 import { evaluatePolicy, type PolicyContext, type PolicyDecision } from "../plan/policy.js";
 import { plannerOf } from "../plan/remediation.js";
 import { converge } from "./converge.js";
 import { judgeAll, type Verdict } from "./error-policy.js";
 import type { ObservationCache } from "./observation-cache.js";
+import type { PermissionGuard } from "./permission-guard.js";
 
 type StatusOf<R extends ManagedResource> = NonNullable<R["status"]>;
 
@@ -24,6 +26,8 @@ export interface SyncDependencies {
   now?: () => Date;
   /** Called before each wave of writes (the TenantMigration pacer, a lost lease check). */
   beforeWrites?: (writes: readonly Action[]) => void | Promise<void>;
+  /** azid's own permissions, checked before writes are sent (see PermissionGuard). */
+  permissions?: PermissionGuard;
 }
 
 export interface SyncOutcome<Status> {
@@ -40,6 +44,8 @@ export interface SyncOutcome<Status> {
   writesDone: Action[];
   /** The plan did not settle within the round limit: reconcile again soon. */
   unsettled: boolean;
+  /** ARM refused azid's credential as from another tenant than the subscription's. */
+  credentialRefused: boolean;
 }
 
 /**
@@ -63,13 +69,24 @@ export async function syncResource<R extends ManagedResource>(
     observed: ObservedState,
     status: StatusOf<R> | undefined,
   ) => PlanResult<StatusOf<R>>;
-  const run = await converge(plan, deps.cache.prefill(emptyObserved()), {
+  const subscriptionId = subscriptionOfResource(resource);
+  const prefilled = deps.cache.prefill(emptyObserved());
+  const run = await converge(plan, prefilled, {
     executor: deps.executor,
-    subscriptionId: subscriptionOfResource(resource),
+    subscriptionId,
     initialStatus: resource.status as StatusOf<R> | undefined,
     beforeWrites: deps.beforeWrites,
+    ...(deps.permissions
+      ? {
+          vetWrites: (writes: readonly Action[]) =>
+            deps.permissions!.vet(writes, subscriptionOfResource(resource)),
+        }
+      : {}),
   });
-  deps.cache.harvest(run.observed);
+  deps.cache.harvest(run.observed, prefilled);
+  // ARM refused the token as from another tenant: the subscription moved, its cached tenant is stale.
+  const credentialRefused = run.errors.some((error) => error instanceof CredentialTenantError);
+  if (credentialRefused) deps.cache.forgetSubscription(subscriptionKey(subscriptionId));
   const writes = run.executed.filter((action) => !isRead(action)).length;
   return {
     status: run.final.status,
@@ -81,5 +98,6 @@ export async function syncResource<R extends ManagedResource>(
     reads: run.executed.length - writes,
     writesDone: run.writesDone,
     unsettled: run.cutShort,
+    credentialRefused,
   };
 }

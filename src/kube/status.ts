@@ -70,7 +70,10 @@ type Status = Record<string, unknown> & { conditions?: Condition[] };
  * - `observedGeneration` (of the status and of each condition) is that object's generation;
  * - a condition's lastTransitionTime is kept while its status stays, and set to now when it changes;
  * - nothing is sent when the result equals the status the object already has;
- * - the write carries the object's resourceVersion; a 409 re-reads the object and tries again.
+ * - the write carries the object's resourceVersion; a 409 re-reads the object and tries again,
+ *   unless someone else changed the status meanwhile: the reconcile then computed from a stale
+ *   status (a lagging cache) and what it remembered there (what azid owns) could be lost, so the
+ *   conflict is thrown for the reconcile to run again on the fresh object.
  */
 export class StatusWriter {
   private readonly now: () => Date;
@@ -103,6 +106,9 @@ export class StatusWriter {
             cause: error,
           });
         }
+        const staleInput = !sameJson(fresh.status ?? {}, object.status ?? {});
+        const alreadyThere = sameJson(this.complete(status, fresh, generation), fresh.status ?? {});
+        if (staleInput && !alreadyThere) throw error;
         current = fresh;
       }
     }

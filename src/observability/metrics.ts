@@ -63,6 +63,20 @@ export class Metrics {
     labelNames: ["subscription", "class", "source"] as const,
     registers: [this.registry],
   });
+  readonly reconcileStopped = new Counter({
+    name: "azid_reconcile_stopped_total",
+    help: "Reconciles that stopped on a failure no retry fixes (policy, permission, credential): azid rechecks later",
+    labelNames: ["controller", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly credentialTenantMismatch = new Gauge({
+    name: "azid_credential_tenant_mismatch",
+    help:
+      "1 while ARM refuses azid's credential for a subscription as from another tenant (the subscription " +
+      "moved: configure a credential from its new tenant), else 0",
+    labelNames: ["subscription"] as const,
+    registers: [this.registry],
+  });
   readonly tenantMismatch = new Gauge({
     name: "azid_tenant_mismatch",
     help: "Resources whose Azure tenant differs from their subscription's current tenant",

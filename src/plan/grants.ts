@@ -409,10 +409,20 @@ function graphOutcome(
 ): GraphOutcome {
   const { obs, principal } = input;
   const appId = spec.resourceAppId ?? MICROSOFT_GRAPH_APP_ID;
+  // Graph names assignments itself, so only status remembers which ones azid made: an outcome
+  // that waits for a read keeps that memory for the rounds after it.
+  const before = (matches: (entry: GraphAppRoleStatus) => boolean) =>
+    (input.previous.graphAppRoles ?? []).find(
+      (entry) =>
+        principal !== undefined &&
+        sameId(entry.resourceAppId, appId) &&
+        sameId(entry.principalId, principal.id) &&
+        matches(entry),
+    );
   const base = {
     resourceAppId: appId,
     appRole: spec.appRole,
-    owned: false,
+    owned: before((entry) => entry.appRole.toLowerCase() === spec.appRole.toLowerCase())?.owned ?? false,
     ...(principal ? { principalId: principal.id } : {}),
   };
   const refusal = input.refused("graphAppRoles", index);
@@ -454,14 +464,8 @@ function graphOutcome(
   const existing = assignments.find(
     (a) => sameId(a.resourceId, api.objectId) && sameId(a.appRoleId, role.id),
   );
-  const before = (input.previous.graphAppRoles ?? []).find(
-    (entry) =>
-      sameId(entry.appRoleId, role.id) &&
-      sameId(entry.resourceAppId, appId) &&
-      sameId(entry.principalId, principal.id),
-  );
   if (existing) {
-    const owned = before?.owned ?? false;
+    const owned = base.owned || (before((entry) => sameId(entry.appRoleId, role.id))?.owned ?? false);
     return {
       ...base,
       appRoleId: role.id,

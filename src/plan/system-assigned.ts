@@ -101,12 +101,23 @@ export function planSystemAssignedIdentity(
   const subscription = obs.subscription(subscriptionOfId(spec.resourceId) as string);
   const target = obs.target(spec.resourceId);
   if (target === undefined) {
-    const reading: ConditionState = {
-      type: ConditionType.Ready,
-      status: "Unknown",
-      reason: Reason.Progressing,
-      message: "reading the resource",
-    };
+    // The read failed (azid's credential refused after a tenant move, a permission): say why.
+    const reading: ConditionState =
+      obs.failures.length > 0
+        ? readyCondition({
+            details: [],
+            writes: 0,
+            policy,
+            mismatch: undefined,
+            observeOnly,
+            readFailures: obs.failures,
+          })
+        : {
+            type: ConditionType.Ready,
+            status: "Unknown",
+            reason: Reason.Progressing,
+            message: "reading the resource",
+          };
     return finish({ ...prev }, [reading, policyCondition(policy)]);
   }
   if (target.state === "absent") {

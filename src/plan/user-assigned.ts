@@ -234,16 +234,31 @@ class UserAssignedPlanner {
     this.writes.push(...grants.writes);
     const grantsLeft = grants.roleAssignments.length + grants.graphAppRoles.length;
     let remaining = 0;
+    let adoptedKept = false;
     for (const { id, identity: current } of all) {
       if (current === null) continue;
-      remaining++;
+      // An identity azid found rather than made is left in Azure: only what azid made goes.
+      const adopted = id === this.identityId && !this.prev.identityOwned;
+      if (!adopted) remaining++;
       if (current === undefined) continue;
       const attachedSomewhere = this.detachEverywhere(id, "teardown");
+      if (adopted) {
+        if (attachedSomewhere > 0) remaining++;
+        adoptedKept = true;
+        continue;
+      }
       if (attachedSomewhere === 0 && grantsLeft === 0) {
         const action = build.deleteIdentity(this.owner, id, "teardown");
         const failure = this.obs.failureOf(action.key);
         if (!failure) this.writes.push(action);
       }
+    }
+    if (adoptedKept && remaining === 0 && grantsLeft === 0) {
+      this.notices.push({
+        type: "Normal",
+        reason: Reason.Deleting,
+        message: `identity ${this.identityId} stays in Azure: azid adopted it and did not create it`,
+      });
     }
     const message =
       remaining === 0
@@ -341,9 +356,14 @@ class UserAssignedPlanner {
       cleanup.earlierPrincipalsLeft,
     );
 
+    const creating = this.writes.some(
+      (action) =>
+        action.kind === "CreateIdentity" && armIdKey(action.identityId) === armIdKey(this.identityId),
+    );
     const status: Status = {
       observedGeneration: this.resource.metadata.generation,
       ...this.identityFields(identity, identityOutcome, mismatch),
+      ...(this.prev.identityOwned || creating ? { identityOwned: true } : {}),
       roleAssignments: cleanup.roleAssignments.map(statusEntry),
       federatedCredentials: credentials.map(statusEntry),
       attachments: attachments.map(statusEntry),

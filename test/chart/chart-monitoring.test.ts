@@ -46,6 +46,7 @@ describe("monitoring", () => {
       "AzidReconcileErrors",
       "AzidArmThrottled",
       "AzidTenantMismatch",
+      "AzidReconcileStopped",
       "AzidControllerDown",
     ]) {
       assert.ok(names.includes(wanted), wanted);

@@ -48,10 +48,10 @@ describe("converge: planner + executor against the ARM emulator", () => {
   });
   after(() => f.close());
 
-  const identity = (): UserAssignedIdentity => ({
+  const identity = (name = "orders"): UserAssignedIdentity => ({
     apiVersion: "azid.dev/v1alpha1",
     kind: "UserAssignedIdentity",
-    metadata: { name: "orders", namespace: "team-a", generation: 1 },
+    metadata: { name, namespace: "team-a", generation: 1 },
     spec: {
       subscriptionId: sub,
       resourceGroup: "app-rg",
@@ -125,18 +125,30 @@ describe("converge: planner + executor against the ARM emulator", () => {
   });
 
   test("deletion detaches, revokes, ungrants and deletes, leaving nothing behind", async () => {
-    const { resource } = await reconcile(identity());
+    // A name of its own: an identity that already existed would be adopted, and adopted ones stay.
+    const { resource } = await reconcile(identity("payments"));
     const principalId = resource.status?.principalId as string;
     const deleting: UserAssignedIdentity = {
       ...resource,
       metadata: { ...resource.metadata, deletionTimestamp: new Date().toISOString() },
     };
+    assert.equal(resource.status?.identityOwned, true, "created by azid");
     const { run } = await reconcile(deleting);
+    console.log(
+      JSON.stringify(run.executed.map((a) => a.description)),
+      run.cutShort,
+      JSON.stringify(run.notices),
+      JSON.stringify(run.errors),
+    );
     assert.equal(run.final.deleted, true);
-    const id = `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/orders`;
+    const id = `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/payments`;
     assert.equal((await f.request("GET", `${id}?api-version=2024-11-30`)).status, 404);
     const target = await f.request("GET", `${vm}?api-version=2024-11-01`);
-    assert.equal(target.body.identity.type, "SystemAssigned");
+    assert.ok(
+      !Object.keys(target.body.identity.userAssignedIdentities ?? {})
+        .map(armIdKey)
+        .includes(armIdKey(id)),
+    );
     const grants = await f.request(
       "GET",
       `/subscriptions/${sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId eq '${principalId}'`,

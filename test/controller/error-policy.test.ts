@@ -5,6 +5,7 @@ import {
   ConflictError,
   CredentialTenantError,
   InvalidRequestError,
+  NotFoundError,
   PermissionError,
   PolicyDeniedError,
   PrincipalNotFoundError,
@@ -24,7 +25,12 @@ describe("error policy: one verdict per failure", () => {
     ],
     ["azid's own gate", new ThrottledError("budget", 250, "gate"), { kind: "throttled", retryAfterMs: 250 }],
     ["a running LRO", new OperationInProgressError("busy", 3000), { kind: "throttled", retryAfterMs: 3000 }],
-    ["5xx", new TransientError("boom", "InternalServerError", 500), { kind: "retry" }],
+    ["5xx", new TransientError("boom", "InternalServerError", 500), { kind: "retry", reason: "AzureError" }],
+    [
+      "a resource group that does not exist yet",
+      new NotFoundError("no group", "ResourceGroupNotFound", 404),
+      { kind: "retry", reason: "ResourceGroupNotFound" },
+    ],
     ["a concurrent FIC write", new ConflictError("409", "Conflict", 409), { kind: "retry" }],
     [
       "a principal still replicating",

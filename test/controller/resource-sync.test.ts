@@ -147,4 +147,23 @@ describe("syncResource", () => {
       .map(([, value]) => value.principalId);
     assert.deepEqual(attached, [repaired.status.principalId], "re-attached with the new principal");
   });
+
+  test("after a tenant move, the tenant cached before it is dropped once ARM refuses the old credential", async () => {
+    const [resource, defaults] = identity("cached");
+    // The suite's subscription may have moved already: start from its tenant now.
+    const { tenantId } = (await f.request("GET", `/subscriptions/${sub}?api-version=2022-12-01`)).body;
+    const deps = { ...defaults, executor: sandboxExecutor(f.arm, { tenantId }) };
+    const ready = await syncResource(resource, deps);
+    assert.equal(ready.verdict, undefined, JSON.stringify(ready.verdict));
+    const newTenant = "88888888-aaaa-4bbb-8ccc-dddddddddddd";
+    f.arm.moveSubscription(sub, newTenant);
+
+    const stale = await syncResource({ ...resource, status: ready.status }, deps);
+    assert.equal(stale.verdict?.reason, "CredentialTenantMismatch");
+    const moved = { ...deps, executor: sandboxExecutor(f.arm, { tenantId: newTenant }) };
+    const reported = await syncResource({ ...resource, status: ready.status }, moved);
+    const mismatch = reported.status.conditions?.find((c) => c.type === "TenantMismatch");
+    assert.equal(mismatch?.status, "True", "not the tenant read before the move");
+    assert.equal(reported.writes, 0, "no grant for the old principal is attempted");
+  });
 });

@@ -147,6 +147,21 @@ describe("status writer", () => {
     assert.equal(result.object.metadata?.resourceVersion, current.object.metadata?.resourceVersion);
   });
 
+  test("a conflict over a status someone else changed is thrown: the reconcile read a stale status", async () => {
+    const seen = await cluster.createIdentity("status", "stale", { v: "1" });
+    // Another reconcile (or a lagging cache's reader) wrote a status this reconcile never saw;
+    // overwriting it would lose what that status remembered.
+    await writer.write(IDENTITIES, seen, { conditions: [ready("True")], principalId: "p-1" });
+    const writes = client.statusWrites;
+    await assert.rejects(
+      writer.write(IDENTITIES, seen, { conditions: [ready("False", "Progressing", "stale")] }),
+      (error: { code?: number }) => error.code === 409,
+    );
+    assert.equal(client.statusWrites, writes + 1, "no second write");
+    const stored = await cluster.getIdentity("status", "stale");
+    assert.equal((stored.status as { principalId?: string }).principalId, "p-1");
+  });
+
   test("a status the schema refuses is an error, not a retry loop", async () => {
     const seen = await cluster.createIdentity("status", "invalid", { v: "1" });
     await assert.rejects(

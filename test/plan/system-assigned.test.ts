@@ -4,9 +4,10 @@ import { armIdKey } from "../../src/api/arm-id.js";
 import type { SystemAssignedIdentity } from "../../src/api/schemas/system-assigned-identity.js";
 import type { PatchResourceIdentity } from "../../src/plan/actions.js";
 import { emptyObserved } from "../../src/plan/observed.js";
+import { simulate } from "../../src/plan/simulate.js";
 import { planSystemAssignedIdentity } from "../../src/plan/system-assigned.js";
 import { condition, context, sai, saiPlan } from "./support/resources.js";
-import { GRAPH_APP_ID, NEW_TENANT, RG, vmId, World } from "./support/world.js";
+import { GRAPH_APP_ID, NEW_TENANT, RG, SUB, vmId, World } from "./support/world.js";
 
 function converge(world: World, resource: SystemAssignedIdentity, ctx = context()) {
   const run = world.converge(saiPlan(resource, ctx), resource.status);
@@ -82,6 +83,21 @@ describe("SystemAssignedIdentity planner", () => {
     }
   });
 
+  test("a resync that reads Graph again keeps azid's ownership of the app roles it granted", () => {
+    const world = new World();
+    world.addVm("vm-1", { type: "SystemAssigned", principalId: "s", tenantId: world.tenantId });
+    const first = converge(world, grants());
+    // The controller keeps Graph's service principal across reconciles (its observation cache):
+    // the resync knows the app role before it has read the assignments.
+    const cached = { ...emptyObserved(), servicePrincipals: first.run.observed.servicePrincipals };
+    const resync = simulate(saiPlan(first.resource), cached, (action) => world.answer(action), {
+      initialStatus: first.resource.status,
+    });
+    assert.equal(resync.final.status.graphAppRoles?.[0]?.owned, true);
+    converge(world, deleting({ ...first.resource, status: resync.final.status }));
+    assert.equal(world.appRoleAssignments.length, 0, "revoked on deletion");
+  });
+
   test("after a tenant move with repair allowed: off, on, and grants for the new principal", () => {
     const world = new World();
     world.addVm("vm-1", { type: "SystemAssigned", principalId: "old", tenantId: world.tenantId });
@@ -127,5 +143,20 @@ describe("SystemAssignedIdentity planner", () => {
     const { run } = converge(world, sai({ resourceId: vmId("ghost") }));
     assert.deepEqual(world.writeKinds(), []);
     assert.equal(condition(run.final.status, "Ready")?.reason, "TargetNotFound");
+  });
+
+  test("a refused read of the resource names its cause (a credential from the old tenant)", () => {
+    const refused = { code: "InvalidAuthenticationTokenTenant", message: "wrong issuer", status: 401 };
+    const observed = {
+      ...emptyObserved(),
+      failures: {
+        [`ReadSubscription:${SUB}`]: refused,
+        [`ReadTarget:${armIdKey(vmId("vm-1"))}`]: refused,
+      },
+    };
+    const plan = planSystemAssignedIdentity(grants(), observed, context());
+    assert.deepEqual(plan.actions, [], "failed reads are not asked again");
+    assert.equal(condition(plan.status, "Ready")?.status, "False");
+    assert.equal(condition(plan.status, "Ready")?.reason, "CredentialTenantMismatch");
   });
 });

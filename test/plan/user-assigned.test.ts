@@ -573,6 +573,11 @@ describe("UserAssignedIdentity planner: deletion", () => {
     const world = new World();
     world.addVm("vm-1");
     const pre = world.addIdentity("orders");
+    // azid adopted the identity; its status says it created it (it did, before a status loss would matter).
+    const createdByAzid = (r: ReturnType<typeof uai>) => ({
+      ...r,
+      status: { ...r.status, identityOwned: true },
+    });
     world.addVm("vm-2", { type: "UserAssigned", userAssignedIdentities: { [pre.id]: {} } }); // adopted attachment
     const adopted = world.addAssignment({
       name: "55555555-5555-4555-8555-555555555555",
@@ -592,7 +597,7 @@ describe("UserAssignedIdentity planner: deletion", () => {
       }),
     );
     assert.equal(world.assignments.length, 2);
-    const { run, notices } = convergeWithNotices(world, deleting(resource));
+    const { run, notices } = convergeWithNotices(world, deleting(createdByAzid(resource)));
     assert.equal(world.identities.size, 0);
     assert.deepEqual(world.assignments, [adopted], "the adopted assignment is not azid's to delete");
     const caching = notices.filter((n) => n.reason === "TokenCaching").map((n) => n.message);
@@ -620,6 +625,33 @@ describe("UserAssignedIdentity planner: deletion", () => {
     const remove = roundOf(run.steps, (a) => a.kind === "DeleteIdentity");
     assert.ok(remove > detach && remove > revoke, "the identity goes last");
     assert.equal(run.final.deleted, true);
+  });
+
+  test("Delete leaves an identity azid adopted in Azure, removing only what azid made", () => {
+    const world = new World();
+    world.addVm("vm-1");
+    world.addIdentity("orders");
+    const { resource } = converge(
+      world,
+      uai({ roleAssignments: [{ role: "Reader", scope: RG }], attachTo: [vmId("vm-1")] }),
+    );
+    assert.equal(resource.status?.identityOwned, undefined, "found, not created");
+    const { run, notices } = convergeWithNotices(world, deleting(resource));
+    assert.equal(world.identities.size, 1, "the adopted identity stays");
+    assert.deepEqual(world.assignments, [], "the grant azid made is revoked");
+    assert.equal(
+      world.targets.get(armIdKey(vmId("vm-1")))?.identity?.type,
+      "None",
+      "and its attachment removed",
+    );
+    assert.ok(notices.some((n) => /azid adopted it and did not create it/.test(n.message)));
+    assert.equal(run.final.deleted, true);
+  });
+
+  test("an identity azid creates is recorded as its own", () => {
+    const world = new World();
+    const { resource } = converge(world, uai());
+    assert.equal(resource.status?.identityOwned, true);
   });
 
   test("the identity is deleted only after it is detached everywhere", () => {

@@ -58,8 +58,13 @@ describe("RedisLocks", () => {
   test("a holder that died frees the lock after its ttl; its late release cannot free the next holder's", async () => {
     const [dead, next] = [locks({ ttlMs: 50 }), locks({ waitMs: 1000 })];
     let release!: () => void;
-    const stuck = dead.withLock("vm-3", () => new Promise<void>((resolve) => (release = resolve)));
-    await sleep(5);
+    let holding!: () => void;
+    const deadHolds = new Promise<void>((resolve) => (holding = resolve));
+    const stuck = dead.withLock("vm-3", () => {
+      holding();
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    await deadHolds; // a fixed sleep raced the SET under load
     let nextHolds = false;
     const taken = next.withLock("vm-3", async () => {
       nextHolds = true;

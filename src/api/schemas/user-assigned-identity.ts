@@ -19,7 +19,7 @@ import {
   resourceGroupName,
   resourceId,
 } from "./common.js";
-import { cel, immutable, int, list, map, Optional, obj, set, str, stringMap } from "./helpers.js";
+import { bool, cel, immutable, int, list, map, Optional, obj, set, str, stringMap } from "./helpers.js";
 
 export const MAX_TAGS = 50;
 const IDENTITY_NAME_TEST = new RegExp(PATTERNS.identityName);
@@ -166,6 +166,12 @@ export const UserAssignedIdentityStatus = obj(
     principalId: Optional(str("Object id of the identity's service principal.", { maxLength: 36 })),
     clientId: Optional(str("Client (application) id of the identity.", { maxLength: 36 })),
     tenantId: Optional(str("Tenant of the identity's principal.", { maxLength: 36 })),
+    identityOwned: Optional(
+      bool(
+        "True when azid created the identity. An identity azid found and adopted is never deleted by " +
+          "it: deletionPolicy Delete then only removes what azid made (attachments, grants, credentials).",
+      ),
+    ),
     roleAssignments: Optional(list(RoleAssignmentStatus, "One entry per declared or owned role assignment.")),
     federatedCredentials: Optional(
       list(FederatedCredentialStatus, "One entry per declared or owned federated credential."),

@@ -3,6 +3,7 @@
 // as the built-in roles that grant them. Exit 5 when something is missing.
 import type { Command } from "commander";
 import type { Permission } from "../../api/role-permissions.js";
+import { permits } from "../../api/role-permissions.js";
 import { type AzureError, toAzureError } from "../../azure/errors.js";
 import { callerPermissions } from "../../azure/permissions.js";
 import { pool } from "../../util/pool.js";
@@ -19,7 +20,7 @@ import {
   withPolicyFlags,
 } from "../flags.js";
 import { loadInputs, requireAcceptable } from "../inputs.js";
-import { permits, type Requirement, requirementsOf } from "../preflight-requirements.js";
+import { type Requirement, requirementsOf } from "../preflight-requirements.js";
 import { bySubscription } from "../resources.js";
 import { rolesGranting } from "../role-suggestions.js";
 import { type CommandContext, runAction } from "../run.js";
