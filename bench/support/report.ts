@@ -20,13 +20,7 @@ export function writeCallLog(file: string, calls: readonly RequestRecord[], star
     file,
     calls
       .map((c) =>
-        [
-          c.at - start,
-          c.klass,
-          c.status,
-          c.method,
-          c.operation.split(" ")[1]?.split("/").slice(-3).join("/"),
-        ].join("\t"),
+        [c.at - start, c.klass, c.status, c.method, c.path.split("/").slice(-3).join("/")].join("\t"),
       )
       .join("\n"),
   );
