@@ -17,7 +17,7 @@ import {
 import { counter } from "./support/metrics.js";
 import { figure, note } from "./support/report.js";
 
-const IDENTITIES = Number(process.env.STEADY_IDENTITIES ?? 1000);
+const IDENTITIES = Number(process.env.STEADY_IDENTITIES ?? 2000);
 const ROUNDS = Number(process.env.STEADY_ROUNDS ?? 3);
 const TIME_SCALE = 50;
 const NAMESPACE = "steady";
