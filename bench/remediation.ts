@@ -147,7 +147,7 @@ async function runAzid(timeoutMs: number) {
   const readyAt = await waitAllReady(stack, NAMESPACE, IDENTITIES, {
     tenantId: tenant,
     timeoutMs,
-    pollMs: 50,
+    pollMs: 200,
     what: "the repair",
   });
   unsubscribe();

@@ -206,7 +206,8 @@ export async function waitAllReady(
     objects = await listIdentities(stack, namespace);
     ready = objects.filter((o) => isReady(o, options.tenantId)).length;
     if (ready >= count) return Date.now();
-    await sleep(options.pollMs ?? 100);
+    // Each poll lists every object from the API server, which runs in this process beside ARM.
+    await sleep(options.pollMs ?? Math.max(100, count / 2));
   }
   const stuck = objects
     .filter((o) => !isReady(o, options.tenantId))
