@@ -71,14 +71,25 @@ interface RunningController {
   handlers?: ControllerHandlers;
 }
 
-/** Every update but one that changed nothing besides the status (the controller's own writes) and bookkeeping. */
-export const ignoreStatusOnlyUpdates: UpdatePredicate = (before, after) =>
-  !sameJson(withoutStatus(before), withoutStatus(after));
+/**
+ * Every update but one that changed nothing besides the status (the controller's own writes) and
+ * bookkeeping, or that only added finalizers: the echo of the finalizer a first reconcile adds
+ * before it goes on, which would otherwise reconcile every new object twice. A removed finalizer
+ * still counts (it may be azid's own, to add back).
+ */
+export const ignoreStatusOnlyUpdates: UpdatePredicate = (before, after) => {
+  const added = onlyAddedTo(before.metadata?.finalizers ?? [], after.metadata?.finalizers ?? []);
+  return !sameJson(withoutStatus(before, added), withoutStatus(after, added));
+};
 
-function withoutStatus(object: KubeObject): unknown {
+function onlyAddedTo(before: readonly string[], after: readonly string[]): boolean {
+  return before.every((finalizer) => after.includes(finalizer));
+}
+
+function withoutStatus(object: KubeObject, withoutFinalizers: boolean): unknown {
   const { status: _status, metadata, ...rest } = object;
-  const { resourceVersion: _rv, managedFields: _fields, ...meta } = metadata ?? {};
-  return { ...rest, metadata: meta };
+  const { resourceVersion: _rv, managedFields: _fields, finalizers, ...meta } = metadata ?? {};
+  return { ...rest, metadata: withoutFinalizers ? meta : { ...meta, finalizers } };
 }
 
 /** The error policy's verdict as the work queue's decision. */

@@ -5,6 +5,7 @@ import {
   EventsV1Api,
   KubeConfig,
   PatchStrategy,
+  type RequestContext,
   setHeaderOptions,
   VersionApi,
   Watch,
@@ -40,6 +41,35 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
     );
   }
   return config;
+}
+
+type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
+
+/**
+ * The KubeConfig as API clients' authentication, with one connection pool per cluster and user.
+ * client-node builds a new undici Agent for every request that carries TLS settings (a CA, a
+ * client certificate, or skipped verification): every call opened a new connection, and a new TLS
+ * handshake, left idle until its keep-alive ran out. Its https.Agent path caches agents by cluster
+ * and user; this does the same for the undici path.
+ */
+function withConnectionPool(config: KubeConfig): KubeConfig {
+  const pools = new Map<string, Dispatcher>();
+  const pooled = Object.create(config) as KubeConfig;
+  pooled.applySecurityAuthentication = async (context: RequestContext) => {
+    await config.applySecurityAuthentication(context);
+    const fresh = context.getDispatcher();
+    if (!fresh) return;
+    const key = JSON.stringify([config.getCurrentCluster()?.name, config.getCurrentUser()?.name]);
+    const pool = pools.get(key);
+    if (!pool) {
+      pools.set(key, fresh);
+      return;
+    }
+    // The fresh Agent never connected: closing it frees nothing but its timers.
+    void fresh.close().catch(() => undefined);
+    context.setDispatcher(pool);
+  };
+  return pooled;
 }
 
 export interface ListOptions {
@@ -88,11 +118,12 @@ export class KubeClient {
   private readonly watcher: Watch;
 
   constructor(readonly config: KubeConfig) {
-    this.customObjects = config.makeApiClient(CustomObjectsApi);
-    this.core = config.makeApiClient(CoreV1Api);
-    this.coordination = config.makeApiClient(CoordinationV1Api);
-    this.events = config.makeApiClient(EventsV1Api);
-    this.versionApi = config.makeApiClient(VersionApi);
+    const pooled = withConnectionPool(config);
+    this.customObjects = pooled.makeApiClient(CustomObjectsApi);
+    this.core = pooled.makeApiClient(CoreV1Api);
+    this.coordination = pooled.makeApiClient(CoordinationV1Api);
+    this.events = pooled.makeApiClient(EventsV1Api);
+    this.versionApi = pooled.makeApiClient(VersionApi);
     this.watcher = new Watch(config);
   }
 

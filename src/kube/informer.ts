@@ -133,6 +133,7 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
   }
 
   private apply(type: "ADDED" | "MODIFIED" | "DELETED", object: T): void {
+    withoutManagedFields(object);
     if (type === "DELETED") {
       const previous = this.store.delete(object);
       if (previous) this.dispatch((handler) => handler.onDelete?.(object));
@@ -164,4 +165,13 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
       }
     }
   }
+}
+
+/**
+ * Drops metadata.managedFields from an object the API server sent (as controller-runtime's
+ * TransformStripManagedFields): azid never reads them, and they are half of a cached
+ * identity's memory. A status PUT without them leaves the server's managedFields as they are.
+ */
+function withoutManagedFields(object: KubeObject): void {
+  if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
 }

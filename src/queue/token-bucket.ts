@@ -11,7 +11,9 @@ import { LuaScript } from "./lua-script.js";
 const TOKEN_BUCKET_LUA = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
-local reserve = ARGV[1] == 'reserve'
+-- ARGV[1]: the longest wait (ms) the caller accepts for tokens reserved ahead of their refill
+-- (0: only tokens that are there; -1: any wait, a reservation); then capacity, rate, want per key.
+local maxWait = tonumber(ARGV[1])
 local levels = {}
 local worstWait = 0
 local worst = 0
@@ -39,7 +41,7 @@ for i = 1, #KEYS do
     end
   end
 end
-if worst > 0 and not reserve then
+if worst > 0 and maxWait >= 0 and (worstWait < 0 or worstWait > maxWait) then
   if worstWait < 0 then return {0, -1, worst} end
   return {0, math.ceil(worstWait), worst}
 end
@@ -70,7 +72,11 @@ export interface TokenRequest {
 }
 
 export type TakeResult =
-  | { granted: true }
+  /**
+   * The tokens are the caller's. `waitMs` (only when `maxWaitMs` allowed it) is how long the caller
+   * must wait before acting: the tokens were reserved ahead of their refill.
+   */
+  | { granted: true; waitMs?: number }
   /** `waitMs` is how long until the bucket named `bucket` could grant; Infinity when it never refills. */
   | { granted: false; waitMs: number; bucket: string };
 
@@ -120,8 +126,15 @@ export class TokenBuckets {
     this.keyPrefix = `${options.prefix}:bucket:`;
   }
 
-  /** Takes the tokens from every bucket named, or from none of them and says how long to wait. */
-  async take(requests: TokenRequest | TokenRequest[]): Promise<TakeResult> {
+  /**
+   * Takes the tokens from every bucket named, or from none of them and says how long to wait.
+   * With `maxWaitMs`, tokens that will be there within that time are reserved (the buckets go into
+   * debt, so later callers queue behind) and the answer says how long to wait before acting.
+   */
+  async take(
+    requests: TokenRequest | TokenRequest[],
+    options: { maxWaitMs?: number } = {},
+  ): Promise<TakeResult> {
     const checked = checkRequests(requests);
     for (const request of checked) {
       if (request.tokens > request.capacity) {
@@ -131,8 +144,12 @@ export class TokenBuckets {
         );
       }
     }
-    const [granted, waitMs, index] = await this.run("take", checked);
-    if (granted === 1) return { granted: true };
+    const maxWaitMs = options.maxWaitMs ?? 0;
+    if (!Number.isFinite(maxWaitMs) || maxWaitMs < 0) {
+      throw new QueueError("InvalidOption", "maxWaitMs must be zero or more milliseconds");
+    }
+    const [granted, waitMs, index] = await this.run(maxWaitMs, checked);
+    if (granted === 1) return waitMs > 0 ? { granted: true, waitMs } : { granted: true };
     const bucket = checked[index - 1]?.bucket ?? "";
     return { granted: false, waitMs: waitMs < 0 ? Number.POSITIVE_INFINITY : waitMs, bucket };
   }
@@ -150,13 +167,14 @@ export class TokenBuckets {
         throw new QueueError("InvalidOption", `bucket ${request.bucket}: a reservation needs a refill rate`);
       }
     }
-    const [, waitMs] = await this.run("reserve", checked);
+    const [, waitMs] = await this.run(-1, checked);
     return waitMs;
   }
 
-  private async run(mode: "take" | "reserve", requests: CheckedRequest[]): Promise<[number, number, number]> {
+  /** `maxWaitMs` -1 reserves whatever the wait (reserve()), 0 takes only what is there. */
+  private async run(maxWaitMs: number, requests: CheckedRequest[]): Promise<[number, number, number]> {
     const keys = requests.map((request) => this.keyPrefix + request.bucket);
-    const args: (string | number)[] = [mode];
+    const args: (string | number)[] = [maxWaitMs];
     for (const request of requests) args.push(request.capacity, request.refillPerSecond, request.tokens);
     const reply = (await script.run(this.redis, keys, args)) as [number, number, number];
     return reply;

@@ -143,6 +143,11 @@ describe("the chart's RBAC covers what the controller does", () => {
       "a reconcile",
     );
     await cluster.setTags("team", "app", { v: "2" });
+    await waitFor(
+      async () => (await cluster.getIdentity("team", "app")).status?.observedGeneration === 2,
+      "the change",
+    );
+    // The same event again (note v=2): it joins the first one's series, a PATCH of that Event.
     await cluster.setTags("team", "app", { v: "2", w: "3" });
     await waitFor(
       async () => (await cluster.getIdentity("team", "app")).status?.observedGeneration === 3,

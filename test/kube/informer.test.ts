@@ -22,8 +22,9 @@ describe("informer", () => {
   async function startInformer(
     namespaces: string[],
     indexers: ConstructorParameters<typeof Informer<Identity>>[0]["indexers"] = {},
+    createNamespaces = true,
   ): Promise<{ informer: Informer<Identity>; seen: Seen[] }> {
-    for (const namespace of namespaces) await cluster.createNamespace(namespace);
+    if (createNamespaces) for (const namespace of namespaces) await cluster.createNamespace(namespace);
     const informer = new Informer<Identity>({
       client: cluster.client,
       resource: IDENTITIES,
@@ -98,6 +99,28 @@ describe("informer", () => {
       seen.map((s) => s.verb),
       ["add", "update"],
     );
+  });
+
+  test("caches objects without their managedFields, listed or watched; a status PUT of one keeps the server's", async () => {
+    await cluster.createNamespace("lean");
+    await cluster.createIdentity("lean", "listed", { v: "1" });
+    const { informer } = await startInformer(["lean"], {}, false);
+    await cluster.createIdentity("lean", "watched", { v: "1" });
+    await waitFor(() => informer.get("lean", "watched") !== undefined, "the watched object");
+    const managers = (object: Identity) =>
+      (object.metadata?.managedFields ?? []).map((entry) => entry.manager);
+    const before = managers(await cluster.call("GET", cluster.identityPath("lean", "listed")));
+    assert.ok(before.length > 0, "the server records managedFields");
+    for (const name of ["listed", "watched"]) {
+      const cached = informer.get("lean", name);
+      assert.equal(cached?.metadata?.managedFields, undefined, name);
+      assert.equal(cached?.spec.tags?.v, "1", name);
+    }
+    const written: Identity = await cluster.call("PUT", `${cluster.identityPath("lean", "listed")}/status`, {
+      ...informer.get("lean", "listed"),
+      status: { observedGeneration: 1 },
+    });
+    for (const manager of before) assert.ok(managers(written).includes(manager), manager);
   });
 
   test("dropped watches, clean or reset, resume from the last resourceVersion and miss nothing", async () => {

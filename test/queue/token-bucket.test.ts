@@ -107,6 +107,25 @@ describe("token buckets in Redis", () => {
     }
   });
 
+  test("a take with maxWaitMs reserves tokens that come within that time, in line, and refuses later ones", async () => {
+    const buckets = new TokenBuckets(client(), { prefix: "tb" });
+    const spec = { bucket: uniqueName("paced"), capacity: 1, refillPerSecond: 10 };
+    assert.deepEqual(await buckets.take(spec, { maxWaitMs: 250 }), { granted: true }, "the burst is free");
+    const first = await buckets.take(spec, { maxWaitMs: 250 });
+    const second = await buckets.take(spec, { maxWaitMs: 250 });
+    assert.ok(first.granted && first.waitMs !== undefined && first.waitMs > 0 && first.waitMs <= 100);
+    assert.ok(second.granted && second.waitMs !== undefined, "within the wait allowed");
+    assert.ok(second.waitMs > first.waitMs! && second.waitMs <= 200, "queued behind the first reservation");
+    const third = await buckets.take(spec, { maxWaitMs: 250 });
+    assert.ok(!third.granted && third.waitMs > 200 && third.waitMs <= 300, "about 300 ms away: refused");
+    const fourth = await buckets.take(spec, { maxWaitMs: 400 });
+    assert.ok(
+      fourth.granted && fourth.waitMs !== undefined && fourth.waitMs <= 300,
+      "the refusal reserved nothing: the next slot is still the third one",
+    );
+    assert.equal((await buckets.take(spec)).granted, false, "a plain take does not jump the queue");
+  });
+
   test("buckets live under the prefix and expire once they would be full again", async () => {
     const raw = client();
     const buckets = new TokenBuckets(raw, { prefix: "install-a" });

@@ -16,7 +16,7 @@ import {
   parseFaults,
   type SettingsUpdate,
 } from "./settings.js";
-import type { StatsSnapshot } from "./stats.js";
+import type { RequestListener, RequestRecord, StatsSnapshot } from "./stats.js";
 import type { DirectoryObject, PolicyRule, PrincipalKind } from "./store.js";
 import { loadOrCreateTlsMaterial } from "./tls.js";
 
@@ -26,6 +26,8 @@ export type {
   FaultSettings,
   MoveResult,
   PolicyRule,
+  RequestListener,
+  RequestRecord,
   SettingsUpdate,
   StatsSnapshot,
   TokenRequest,
@@ -90,6 +92,8 @@ export interface ArmEmulator {
   getSettings(): EmulatorSettings;
   stats(): StatsSnapshot;
   resetStats(): void;
+  /** Calls `listener` for every answered ARM request (method, path, class, status, time); answers the unsubscribe. */
+  onRequest(listener: RequestListener): () => void;
   /** Refills every throttling bucket. */
   resetThrottling(): void;
   /** Mints an access token as the sandbox's Entra would (tenant, object id, app id, audience). */
@@ -209,6 +213,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     getSettings: () => em.settings,
     stats: () => em.stats.snapshot(),
     resetStats: () => em.stats.reset(),
+    onRequest: (listener) => em.stats.onRequest(listener),
     resetThrottling: () => em.resetThrottling(),
     issueToken: (request) => em.issueToken({ tenantId, ...request }).token,
     save,

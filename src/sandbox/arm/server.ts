@@ -295,7 +295,7 @@ export function createRequestListener(em: Emulator, options: ServerOptions) {
     } finally {
       // A dropped connection has no status; a sandbox bug (rethrown above) is counted as the 500 it becomes.
       if (status !== undefined || !req.socket.destroyed)
-        em.stats.request(ctx.klass, ctx.operation, status ?? 500);
+        em.stats.request(ctx.klass, ctx.operation, status ?? 500, Date.now(), ctx);
     }
   }
 

@@ -25,6 +25,21 @@ export interface StatsSnapshot {
 
 const TIMELINE_SECONDS = 3600;
 
+/** One answered ARM request, as a request listener sees it. */
+export interface RequestRecord {
+  /** When the answer was sent (epoch ms). */
+  at: number;
+  klass: OperationClass;
+  method: string;
+  /** The concrete path (no query). */
+  path: string;
+  /** `METHOD template`, as in `byOperation`. */
+  operation: string;
+  status: number;
+}
+
+export type RequestListener = (record: RequestRecord) => void;
+
 /** Request counters of the ARM surface, with a per-second timeline a report can draw. */
 export class Stats {
   private started = Date.now();
@@ -34,6 +49,13 @@ export class Stats {
   private byOperation: Record<string, number> = {};
   private faults = { errors: 0, throttles: 0, drops: 0, delayed: 0 };
   private timeline = new Map<number, TimelinePoint>();
+  private readonly listeners = new Set<RequestListener>();
+
+  /** Calls `listener` for every answered ARM request (benchmarks time the controller's calls with it); answers the unsubscribe. */
+  onRequest(listener: RequestListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   private point(now: number): TimelinePoint {
     const second = Math.floor((now - this.started) / 1000);
@@ -49,7 +71,13 @@ export class Stats {
     return point;
   }
 
-  request(klass: OperationClass, operation: string, status: number, now = Date.now()): void {
+  request(
+    klass: OperationClass,
+    operation: string,
+    status: number,
+    now = Date.now(),
+    target?: { method: string; path: string },
+  ): void {
     this.requests[klass]++;
     this.byStatus[status] = (this.byStatus[status] ?? 0) + 1;
     this.byOperation[operation] = (this.byOperation[operation] ?? 0) + 1;
@@ -59,6 +87,9 @@ export class Stats {
       this.throttled++;
       point.throttled++;
     }
+    if (target)
+      for (const listener of this.listeners)
+        listener({ at: now, klass, operation, status, method: target.method, path: target.path });
   }
 
   /** A request that consumed one of the special buckets (identity creation, federated credential writes). */

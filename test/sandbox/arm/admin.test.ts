@@ -82,6 +82,34 @@ describe("the admin API and the in-process handle", () => {
     });
   });
 
+  it("tells request listeners of every answered ARM request until they unsubscribe", async () => {
+    await withFixture({ timeScale: 100 }, async (f) => {
+      const seen: Array<{ method: string; path: string; klass: string; status: number }> = [];
+      const unsubscribe = f.arm.onRequest(({ method, path, klass, status, at }) => {
+        assert.ok(at <= Date.now());
+        seen.push({ method, path, klass, status });
+      });
+      const group = `/subscriptions/${f.arm.subscriptionId}/resourcegroups/rg`;
+      await f.request("PUT", `${group}?api-version=2025-04-01`, { body: { location: "eastus" } });
+      await f.request(
+        "GET",
+        `${group}/providers/Microsoft.Compute/virtualMachines/vm?api-version=2024-11-01`,
+      );
+      await f.admin("GET", "stats");
+      unsubscribe();
+      await f.request("GET", `${group}?api-version=2025-04-01`);
+      assert.deepEqual(seen, [
+        { method: "PUT", path: group, klass: "write", status: 201 },
+        {
+          method: "GET",
+          path: `${group}/providers/Microsoft.Compute/virtualMachines/vm`,
+          klass: "read",
+          status: 404,
+        },
+      ]);
+    });
+  });
+
   it("injects server errors, throttling, latency and dropped connections per operation class", async () => {
     await withFixture({ timeScale: 100 }, async (f) => {
       const path = `/subscriptions/${f.arm.subscriptionId}?api-version=2022-12-01`;
