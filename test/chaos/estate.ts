@@ -1,0 +1,118 @@
+// The estate every chaos scenario works on: the tenant-move tests' world (custom roles,
+// user-assigned identities with grants, credentials, VM attachments and Graph app roles,
+// system-assigned identities) at a size the scenario picks, behind a real controller, and the
+// end-state check that turns it into a verdict.
+import assert from "node:assert/strict";
+import { type ControllerOptions, Stack } from "../e2e/stack.js";
+import {
+  applyAndWaitReady,
+  buildWorld,
+  conditionOf,
+  declaredNow,
+  driftOf,
+  identitiesOf,
+  provision,
+  type World,
+  type WorldSize,
+  waitUntil,
+  writeCredentials,
+} from "../e2e/tenant-move-world.js";
+import { classify, convergedResources, type Verdict } from "./verdict.js";
+
+export interface Estate {
+  stack: Stack;
+  world: World;
+  options: ControllerOptions;
+}
+
+export const describeSize = (size: WorldSize): string =>
+  `${size.customRoles} custom roles, ${size.userAssigned} user-assigned identities, ` +
+  `${size.systemAssigned} system-assigned identities, ${size.sharedVms} shared VMs`;
+
+/** A stack with the world applied and Ready under one controller (Auto remediation). */
+export async function readyEstate(
+  namespace: string,
+  size: WorldSize,
+  options: Partial<ControllerOptions> = {},
+): Promise<Estate> {
+  const stack = await Stack.start({ timeScale: 20 });
+  try {
+    const world = buildWorld(stack, size, namespace);
+    await provision(stack, world);
+    const controllerOptions: ControllerOptions = {
+      resyncPeriod: "5s",
+      tenantRemediation: "Auto",
+      credentialsFile: writeCredentials(stack, stack.arm.arm.tenantId),
+      ...options,
+    };
+    await stack.startController(controllerOptions);
+    await applyAndWaitReady(stack, world);
+    return { stack, world, options: controllerOptions };
+  } catch (error) {
+    await stack.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The subscription's tenant now, as ARM answers it. */
+export async function tenantNow(stack: Stack): Promise<string> {
+  const answer = await stack.arm.request(
+    "GET",
+    `/subscriptions/${stack.subscriptionId}?api-version=2022-12-01`,
+  );
+  return answer.body.tenantId as string;
+}
+
+/**
+ * Waits until every resource of the world is Ready on its last spec with its identity in the
+ * subscription's tenant, then calls `settled` (where a scenario ends its faults: the check reads
+ * Azure through the same emulator) and compares Azure with the declaration.
+ */
+export async function settle(
+  estate: Estate,
+  scenario: string,
+  started: number,
+  settled: () => void | Promise<void> = () => undefined,
+  timeoutMs = 300_000,
+): Promise<Verdict> {
+  const { stack, world } = estate;
+  const tenant = await tenantNow(stack);
+  const notes: string[] = [];
+  await waitUntil(
+    "every resource Ready in the subscription's tenant",
+    async () => {
+      const declared = await declaredNow(stack, world);
+      for (const resource of [...declared.customRoles, ...identitiesOf(declared)]) {
+        const ready = conditionOf(resource, "Ready");
+        assert.equal(ready?.status, "True", `${resource.metadata.name}: ${ready?.message}`);
+        assert.equal(resource.status?.observedGeneration, resource.metadata.generation);
+      }
+      for (const resource of identitiesOf(declared))
+        assert.equal(resource.status?.tenantId, tenant, resource.metadata.name);
+    },
+    timeoutMs,
+  ).catch((error: Error) => notes.push(`did not settle: ${error.message}`));
+  await settled();
+  const differences = await driftOf(stack, world);
+  const declared = await declaredNow(stack, world);
+  const resources = [...declared.customRoles, ...identitiesOf(declared)];
+  const { duplicates, lost, mismatches } = classify(differences);
+  for (const line of differences.slice(0, 20)) notes.push(`difference: ${line}`);
+  return {
+    scenario,
+    runs: world.customRoles.length + world.userAssigned.length + world.systemAssigned.length,
+    converged: convergedResources(resources, differences),
+    duplicates: duplicates.length,
+    lost: lost.length,
+    mismatches,
+    notes,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+}
+
+/** ARM calls the emulator answered for one operation template (every status). */
+export function callsTo(stack: Stack, method: string, templateEnd: string): number {
+  return Object.entries(stack.arm.arm.stats().byOperation)
+    .filter(([operation]) => operation.startsWith(`${method} `) && operation.endsWith(templateEnd))
+    .reduce((sum, [, n]) => sum + n, 0);
+}
