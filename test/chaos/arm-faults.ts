@@ -1,0 +1,63 @@
+// ARM faults: a tenant move repaired in Auto mode while ARM answers 10% of requests with 500,
+// 5% with 429 and drops 2% of connections, with latency spikes, and every identity PATCH a
+// long-running operation (the only one the emulator models). The faults end once every resource
+// is Ready; then Azure must be exactly as declared, nothing duplicated.
+import { setInterval } from "node:timers";
+import type { FaultRule } from "../../src/sandbox/arm/settings.js";
+import { moveSubscription, type WorldSize, writeCredentials } from "../e2e/tenant-move-world.js";
+import { describeSize, readyEstate, settle } from "./estate.js";
+import type { Verdict } from "./verdict.js";
+
+const SIZE: WorldSize = { customRoles: 2, userAssigned: 20, systemAssigned: 6, sharedVms: 6 };
+const RULE: FaultRule = { errorRate: 0.1, errorStatuses: [500], throttleRate: 0.05, dropRate: 0.02 };
+/** Every 4 s, 1 s of 10 ARM seconds added to every answer (0.5 s at the suite's time scale 20). */
+const SPIKE = { everyMs: 4000, forMs: 1000, latencyMs: 10_000 };
+
+export async function armFaults(): Promise<Verdict> {
+  const started = Date.now();
+  const estate = await readyEstate("arm-faults", SIZE);
+  const { stack } = estate;
+  const arm = stack.arm.arm;
+  const faults = (latencyMs: number) => {
+    const rule = { ...RULE, latencyMs };
+    arm.setFaults({ read: rule, write: rule, delete: rule });
+  };
+  let spikes = 0;
+  let spikeEnd: NodeJS.Timeout | undefined;
+  const spiking = setInterval(() => {
+    spikes++;
+    faults(SPIKE.latencyMs);
+    spikeEnd = setTimeout(() => faults(0), SPIKE.forMs);
+  }, SPIKE.everyMs);
+  const stopFaults = () => {
+    clearInterval(spiking);
+    clearTimeout(spikeEnd);
+    arm.setFaults({});
+    arm.updateSettings({ lro: { enabled: false } });
+  };
+  try {
+    arm.updateSettings({ lro: { enabled: true } });
+    faults(0);
+    arm.resetStats();
+    const moved = await moveSubscription(stack);
+    writeCredentials(stack, moved.toTenantId);
+    let injected = "";
+    const verdict = await settle(estate, "arm-faults", started, () => {
+      const stats = arm.stats();
+      injected =
+        `faults injected: ${stats.faults.errors} 500s, ${stats.faults.throttles} 429s, ` +
+        `${stats.faults.drops} dropped connections, ${spikes} latency spikes, ` +
+        `${stats.byStatus["202"] ?? 0} long-running PATCHes (202) in ${JSON.stringify(stats.requests)} ARM requests`;
+      stopFaults();
+    });
+    verdict.notes.unshift(
+      `size: ${describeSize(SIZE)}; faults on every ARM request class: ${JSON.stringify(RULE)}, ` +
+        `spikes of ${SPIKE.latencyMs} ARM ms for ${SPIKE.forMs} ms every ${SPIKE.everyMs} ms, lro on`,
+      injected,
+    );
+    return verdict;
+  } finally {
+    stopFaults();
+    await stack.close();
+  }
+}
