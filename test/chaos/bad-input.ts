@@ -20,7 +20,6 @@ const TERMINAL = new Set([
   "InvalidSpec",
   "PolicyDenied",
   "TargetNotFound",
-  "ResourceGroupNotFound",
   "UnsupportedTarget",
   "RoleNotFound",
   "CustomRoleNotFound",
@@ -111,7 +110,10 @@ function flaws(stack: Stack): Array<(i: number) => Hostile> {
       uai("app-role-other-api", i, {
         graphAppRoles: [{ resourceAppId: randomUUID(), appRole: "User.Read.All" }],
       }),
-    (i) => uai("group-missing", i, { resourceGroup: `missing-rg-${i}` }),
+    (i) =>
+      uai("scope-tenant-root", i, {
+        roleAssignments: reader(`/providers/Microsoft.Management/managementGroups/root-${i}`),
+      }),
     (i) => ({
       kind: "SystemAssignedIdentity",
       name: `sai-classic-${pad(i)}`,
