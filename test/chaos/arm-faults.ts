@@ -1,14 +1,16 @@
-// ARM faults: a tenant move repaired in Auto mode while ARM answers 10% of requests with 500,
-// 5% with 429 and drops 2% of connections, with latency spikes, and every identity PATCH a
-// long-running operation (the only one the emulator models). The faults end once every resource
-// is Ready; then Azure must be exactly as declared, nothing duplicated.
+// ARM faults: a tenant move repaired in Auto mode, then a change of every user-assigned identity,
+// while ARM answers 10% of requests with 500, 5% with 429 and drops 2% of connections, with
+// latency spikes, and every identity PATCH a long-running operation (the only one the emulator
+// models). The faults end once every resource is Ready; then Azure must be exactly as declared,
+// nothing duplicated.
 import { setInterval } from "node:timers";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FaultRule } from "../../src/sandbox/arm/settings.js";
 import { moveSubscription, type WorldSize, writeCredentials } from "../e2e/tenant-move-world.js";
-import { describeSize, readyEstate, settle } from "./estate.js";
+import { describeSize, readyEstate, retag, settle } from "./estate.js";
 import type { Verdict } from "./verdict.js";
 
-const SIZE: WorldSize = { customRoles: 2, userAssigned: 20, systemAssigned: 6, sharedVms: 6 };
+const SIZE: WorldSize = { customRoles: 4, userAssigned: 30, systemAssigned: 8, sharedVms: 8 };
 const RULE: FaultRule = { errorRate: 0.1, errorStatuses: [500], throttleRate: 0.05, dropRate: 0.02 };
 /** Every 4 s, 1 s of 10 ARM seconds added to every answer (0.5 s at the suite's time scale 20). */
 const SPIKE = { everyMs: 4000, forMs: 1000, latencyMs: 10_000 };
@@ -41,6 +43,8 @@ export async function armFaults(): Promise<Verdict> {
     arm.resetStats();
     const moved = await moveSubscription(stack);
     writeCredentials(stack, moved.toTenantId);
+    await sleep(5000);
+    await stack.apply(...retag(estate.world, "arm-faults"));
     let injected = "";
     const verdict = await settle(estate, "arm-faults", started, () => {
       const stats = arm.stats();

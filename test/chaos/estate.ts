@@ -116,3 +116,13 @@ export function callsTo(stack: Stack, method: string, templateEnd: string): numb
     .filter(([operation]) => operation.startsWith(`${method} `) && operation.endsWith(templateEnd))
     .reduce((sum, [, n]) => sum + n, 0);
 }
+
+/** Sets the tag `chaos` to `value` on every user-assigned identity of the world; answers them to apply. */
+export function retag(world: World, value: string): object[] {
+  world.userAssigned = world.userAssigned.map((identity) => {
+    const copy = structuredClone(identity) as { spec: { tags: Record<string, string> } };
+    copy.spec.tags.chaos = value;
+    return copy;
+  });
+  return world.userAssigned;
+}

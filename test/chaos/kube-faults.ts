@@ -1,14 +1,15 @@
-// Kubernetes faults: a tenant move repaired in Auto mode, then a change of every user-assigned
-// identity, while the API server drops every watch every few seconds, forgets its watch history
-// (a re-watch from an older resourceVersion gets 410 Expired), answers a share of status writes
-// with 409 Conflict, and is unavailable (connections refused) for 20 s. The faults end once
-// every resource is Ready; Azure must then be exactly as declared.
+// Kubernetes faults: a tenant move repaired in Auto mode and two changes of every user-assigned
+// identity, while the API server drops every watch every few seconds (abruptly or cleanly),
+// forgets its watch history (a re-watch from an older resourceVersion gets 410 Expired), answers
+// a share of status writes with 409 Conflict, and refuses connections for 20 s. The second change
+// is applied after the outage, so it reaches the controller only through watches re-established
+// after it. The faults end once every resource is Ready; Azure must then be exactly as declared.
 import { setTimeout as sleep } from "node:timers/promises";
 import { moveSubscription, type WorldSize, writeCredentials } from "../e2e/tenant-move-world.js";
-import { describeSize, readyEstate, settle } from "./estate.js";
+import { describeSize, readyEstate, retag, settle } from "./estate.js";
 import type { Verdict } from "./verdict.js";
 
-const SIZE: WorldSize = { customRoles: 2, userAssigned: 20, systemAssigned: 6, sharedVms: 6 };
+const SIZE: WorldSize = { customRoles: 2, userAssigned: 24, systemAssigned: 6, sharedVms: 6 };
 const DROP_EVERY_MS = 3000;
 /** Every third drop also forgets the history: the informers' next watch gets 410 Expired. */
 const EXPIRE_EVERY = 3;
@@ -20,16 +21,16 @@ export async function kubeFaults(): Promise<Verdict> {
   const estate = await readyEstate("kube-faults", SIZE);
   const { stack, world } = estate;
   const kube = stack.kube.admin;
-  let drops = 0;
-  let dropped = 0;
-  let expiries = 0;
+  const seen = { drops: 0, dropsWithWatches: 0, watches: 0, expiries: 0 };
   const dropping = setInterval(() => {
-    drops++;
-    if (drops % EXPIRE_EVERY === 0) {
+    seen.drops++;
+    if (seen.drops % EXPIRE_EVERY === 0) {
       kube.compactWatchHistory(1);
-      expiries++;
+      seen.expiries++;
     }
-    dropped += kube.dropWatches({ abrupt: drops % 2 === 0 });
+    const dropped = kube.dropWatches({ abrupt: seen.drops % 2 === 0 });
+    seen.watches += dropped;
+    if (dropped > 0) seen.dropsWithWatches++;
   }, DROP_EVERY_MS);
   const stopFaults = async () => {
     clearInterval(dropping);
@@ -41,22 +42,20 @@ export async function kubeFaults(): Promise<Verdict> {
     kube.conflictStatusWrites(STATUS_CONFLICT_RATE);
     const moved = await moveSubscription(stack);
     writeCredentials(stack, moved.toTenantId);
-    // A change of every identity while the repair runs, then the API server goes away for 20 s.
-    world.userAssigned = world.userAssigned.map((identity) => {
-      const copy = structuredClone(identity) as { spec: { tags: Record<string, string> } };
-      copy.spec.tags.chaos = "kube-faults";
-      return copy;
-    });
-    await sleep(2000);
-    await stack.apply(...world.userAssigned);
-    await sleep(2000);
+    await sleep(4000);
+    await stack.apply(...retag(world, "before-outage"));
+    await sleep(4000);
     await kube.makeUnavailable({ mode: "refuse", forMs: OUTAGE_MS });
-    await sleep(OUTAGE_MS);
+    // Watches come back with the informers' backoff; they are dropped and expired again meanwhile.
+    await sleep(OUTAGE_MS + 12_000);
+    await stack.apply(...retag(world, "after-outage"));
     const verdict = await settle(estate, "kube-faults", started, stopFaults);
     verdict.notes.unshift(
-      `size: ${describeSize(SIZE)}; watches dropped every ${DROP_EVERY_MS} ms (${drops} times, ` +
-        `${dropped} watches), history forgotten ${expiries} times (410 Expired on re-watch), ` +
-        `${STATUS_CONFLICT_RATE * 100}% of status writes answered 409, API server refusing connections ${OUTAGE_MS / 1000} s`,
+      `size: ${describeSize(SIZE)}`,
+      `watches dropped every ${DROP_EVERY_MS / 1000} s: ${seen.drops} drops, ${seen.dropsWithWatches} found open ` +
+        `watches (${seen.watches} in all); history forgotten ${seen.expiries} times (410 Expired on re-watch); ` +
+        `${STATUS_CONFLICT_RATE * 100}% of status writes answered 409 (${kube.statusConflicts}); connections refused for ${OUTAGE_MS / 1000} s; ` +
+        "a change of every identity before the outage and another after it",
     );
     return verdict;
   } finally {

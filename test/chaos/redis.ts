@@ -12,7 +12,7 @@ import {
   waitUntil,
   writeCredentials,
 } from "../e2e/tenant-move-world.js";
-import { describeSize, readyEstate, settle } from "./estate.js";
+import { describeSize, readyEstate, retag, settle } from "./estate.js";
 import type { Verdict } from "./verdict.js";
 
 const SIZE: WorldSize = { customRoles: 2, userAssigned: 20, systemAssigned: 6, sharedVms: 6 };
@@ -76,12 +76,7 @@ export async function redis(): Promise<Verdict> {
     const afterKills = await settle(estate, "redis", started);
 
     // A change of every identity, with Redis paused as it arrives.
-    const retagged = world.userAssigned.map((identity) => {
-      const copy = structuredClone(identity) as { spec: { tags: Record<string, string> } };
-      copy.spec.tags.chaos = "redis-paused";
-      return copy;
-    });
-    world.userAssigned = retagged;
+    const retagged = retag(world, "redis-paused");
     stack.redis.pause();
     const pausedAt = Date.now();
     await stack.apply(...retagged);

@@ -47,6 +47,8 @@ export interface KubeEmulatorAdmin {
   /** Answers this share (0 to 1; 0 ends it) of status subresource writes with 409 Conflict, the
    *  answer a writer gets when the object changed since it read it. */
   conflictStatusWrites(rate: number): void;
+  /** How many status writes conflictStatusWrites has refused so far. */
+  readonly statusConflicts: number;
   /** The current global resourceVersion. */
   readonly resourceVersion: number;
   /** How many watches are open. */
@@ -131,6 +133,9 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     },
     makeAvailable: endOutage,
     conflictStatusWrites: (rate) => server.conflictStatusWrites(rate),
+    get statusConflicts() {
+      return server.statusConflictsAnswered;
+    },
     get resourceVersion() {
       return storage.resourceVersion;
     },

@@ -110,6 +110,7 @@ describe("the emulator", () => {
       assert.match(refused.body.message, /namespaces "default": the object has been modified/);
       const patched = await api.patch(status, { status: {} }, "application/merge-patch+json");
       assert.equal(patched.status, 409, "a PATCH of the status too");
+      assert.equal(kube.admin.statusConflicts, 2);
       const labelled = await api.patch(
         "/api/v1/namespaces/default",
         { metadata: { labels: { team: "a" } } },

@@ -28,6 +28,8 @@ export class ApiServer {
   private outage: OutageMode | undefined;
   /** Share of status writes answered 409 Conflict, as when another writer got there first. */
   private statusConflictRate = 0;
+  /** How many status writes got that 409. */
+  statusConflictsAnswered = 0;
   private listening = false;
   private boundPort = 0;
   private openApiCache: { generation: number; documents: Map<string, { json: string; hash: string }> } = {
@@ -110,8 +112,10 @@ export class ApiServer {
         info.subresource === "status" &&
         (req.method === "PUT" || req.method === "PATCH") &&
         Math.random() < this.statusConflictRate
-      )
+      ) {
+        this.statusConflictsAnswered++;
         throw conflict(info, info.name, OBJECT_MODIFIED);
+      }
       await handleResource(
         { ctx: this.ctx, store: this.store, watch: this.options.watch },
         req,
