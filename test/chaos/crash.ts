@@ -6,12 +6,13 @@ import {
   armWrites,
   expectedRepair,
   moveSubscription,
+  random,
   type WorldSize,
   waitUntil,
   writeCredentials,
 } from "../e2e/tenant-move-world.js";
 import { callsTo, describeSize, readyEstate, settle } from "./estate.js";
-import { random, seedFrom } from "./random.js";
+import { seedFrom } from "./seed.js";
 import type { Verdict } from "./verdict.js";
 
 const SIZE: WorldSize = { customRoles: 4, userAssigned: 30, systemAssigned: 8, sharedVms: 8 };
