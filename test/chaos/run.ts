@@ -2,7 +2,12 @@
 // Kubernetes emulators, a real redis-server, real `azid controller` processes), prints one line
 // per scenario, `<scenario>: runs=N converged=N duplicates=N lost=N`, with its sizes and faults
 // underneath, and exits non-zero when any scenario did not end exactly as declared.
-// `npm run chaos -- crash redis` runs only the scenarios named.
+// runs: the resources a scenario drove through its faults (for bad input, the hostile resources);
+// converged: those that ended Ready with Azure exactly as declared (for bad input, refused at
+// apply or given a terminal condition); duplicates: objects in Azure twice or not declared at all
+// (orphans), and identities deleted more often than the repair needs; lost: declared objects
+// missing from Azure. Sizes are scaled to run on a 2-core machine in about 10 minutes.
+// `npm run chaos -- crash redis` runs only the scenarios named; CHAOS_SEED replays crash's kill points.
 import { armFaults } from "./arm-faults.js";
 import { badInput } from "./bad-input.js";
 import { crash } from "./crash.js";
