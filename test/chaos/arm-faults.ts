@@ -1,6 +1,6 @@
 // ARM faults: a tenant move repaired in Auto mode, then a change of every user-assigned identity,
-// while ARM answers 10% of requests with 500, 5% with 429 and drops 2% of connections, with
-// latency spikes, and every identity PATCH a long-running operation (the only one the emulator
+// while ARM answers 10% of requests with 500, 5% with 429, drops 2% of connections before the
+// work and loses 2% of answers after it, with latency spikes, and every identity PATCH a long-running operation (the only one the emulator
 // models). The faults end once every resource is Ready; then Azure must be exactly as declared,
 // nothing duplicated.
 import { setInterval } from "node:timers";
@@ -11,7 +11,14 @@ import { describeSize, readyEstate, retag, settle } from "./estate.js";
 import type { Verdict } from "./verdict.js";
 
 const SIZE: WorldSize = { customRoles: 4, userAssigned: 30, systemAssigned: 8, sharedVms: 8 };
-const RULE: FaultRule = { errorRate: 0.1, errorStatuses: [500], throttleRate: 0.05, dropRate: 0.02 };
+/** 2% of the requests carried out lose their answer too: retries meet what the first attempt did. */
+const RULE: FaultRule = {
+  errorRate: 0.1,
+  errorStatuses: [500],
+  throttleRate: 0.05,
+  dropRate: 0.02,
+  lostResponseRate: 0.02,
+};
 /** Every 4 s, 1 s of 10 ARM seconds added to every answer (0.5 s at the suite's time scale 20). */
 const SPIKE = { everyMs: 4000, forMs: 1000, latencyMs: 10_000 };
 
@@ -50,7 +57,7 @@ export async function armFaults(): Promise<Verdict> {
       const stats = arm.stats();
       injected =
         `faults injected: ${stats.faults.errors} 500s, ${stats.faults.throttles} 429s, ` +
-        `${stats.faults.drops} dropped connections, ${spikes} latency spikes, ` +
+        `${stats.faults.drops} dropped connections, ${stats.faults.lost} answers lost after the work, ${spikes} latency spikes, ` +
         `${stats.byStatus["202"] ?? 0} long-running PATCHes (202) in ${JSON.stringify(stats.requests)} ARM requests`;
       stopFaults();
     });
