@@ -1,5 +1,5 @@
-// ARM faults: a tenant move repaired in Auto mode, then a change of every user-assigned identity,
-// while ARM answers 10% of requests with 500, 5% with 429, drops 2% of connections before the
+// ARM faults: a tenant move repaired in Auto mode, then a change of every user-assigned identity
+// and the deletion of a third of them, while ARM answers 10% of requests with 500, 5% with 429, drops 2% of connections before the
 // work and loses 2% of answers after it, with latency spikes, and every identity PATCH a long-running operation (the only one the emulator
 // models). The faults end once every resource is Ready; then Azure must be exactly as declared,
 // nothing duplicated.
@@ -52,6 +52,19 @@ export async function armFaults(): Promise<Verdict> {
     writeCredentials(stack, moved.toTenantId);
     await sleep(5000);
     await stack.apply(...retag(estate.world, "arm-faults"));
+    // And a third of them deleted: detached, revoked and deleted through the same faults.
+    const { world } = estate;
+    const doomed = world.userAssigned.filter((_, i) => i % 3 === 2);
+    world.userAssigned = world.userAssigned.filter((_, i) => i % 3 !== 2);
+    const names = doomed.map((identity) => (identity as { metadata: { name: string } }).metadata.name);
+    await stack.must([
+      "delete",
+      "userassignedidentities.azid.dev",
+      ...names,
+      "-n",
+      world.namespace,
+      "--wait=false",
+    ]);
     let injected = "";
     const verdict = await settle(estate, "arm-faults", started, () => {
       const stats = arm.stats();
@@ -62,10 +75,17 @@ export async function armFaults(): Promise<Verdict> {
       stopFaults();
     });
     verdict.notes.unshift(
-      `size: ${describeSize(SIZE)}; faults on every ARM request class: ${JSON.stringify(RULE)}, ` +
+      `size: ${describeSize(SIZE)}, ${names.length} of the identities deleted under faults; faults on every ARM request class: ${JSON.stringify(RULE)}, ` +
         `spikes of ${SPIKE.latencyMs} ARM ms for ${SPIKE.forMs} ms every ${SPIKE.everyMs} ms, lro on`,
       injected,
     );
+    // The deleted identities count as runs too: converged when gone from the cluster and nothing
+    // of theirs is left in Azure (anything left would be an undeclared identity or grant above).
+    const gone: string[] = [];
+    for (const name of names)
+      if ((await stack.get("userassignedidentity", name, world.namespace)) === undefined) gone.push(name);
+    verdict.runs += names.length;
+    if (verdict.duplicates === 0) verdict.converged += gone.length;
     return verdict;
   } finally {
     stopFaults();
