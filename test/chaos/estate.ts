@@ -97,6 +97,10 @@ export async function settle(
   const declared = await declaredNow(stack, world);
   const resources = [...declared.customRoles, ...identitiesOf(declared)];
   const { duplicates, lost, mismatches } = classify(differences);
+  // Only the suite kills controllers: the one running now must still be running.
+  const child = stack.controllers.at(-1)?.child;
+  if (child && (child.exitCode !== null || child.signalCode !== null))
+    mismatches.push(`the controller exited by itself (${child.exitCode ?? child.signalCode})`);
   for (const line of differences.slice(0, 20)) notes.push(`difference: ${line}`);
   return {
     scenario,

@@ -47,7 +47,7 @@ export async function kubeFaults(): Promise<Verdict> {
     await sleep(4000);
     await kube.makeUnavailable({ mode: "refuse", forMs: OUTAGE_MS });
     // Watches come back with the informers' backoff; they are dropped and expired again meanwhile.
-    await sleep(OUTAGE_MS + 12_000);
+    await sleep(OUTAGE_MS + 20_000);
     await stack.apply(...retag(world, "after-outage"));
     const verdict = await settle(estate, "kube-faults", started, stopFaults);
     verdict.notes.unshift(
