@@ -3,6 +3,7 @@
 // system-assigned identities) at a size the scenario picks, behind a real controller, and the
 // end-state check that turns it into a verdict.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { type ControllerOptions, Stack } from "../e2e/stack.js";
 import {
   applyAndWaitReady,
@@ -101,6 +102,7 @@ export async function settle(
   const child = stack.controllers.at(-1)?.child;
   if (child && (child.exitCode !== null || child.signalCode !== null))
     mismatches.push(`the controller exited by itself (${child.exitCode ?? child.signalCode})`);
+  notes.push(`controller logs: ${logLevels(stack)}`);
   for (const line of differences.slice(0, 20)) notes.push(`difference: ${line}`);
   return {
     scenario,
@@ -129,4 +131,16 @@ export function retag(world: World, value: string): object[] {
     return copy;
   });
   return world.userAssigned;
+}
+
+/** How many lines of each level above info the controllers of the stack logged (pino's JSON lines). */
+function logLevels(stack: Stack): string {
+  const counts = new Map<string, number>();
+  for (const controller of stack.controllers) {
+    for (const line of readFileSync(controller.logFile, "utf8").split("\n")) {
+      const level = /"level":"(warn|error|fatal)"/.exec(line)?.[1];
+      if (level) counts.set(level, (counts.get(level) ?? 0) + 1);
+    }
+  }
+  return ["warn", "error", "fatal"].map((level) => `${counts.get(level) ?? 0} ${level}`).join(", ");
 }
