@@ -55,19 +55,29 @@ export async function readyEstate(
   }
 }
 
-/** The subscription's tenant now, as ARM answers it. */
-export async function tenantNow(stack: Stack): Promise<string> {
-  const answer = await stack.arm.request(
-    "GET",
-    `/subscriptions/${stack.subscriptionId}?api-version=2022-12-01`,
+/** The subscription's tenant now, as ARM answers it (asked again while injected faults get in the way). */
+export function tenantNow(stack: Stack): Promise<string> {
+  return waitUntil(
+    "the subscription's tenant",
+    async () => {
+      const answer = await stack.arm.request(
+        "GET",
+        `/subscriptions/${stack.subscriptionId}?api-version=2022-12-01`,
+      );
+      assert.equal(answer.status, 200, answer.text);
+      return answer.body.tenantId as string;
+    },
+    30_000,
+    200,
   );
-  return answer.body.tenantId as string;
 }
 
 /**
- * Waits until every resource of the world is Ready on its last spec with its identity in the
- * subscription's tenant, then calls `settled` (where a scenario ends its faults: the check reads
- * Azure through the same emulator) and compares Azure with the declaration.
+ * Waits until every resource of the world has been Ready on its last spec with its identity in
+ * the subscription's tenant (each at some moment: under injected faults a resync that fails to
+ * read turns Ready off until the next one), and none is being deleted; then calls `settled`
+ * (where a scenario ends its faults: the check reads Azure through the same emulator), waits
+ * until all are Ready at once, and compares Azure with the declaration.
  */
 export async function settle(
   estate: Estate,
@@ -79,25 +89,44 @@ export async function settle(
   const { stack, world } = estate;
   const tenant = await tenantNow(stack);
   const notes: string[] = [];
-  await waitUntil(
-    "every resource Ready in the subscription's tenant",
-    async () => {
-      const declared = await declaredNow(stack, world);
-      for (const resource of [...declared.customRoles, ...identitiesOf(declared)]) {
-        const ready = conditionOf(resource, "Ready");
-        assert.equal(ready?.status, "True", `${resource.metadata.name}: ${ready?.message}`);
-        assert.equal(resource.status?.observedGeneration, resource.metadata.generation);
-      }
-      for (const resource of identitiesOf(declared))
-        assert.equal(resource.status?.tenantId, tenant, resource.metadata.name);
+  let unsettled: string | undefined;
+  const seenReady = new Set<string>();
+  const allReady = (remember: boolean) => async () => {
+    const declared = await declaredNow(stack, world);
+    const waiting: string[] = [];
+    for (const resource of [...declared.customRoles, ...identitiesOf(declared)]) {
+      const { metadata, status } = resource;
+      const key = `${resource.kind}/${metadata.name}/${metadata.uid}/${metadata.generation}`;
+      const ready = conditionOf(resource, "Ready");
+      const now =
+        metadata.deletionTimestamp === undefined &&
+        ready?.status === "True" &&
+        status?.observedGeneration === metadata.generation &&
+        (resource.kind === "CustomRole" ||
+          (status as { tenantId?: string } | undefined)?.tenantId === tenant);
+      if (now && remember) seenReady.add(key);
+      if (!(now || (remember && metadata.deletionTimestamp === undefined && seenReady.has(key))))
+        waiting.push(`${metadata.name}: ${ready?.message ?? "no Ready condition"}`);
+    }
+    assert.deepEqual(waiting, []);
+  };
+  await waitUntil("every resource Ready in the subscription's tenant", allReady(true), timeoutMs).catch(
+    (error: Error) => {
+      unsettled = `did not settle: ${error.message}`;
     },
-    timeoutMs,
-  ).catch((error: Error) => notes.push(`did not settle: ${error.message}`));
+  );
   await settled();
+  if (!unsettled)
+    await waitUntil("every resource Ready at once, faults over", allReady(false), 120_000).catch(
+      (error: Error) => {
+        unsettled = `did not stay Ready once the faults ended: ${error.message}`;
+      },
+    );
   const differences = await driftOf(stack, world);
   const declared = await declaredNow(stack, world);
   const resources = [...declared.customRoles, ...identitiesOf(declared)];
   const { duplicates, lost, mismatches } = classify(differences);
+  if (unsettled) mismatches.push(unsettled);
   // Only the suite kills controllers: the one running now must still be running.
   const child = stack.controllers.at(-1)?.child;
   if (child && (child.exitCode !== null || child.signalCode !== null))
@@ -133,14 +162,21 @@ export function retag(world: World, value: string): object[] {
   return world.userAssigned;
 }
 
-/** How many lines of each level above info the controllers of the stack logged (pino's JSON lines). */
+/**
+ * How many lines of each level above info the controllers of the stack logged (pino's JSON
+ * lines), with the distinct messages of the errors.
+ */
 function logLevels(stack: Stack): string {
   const counts = new Map<string, number>();
+  const errors = new Set<string>();
   for (const controller of stack.controllers) {
     for (const line of readFileSync(controller.logFile, "utf8").split("\n")) {
       const level = /"level":"(warn|error|fatal)"/.exec(line)?.[1];
-      if (level) counts.set(level, (counts.get(level) ?? 0) + 1);
+      if (!level) continue;
+      counts.set(level, (counts.get(level) ?? 0) + 1);
+      if (level !== "warn") errors.add(/"msg":"([^"]*)"/.exec(line)?.[1] ?? line.slice(0, 200));
     }
   }
-  return ["warn", "error", "fatal"].map((level) => `${counts.get(level) ?? 0} ${level}`).join(", ");
+  const tally = ["warn", "error", "fatal"].map((level) => `${counts.get(level) ?? 0} ${level}`).join(", ");
+  return errors.size === 0 ? tally : `${tally} (${[...errors].join("; ")})`;
 }
