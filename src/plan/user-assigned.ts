@@ -308,12 +308,17 @@ class UserAssignedPlanner {
   ): PlanResult<Status> {
     const { spec } = this.resource;
     const policy = this.context.policy;
-    const writable = !this.observeOnly && subscriptionKnown && policy.allowed && !mismatch;
+    // A target that can never carry an identity makes the whole spec impossible: nothing is
+    // written (not even the identity) until it is removed, as for a SystemAssignedIdentity.
+    const impossible = (spec.attachTo ?? []).find((id) => unsupportedTargetReason(id) !== undefined);
+    const writable = !this.observeOnly && subscriptionKnown && policy.allowed && !mismatch && !impossible;
     const blockedBecause = mismatch
       ? `the subscription moved to tenant ${mismatch.to}: the repair waits for approval`
       : !policy.allowed
         ? "an IdentityPolicy refuses part of this resource"
-        : "reading the subscription";
+        : impossible
+          ? `attachTo names ${impossible}, which cannot carry a managed identity: nothing is written until it is removed`
+          : "reading the subscription";
 
     const identityOutcome = this.planIdentity(identity, writable, blockedBecause);
     const present = identity ?? undefined;
@@ -389,15 +394,23 @@ class UserAssignedPlanner {
       attached.message = (attachments.find((a) => a.reason === Reason.NoDefaultIdentity) as AttachmentOutcome)
         .message as string;
     }
-    const ready = readyCondition({
-      details,
-      writes: this.writes.length,
-      policy,
-      mismatch,
-      observeOnly: this.observeOnly,
-      readFailures: this.obs.failures,
-      extraPending: previousLeft.length > 0 ? "deleting the identity this one replaces" : undefined,
-    });
+    const ready: ConditionState =
+      impossible && policy.allowed && !mismatch
+        ? {
+            type: ConditionType.Ready,
+            status: "False",
+            reason: Reason.UnsupportedTarget,
+            message: `${unsupportedTargetReason(impossible)}: nothing is written to Azure while attachTo names ${impossible}`,
+          }
+        : readyCondition({
+            details,
+            writes: this.writes.length,
+            policy,
+            mismatch,
+            observeOnly: this.observeOnly,
+            readFailures: this.obs.failures,
+            extraPending: previousLeft.length > 0 ? "deleting the identity this one replaces" : undefined,
+          });
     this.notices.push(...policyNotices(policy));
     return this.finish(status, [ready, ...details, tenantCondition(mismatch), policyCondition(policy)]);
   }

@@ -473,3 +473,15 @@ export function armWrites(stack: Stack): number {
   const { write, delete: deletes } = stack.arm.arm.stats().requests;
   return write + deletes;
 }
+
+/** A small seeded generator (mulberry32): the same seed gives the same kill points. */
+export function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

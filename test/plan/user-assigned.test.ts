@@ -504,6 +504,21 @@ describe("UserAssignedIdentity planner: attachments", () => {
     assert.match(run.final.status.attachments?.[0]?.message ?? "", /Cloud Services \(classic\)/);
   });
 
+  test("an identity whose attachTo names a classic target is not created: nothing is written at all", () => {
+    const world = new World();
+    world.addVm("vm-1");
+    const classic = `${RG}/providers/Microsoft.ClassicCompute/domainNames/legacy`;
+    const { run } = converge(
+      world,
+      uai({ attachTo: [vmId("vm-1"), classic], roleAssignments: [{ role: "Reader", scope: RG }] }),
+    );
+    assert.deepEqual(world.writeKinds(), []);
+    const ready = condition(run.final.status, "Ready");
+    assert.equal(ready?.status, "False");
+    assert.equal(ready?.reason, "UnsupportedTarget", ready?.message);
+    assert.equal(condition(run.final.status, "Attached")?.reason, "UnsupportedTarget");
+  });
+
   test("a missing target is reported, not created", () => {
     const world = new World();
     const { run } = converge(world, attach([vmId("ghost")]));

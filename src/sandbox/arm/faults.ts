@@ -46,4 +46,10 @@ export class FaultInjector {
     if (rule.throttleRate && this.random() < rule.throttleRate) return { kind: "throttle", delayMs };
     return { kind: "none", delayMs };
   }
+
+  /** Whether the answer to a request that was carried out is lost on its way back. */
+  loseAnswer(klass: OperationClass): boolean {
+    const rate = (this.settings[klass] ?? this.settings.all)?.lostResponseRate;
+    return rate !== undefined && rate > 0 && this.random() < rate;
+  }
 }

@@ -286,6 +286,11 @@ export function createRequestListener(em: Emulator, options: ServerOptions) {
       settleOperations(em);
       const reply = await match.route.handler(ctx);
       status = reply.status;
+      if (em.faults.loseAnswer(ctx.klass)) {
+        em.stats.fault("lost");
+        req.socket.destroy();
+        return;
+      }
       send(res, ctx.requestId, reply, rateHeaders);
     } catch (error) {
       if (!(error instanceof ArmError)) throw error;

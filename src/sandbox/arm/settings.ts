@@ -41,6 +41,9 @@ export interface FaultRule {
   latencyMs?: number;
   /** Share of requests whose connection is destroyed without an answer. */
   dropRate?: number;
+  /** Share of requests carried out whose answer is then lost (the connection is destroyed after
+   *  the work is done), as when a gateway times out: the caller cannot tell it happened. */
+  lostResponseRate?: number;
 }
 
 export type OperationClass = "read" | "write" | "delete";
@@ -79,7 +82,10 @@ function faultRule(value: unknown, field: string): FaultRule | undefined {
   if (value === undefined) return undefined;
   const v = object(value, field);
   const unknown = Object.keys(v).filter(
-    (k) => !["errorRate", "errorStatuses", "throttleRate", "latencyMs", "dropRate"].includes(k),
+    (k) =>
+      !["errorRate", "errorStatuses", "throttleRate", "latencyMs", "dropRate", "lostResponseRate"].includes(
+        k,
+      ),
   );
   if (unknown.length) throw new SandboxConfigError(`${field}: unknown field(s) ${unknown.join(", ")}`);
   const statuses = v.errorStatuses;
@@ -94,6 +100,7 @@ function faultRule(value: unknown, field: string): FaultRule | undefined {
     throttleRate: rate(v.throttleRate, `${field}.throttleRate`),
     latencyMs: nonNegative(v.latencyMs, `${field}.latencyMs`),
     dropRate: rate(v.dropRate, `${field}.dropRate`),
+    lostResponseRate: rate(v.lostResponseRate, `${field}.lostResponseRate`),
   };
 }
 

@@ -19,7 +19,7 @@ export interface StatsSnapshot {
   throttled: number;
   byStatus: Record<string, number>;
   byOperation: Record<string, number>;
-  faults: { errors: number; throttles: number; drops: number; delayed: number };
+  faults: { errors: number; throttles: number; drops: number; delayed: number; lost: number };
   timeline: TimelinePoint[];
 }
 
@@ -47,7 +47,7 @@ export class Stats {
   private throttled = 0;
   private byStatus: Record<string, number> = {};
   private byOperation: Record<string, number> = {};
-  private faults = { errors: 0, throttles: 0, drops: 0, delayed: 0 };
+  private faults = { errors: 0, throttles: 0, drops: 0, delayed: 0, lost: 0 };
   private timeline = new Map<number, TimelinePoint>();
   private readonly listeners = new Set<RequestListener>();
 
@@ -97,7 +97,7 @@ export class Stats {
     this.point(now)[limit]++;
   }
 
-  fault(kind: "errors" | "throttles" | "drops" | "delayed"): void {
+  fault(kind: "errors" | "throttles" | "drops" | "delayed" | "lost"): void {
     this.faults[kind]++;
   }
 
@@ -119,7 +119,7 @@ export class Stats {
     this.throttled = 0;
     this.byStatus = {};
     this.byOperation = {};
-    this.faults = { errors: 0, throttles: 0, drops: 0, delayed: 0 };
+    this.faults = { errors: 0, throttles: 0, drops: 0, delayed: 0, lost: 0 };
     this.timeline.clear();
   }
 }

@@ -44,6 +44,11 @@ export interface KubeEmulatorAdmin {
    *  Open watches are dropped. Ends after `forMs` when given, or on makeAvailable(). */
   makeUnavailable(options?: { mode?: OutageMode; forMs?: number }): Promise<void>;
   makeAvailable(): Promise<void>;
+  /** Answers this share (0 to 1; 0 ends it) of status subresource writes with 409 Conflict, the
+   *  answer a writer gets when the object changed since it read it. */
+  conflictStatusWrites(rate: number): void;
+  /** How many status writes conflictStatusWrites has refused so far. */
+  readonly statusConflicts: number;
   /** The current global resourceVersion. */
   readonly resourceVersion: number;
   /** How many watches are open. */
@@ -127,6 +132,10 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
       if (forMs !== undefined) outageTimer = setTimeout(() => void endOutage(), forMs);
     },
     makeAvailable: endOutage,
+    conflictStatusWrites: (rate) => server.conflictStatusWrites(rate),
+    get statusConflicts() {
+      return server.statusConflictsAnswered;
+    },
     get resourceVersion() {
       return storage.resourceVersion;
     },

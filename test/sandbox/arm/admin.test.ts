@@ -135,7 +135,15 @@ describe("the admin API and the in-process handle", () => {
       );
       f.arm.setFaults({ read: { latencyMs: 100 } });
       assert.equal((await f.request("GET", path)).status, 200);
-      assert.deepEqual(f.arm.stats().faults, { errors: 1, throttles: 1, drops: 1, delayed: 1 });
+      // A lost answer: the group is created, the caller only sees the connection end.
+      f.arm.setFaults({ write: { lostResponseRate: 1 } });
+      const lost = `/subscriptions/${f.arm.subscriptionId}/resourcegroups/lost?api-version=2025-04-01`;
+      await assert.rejects(
+        f.request("PUT", lost, { body: { location: "eastus" } }),
+        (e: NodeJS.ErrnoException) => e.code === "ECONNRESET" || /socket hang up/.test(e.message),
+      );
+      assert.equal((await f.request("GET", lost)).status, 200, "the write was carried out");
+      assert.deepEqual(f.arm.stats().faults, { errors: 1, throttles: 1, drops: 1, delayed: 1, lost: 1 });
       const bad = await f.admin("PUT", "faults", { read: { errorRate: 2 } });
       assert.equal(bad.status, 400);
       assert.match(bad.body.error.message, /errorRate/);

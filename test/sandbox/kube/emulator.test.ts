@@ -97,6 +97,33 @@ describe("the emulator", () => {
       await kube.close();
     }
   });
+  test("admin hook: status writes answered 409 Conflict while the hook is on, other writes untouched", async () => {
+    const kube = await startTestKube();
+    const api = new RawClient(kube.url);
+    const status = "/api/v1/namespaces/default/status";
+    try {
+      const namespace = (await api.get("/api/v1/namespaces/default")).body;
+      kube.admin.conflictStatusWrites(1);
+      const refused = await api.put(status, namespace);
+      assert.equal(refused.status, 409);
+      assert.equal(refused.body.reason, "Conflict");
+      assert.match(refused.body.message, /namespaces "default": the object has been modified/);
+      const patched = await api.patch(status, { status: {} }, "application/merge-patch+json");
+      assert.equal(patched.status, 409, "a PATCH of the status too");
+      assert.equal(kube.admin.statusConflicts, 2);
+      const labelled = await api.patch(
+        "/api/v1/namespaces/default",
+        { metadata: { labels: { team: "a" } } },
+        "application/merge-patch+json",
+      );
+      assert.equal(labelled.status, 200, "the object itself is still written");
+      assert.throws(() => kube.admin.conflictStatusWrites(2), RangeError);
+      kube.admin.conflictStatusWrites(0);
+      assert.equal((await api.put(status, labelled.body)).status, 200);
+    } finally {
+      await kube.close();
+    }
+  });
 });
 
 /** A copy of a state folder as it is on disk now, while its emulator keeps running. */

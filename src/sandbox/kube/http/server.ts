@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { requestUser } from "../admission/user-info.js";
-import { pathNotFound, serviceUnavailable } from "../errors.js";
+import { conflict, OBJECT_MODIFIED, pathNotFound, serviceUnavailable } from "../errors.js";
 import type { ApiContext } from "../rest/scope.js";
 import type { GenericStore } from "../rest/store.js";
 import type { WatchSettings } from "../rest/watch.js";
@@ -26,6 +26,10 @@ export class ApiServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private outage: OutageMode | undefined;
+  /** Share of status writes answered 409 Conflict, as when another writer got there first. */
+  private statusConflictRate = 0;
+  /** How many status writes got that 409. */
+  statusConflictsAnswered = 0;
   private listening = false;
   private boundPort = 0;
   private openApiCache: { generation: number; documents: Map<string, { json: string; hash: string }> } = {
@@ -77,6 +81,12 @@ export class ApiServer {
     if (mode === "refuse") await this.listen();
   }
 
+  /** From now on, this share (0 to 1) of PUTs and PATCHes of a status subresource get 409 Conflict. */
+  conflictStatusWrites(rate: number): void {
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`a rate is between 0 and 1, not ${rate}`);
+    this.statusConflictRate = rate;
+  }
+
   async close(): Promise<void> {
     this.ctx.storage.terminateWatchers(false);
     await this.stopListening();
@@ -98,6 +108,14 @@ export class ApiServer {
       if (this.serveNonResource(url.pathname, req, res)) return;
       const info = parseResourcePath(url.pathname);
       if (!info) throw pathNotFound();
+      if (
+        info.subresource === "status" &&
+        (req.method === "PUT" || req.method === "PATCH") &&
+        Math.random() < this.statusConflictRate
+      ) {
+        this.statusConflictsAnswered++;
+        throw conflict(info, info.name, OBJECT_MODIFIED);
+      }
       await handleResource(
         { ctx: this.ctx, store: this.store, watch: this.options.watch },
         req,
