@@ -133,7 +133,7 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
   }
 
   private apply(type: "ADDED" | "MODIFIED" | "DELETED", object: T): void {
-    withoutManagedFields(object);
+    withoutBookkeeping(object);
     if (type === "DELETED") {
       const previous = this.store.delete(object);
       if (previous) this.dispatch((handler) => handler.onDelete?.(object));
@@ -167,11 +167,20 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
   }
 }
 
+/** kubectl's client-side apply (and GitOps tools using it) keeps a copy of the whole object here. */
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
 /**
- * Drops metadata.managedFields from an object the API server sent (as controller-runtime's
- * TransformStripManagedFields): azid never reads them, and they are half of a cached
- * identity's memory. A status PUT without them leaves the server's managedFields as they are.
+ * Drops metadata.managedFields and kubectl's last-applied copy from an object the API server sent
+ * (as controller-runtime's TransformStripManagedFields): azid never reads them, and each is about
+ * as large as the rest of a cached identity. A status PUT without them leaves the server's as
+ * they are (the status subresource ignores changes outside the status).
  */
-function withoutManagedFields(object: KubeObject): void {
-  if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
+function withoutBookkeeping(object: KubeObject): void {
+  const metadata = object.metadata;
+  if (metadata?.managedFields !== undefined) delete metadata.managedFields;
+  if (metadata?.annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _copy, ...annotations } = metadata.annotations;
+    metadata.annotations = annotations;
+  }
 }

@@ -7,6 +7,8 @@ import { IDENTITIES, type Identity, TestCluster, testLogger, waitFor } from "./s
 
 type Seen = { verb: string; name: string; v: string | undefined; rv: number };
 
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
 describe("informer", () => {
   let cluster: TestCluster;
   const informers: Informer<Identity>[] = [];
@@ -101,12 +103,22 @@ describe("informer", () => {
     );
   });
 
-  test("caches objects without their managedFields, listed or watched; a status PUT of one keeps the server's", async () => {
+  test("caches objects without managedFields or kubectl's last-applied copy, listed or watched; a status PUT keeps the server's", async () => {
     await cluster.createNamespace("lean");
+    const lastApplied = (name: string) => ({
+      metadata: {
+        annotations: { [LAST_APPLIED]: `{"metadata":{"name":"${name}"}}`, team: "a" },
+      },
+    });
     await cluster.createIdentity("lean", "listed", { v: "1" });
+    await cluster.mergePatch("lean", "listed", lastApplied("listed"));
     const { informer } = await startInformer(["lean"], {}, false);
     await cluster.createIdentity("lean", "watched", { v: "1" });
-    await waitFor(() => informer.get("lean", "watched") !== undefined, "the watched object");
+    await cluster.mergePatch("lean", "watched", lastApplied("watched"));
+    await waitFor(
+      () => informer.get("lean", "watched")?.metadata?.annotations?.team === "a",
+      "the watched object",
+    );
     const managers = (object: Identity) =>
       (object.metadata?.managedFields ?? []).map((entry) => entry.manager);
     const before = managers(await cluster.call("GET", cluster.identityPath("lean", "listed")));
@@ -114,6 +126,7 @@ describe("informer", () => {
     for (const name of ["listed", "watched"]) {
       const cached = informer.get("lean", name);
       assert.equal(cached?.metadata?.managedFields, undefined, name);
+      assert.deepEqual(cached?.metadata?.annotations, { team: "a" }, name);
       assert.equal(cached?.spec.tags?.v, "1", name);
     }
     const written: Identity = await cluster.call("PUT", `${cluster.identityPath("lean", "listed")}/status`, {
@@ -121,6 +134,7 @@ describe("informer", () => {
       status: { observedGeneration: 1 },
     });
     for (const manager of before) assert.ok(managers(written).includes(manager), manager);
+    assert.ok(written.metadata?.annotations?.[LAST_APPLIED], "the server keeps kubectl's copy");
   });
 
   test("dropped watches, clean or reset, resume from the last resourceVersion and miss nothing", async () => {
