@@ -1,6 +1,7 @@
 // Manifests and Azure resources the end-to-end tests share.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Stack } from "./stack.js";
 
 export const NS = "team-a";
@@ -47,9 +48,26 @@ export function uai(stack: Stack, name: string, spec: Record<string, unknown> = 
   };
 }
 
+/**
+ * An ARM call the tests make as "someone else" (the portal, another team), waiting out 429s as
+ * any Azure client does: ARM's buckets are shared with azid, which may just have spent them.
+ */
+export async function asSomeoneElse(
+  stack: Stack,
+  method: string,
+  path: string,
+  options: Parameters<Stack["arm"]["request"]>[2] = {},
+): ReturnType<Stack["arm"]["request"]> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await stack.arm.request(method, path, options);
+    if (res.status !== 429 || attempt === 20) return res;
+    await sleep(Number(res.headers["retry-after"] ?? 1) * 1000);
+  }
+}
+
 /** ARM calls the tests make as "someone else": the portal, another team. */
 export async function createResourceGroup(stack: Stack, group = "app-rg"): Promise<void> {
-  const res = await stack.arm.request("PUT", `${rg(stack, group)}?api-version=2025-04-01`, {
+  const res = await asSomeoneElse(stack, "PUT", `${rg(stack, group)}?api-version=2025-04-01`, {
     body: { location: "westeurope" },
   });
   if (res.status >= 300) throw new Error(`resource group: ${res.status} ${res.text}`);
@@ -61,7 +79,7 @@ export async function createVm(
   identity?: object,
   group = "app-rg",
 ): Promise<void> {
-  const res = await stack.arm.request("PUT", `${vm(stack, name, group)}?api-version=2024-11-01`, {
+  const res = await asSomeoneElse(stack, "PUT", `${vm(stack, name, group)}?api-version=2024-11-01`, {
     body: { location: "westeurope", ...(identity ? { identity } : {}) },
   });
   if (res.status >= 300) throw new Error(`vm: ${res.status} ${res.text}`);
@@ -255,7 +273,7 @@ export async function createIdentityInAzure(
   group = "app-rg",
   // biome-ignore lint/suspicious/noExplicitAny: tests read ARM bodies loosely
 ): Promise<any> {
-  const res = await stack.arm.request("PUT", `${identityId(stack, name, group)}?api-version=2024-11-30`, {
+  const res = await asSomeoneElse(stack, "PUT", `${identityId(stack, name, group)}?api-version=2024-11-30`, {
     body: { location: "westeurope" },
   });
   if (res.status >= 300) throw new Error(`identity: ${res.status} ${res.text}`);
@@ -271,7 +289,7 @@ export async function grantInAzure(
   name: string = randomUUID(),
 ): Promise<string> {
   const id = `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
-  const res = await stack.arm.request("PUT", `${id}?api-version=2022-04-01`, {
+  const res = await asSomeoneElse(stack, "PUT", `${id}?api-version=2022-04-01`, {
     body: {
       properties: {
         roleDefinitionId: `/subscriptions/${stack.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleDefinitionGuid}`,

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   armGet,
+  asSomeoneElse,
   assignmentsOf,
   attachedTo,
   createIdentityInAzure,
@@ -81,7 +82,10 @@ describe("SystemAssignedIdentity through kubectl and azid controller", () => {
     const principal = object.status?.principalId as string;
     const [assignment] = await assignmentsOf(stack, principal);
     assert.ok(assignment);
-    assert.equal((await stack.arm.request("DELETE", `${assignment.id}?api-version=2022-04-01`)).status, 200);
+    assert.equal(
+      (await asSomeoneElse(stack, "DELETE", `${assignment.id}?api-version=2022-04-01`)).status,
+      200,
+    );
     await eventually(
       async () => assert.equal((await assignmentsOf(stack, principal)).length, 1),
       30_000,

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   armGet,
+  asSomeoneElse,
   assignmentsOf,
   attachedTo,
   createResourceGroup,
@@ -166,8 +167,8 @@ describe("UserAssignedIdentity through kubectl and azid controller", () => {
     const principal = orders.status?.principalId as string;
     const [first] = await assignmentsOf(stack, principal);
     assert.ok(first);
-    assert.equal((await stack.arm.request("DELETE", `${first.id}?api-version=2022-04-01`)).status, 200);
-    const detach = await stack.arm.request("PATCH", `${vm(stack, "vm-2")}?api-version=2024-11-01`, {
+    assert.equal((await asSomeoneElse(stack, "DELETE", `${first.id}?api-version=2022-04-01`)).status, 200);
+    const detach = await asSomeoneElse(stack, "PATCH", `${vm(stack, "vm-2")}?api-version=2024-11-01`, {
       body: { identity: { type: "None" } },
     });
     assert.equal(detach.status, 200, detach.text);

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import {
   armGet,
   armWrites,
+  asSomeoneElse,
   assignmentsOf,
   attachedTo,
   conditionOf,
@@ -100,7 +101,7 @@ describe("UserAssignedIdentity management and ownership through kubectl and azid
 
     // Someone fixes Azure by hand: the drift report clears on its own.
     await grantInAzure(stack, legacy.properties.principalId, ROLE.StorageBlobDataReader, rg(stack));
-    const patch = await stack.arm.request("PATCH", `${vm(stack, "vm-observed")}?api-version=2024-11-01`, {
+    const patch = await asSomeoneElse(stack, "PATCH", `${vm(stack, "vm-observed")}?api-version=2024-11-01`, {
       body: {
         identity: { type: "UserAssigned", userAssignedIdentities: { [identityId(stack, "legacy")]: {} } },
       },
@@ -231,7 +232,8 @@ describe("UserAssignedIdentity management and ownership through kubectl and azid
     // Someone else grants, federates and attaches the same identity.
     await grantInAzure(stack, principal, ROLE.Reader, sub);
     await grantInAzure(stack, principal, ROLE.StorageBlobDataReader, vm(stack, "vm-w1"));
-    const put = await stack.arm.request(
+    const put = await asSomeoneElse(
+      stack,
       "PUT",
       `${identityId(stack, "worker")}/federatedIdentityCredentials/portal?api-version=${FIC_API}`,
       {
@@ -245,7 +247,7 @@ describe("UserAssignedIdentity management and ownership through kubectl and azid
       },
     );
     assert.equal(put.status, 201, put.text);
-    const attach = await stack.arm.request("PATCH", `${vm(stack, "vm-w2")}?api-version=2024-11-01`, {
+    const attach = await asSomeoneElse(stack, "PATCH", `${vm(stack, "vm-w2")}?api-version=2024-11-01`, {
       body: {
         identity: { type: "UserAssigned", userAssignedIdentities: { [identityId(stack, "worker")]: {} } },
       },
