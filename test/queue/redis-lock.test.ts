@@ -5,6 +5,19 @@ import { Redis } from "ioredis";
 import { RedisLocks } from "../../src/queue/redis-lock.js";
 import { type RedisServer, startRedis } from "../support/redis.js";
 
+/** Takes the lock and keeps it until `release()`; resolves once it is held (a fixed sleep raced the SET under load). */
+async function holdUntilReleased(locks: RedisLocks, name: string) {
+  let release!: () => void;
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const done = locks.withLock(name, () => {
+    holding();
+    return new Promise<void>((resolve) => (release = resolve));
+  });
+  await held;
+  return { release, done };
+}
+
 describe("RedisLocks", () => {
   let redis: RedisServer;
   const clients: Redis[] = [];
@@ -43,9 +56,7 @@ describe("RedisLocks", () => {
 
   test("a lock held past the wait gives up with LockBusy, and the holder keeps it", async () => {
     const [holder, other] = [locks(), locks({ waitMs: 30 })];
-    let release!: () => void;
-    const held = holder.withLock("vm-2", () => new Promise<void>((resolve) => (release = resolve)));
-    await sleep(5);
+    const { release, done: held } = await holdUntilReleased(holder, "vm-2");
     await assert.rejects(
       other.withLock("vm-2", async () => undefined),
       (error: Error & { code?: string }) => error.code === "LockBusy",
@@ -57,14 +68,7 @@ describe("RedisLocks", () => {
 
   test("a holder that died frees the lock after its ttl; its late release cannot free the next holder's", async () => {
     const [dead, next] = [locks({ ttlMs: 50 }), locks({ waitMs: 1000 })];
-    let release!: () => void;
-    let holding!: () => void;
-    const deadHolds = new Promise<void>((resolve) => (holding = resolve));
-    const stuck = dead.withLock("vm-3", () => {
-      holding();
-      return new Promise<void>((resolve) => (release = resolve));
-    });
-    await deadHolds; // a fixed sleep raced the SET under load
+    const { release, done: stuck } = await holdUntilReleased(dead, "vm-3");
     let nextHolds = false;
     const taken = next.withLock("vm-3", async () => {
       nextHolds = true;
