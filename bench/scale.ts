@@ -70,9 +70,9 @@ try {
   const calls: RequestRecord[] = [];
   const unsubscribe = arm.onRequest((record) => calls.push(record));
   const started = Date.now();
-  // The controller's heap limit as Node sets it in the chart's container (memory limit 512 MiB:
-  // V8 takes half of it for its old generation); on this machine's 24 GB it would let garbage
-  // pile up to gigabytes before collecting it. The controller inherits NODE_OPTIONS.
+  // The controller's heap limit as the chart sets it (controller.heapLimitMiB, half of its 512 MiB
+  // memory limit); without one, on this machine's 24 GB, V8 lets garbage pile up to gigabytes
+  // before collecting it. The controller inherits NODE_OPTIONS.
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --max-old-space-size=${HEAP_LIMIT_MB}`;
   const controller = await stack.startController({
     resyncPeriod: "1h",
