@@ -29,6 +29,11 @@ export interface EventRecorderOptions {
   seriesWindowMs?: number;
   /** How often a series' count and lastObservedTime are written while it grows. Default 30 s. */
   seriesFlushMs?: number;
+  /**
+   * Series kept at most, the least recently seen dropped first (written first if it grew): memory
+   * stays bounded however many objects azid watches. Default 4096, client-go's LRU size.
+   */
+  maxSeries?: number;
   /** Per object: new Events allowed at once, and one more per `refillMs` (client-go's spam filter: 25, 5 min). */
   perObjectBurst?: number;
   perObjectRefillMs?: number;
@@ -103,6 +108,9 @@ export class EventRecorder {
     if (existing && now.getTime() - existing.lastObserved.getTime() <= this.windowMs) {
       existing.count++;
       existing.lastObserved = now;
+      // The Map's order is the order of last sight: the first entry is the one to evict.
+      this.series.delete(key);
+      this.series.set(key, existing);
       // client-go writes the second occurrence at once, so a repeating event is visible as such.
       if (existing.count === 2) this.writeSeries(existing);
       return;
@@ -124,8 +132,18 @@ export class EventRecorder {
       writtenCount: 0,
       chain: Promise.resolve(),
     };
+    this.series.delete(key);
     this.series.set(key, entry);
     this.enqueue(entry, () => this.create(entry));
+    this.evictBeyond(this.options.maxSeries ?? 4096);
+  }
+
+  private evictBeyond(limit: number): void {
+    for (const [key, entry] of this.series) {
+      if (this.series.size <= limit) return;
+      if (entry.count > entry.writtenCount && entry.name !== undefined) this.writeSeries(entry);
+      this.series.delete(key);
+    }
   }
 
   /** Writes every series that grew since it was last written, and waits for all writes in flight. */

@@ -99,6 +99,36 @@ describe("events recorder", () => {
     assert.equal((await eventsAbout(object)).length, 3);
   });
 
+  test("at most maxSeries series are kept: the least recently seen is written and forgotten", async () => {
+    const objects = await Promise.all(
+      ["lru-a", "lru-b", "lru-c"].map((n) => cluster.createIdentity("ev", n)),
+    );
+    const events = recorder({ seriesFlushMs: 60_000, maxSeries: 2 });
+    const warn = (object: Identity) =>
+      events.record({
+        regarding: object,
+        type: "Warning",
+        reason: "Throttled",
+        action: "Reconcile",
+        note: "x",
+      });
+    const [a, b, c] = objects as [Identity, Identity, Identity];
+    warn(a);
+    warn(b);
+    await events.flush();
+    warn(a); // seen again: now b is the least recently seen
+    warn(c); // a third series: b is written and forgotten
+    await events.flush();
+    warn(a); // still kept: joins its series
+    warn(b); // forgotten: a new Event
+    await events.flush();
+    const seriesOf = async (object: Identity) =>
+      (await eventsAbout(object)).map((event) => event.series?.count ?? 1).sort();
+    assert.deepEqual(await seriesOf(a), [3]);
+    assert.deepEqual(await seriesOf(b), [1, 1]);
+    assert.deepEqual(await seriesOf(c), [1]);
+  });
+
   test("a series whose Event expired is written as a new Event", async () => {
     const object = await cluster.createIdentity("ev", "expired");
     const events = recorder();
