@@ -192,11 +192,7 @@ export class WorkQueue {
     });
     worker.on("lockRenewalFailed", (jobIds) => runner.loseLocks(jobIds));
     worker.on("failed", (job, err) => {
-      if (job?.name !== RECONCILE_JOB) return;
-      this.logger.error(
-        { key: job.data?.key, err },
-        "BullMQ failed a reconcile job (stalled too often?); the key waits for its next add or resync",
-      );
+      if (job?.name === RECONCILE_JOB) this.requeueFailedJob(job.data?.key, err);
     });
     this.worker = worker;
     this.runner = runner;
@@ -296,6 +292,25 @@ export class WorkQueue {
       // The next period tries again; one bad listing must not stop the schedule.
       this.logger.error({ err }, "resync could not list or add the keys");
     }
+  }
+
+  /**
+   * BullMQ fails a job, without running it, once its workers died holding it more than
+   * maxStalledCount times (the runner itself never lets a job fail). The key still needs its
+   * reconcile: add it again, after a lock duration so that a key whose reconcile kills its process
+   * is retried at the pace of the stall checks, not in a crash loop.
+   */
+  private requeueFailedJob(key: unknown, err: Error): void {
+    if (typeof key !== "string" || key === "" || this.closing) return;
+    const delayMs = this.settings.lockDurationMs;
+    this.logger.error(
+      { key, err, delayMs },
+      "BullMQ failed a reconcile job (its workers died holding it too often); adding the key again",
+    );
+    this.options.metrics?.workqueueRetries.inc({ name: this.name, controller: this.controller });
+    this.addAfter(key, delayMs).catch((addErr) =>
+      this.logger.warn({ key, err: addErr }, "could not add a failed key again; it waits for its resync"),
+    );
   }
 
   private onReconnect(): void {

@@ -110,4 +110,43 @@ describe("faults", () => {
       raw.disconnect();
     }
   });
+
+  test("a job BullMQ fails because its workers died holding it too often: the key is added again", async () => {
+    const [redis] = servers;
+    const name = uniqueName("stalled-out");
+    const poisonKey = "ns/poison";
+    const settings = {
+      url: redis!.url,
+      name,
+      concurrency: 1,
+      lockDurationMs: 1000,
+      stalledIntervalMs: 300,
+      maxStalledCount: 1,
+      maxWorkMs: 2,
+      stuckKey: poisonKey,
+      stuckRuns: 2,
+    };
+    const producer = await openTestQueue(redis!.url, { name });
+    opened.push(producer);
+    await producer.add(poisonKey);
+    // Two workers in turn die holding the job: BullMQ counts a second stall past maxStalledCount
+    // and fails the job when the next worker fetches it, without running it.
+    for (const run of [1, 2]) {
+      await replicas.spawn(1, settings);
+      await eventually(
+        `run ${run} of the key started`,
+        () => replicas.ofKey(poisonKey).length === run,
+        45_000,
+      );
+      await replicas.kill(replicas.children.at(-1)!);
+    }
+    await replicas.spawn(1, settings);
+    const survivor = replicas.children.at(-1)!.pid;
+    await eventually(
+      "the surviving worker reconciled the key after BullMQ failed its job",
+      () => replicas.ofKey(poisonKey).some((run) => run.pid === survivor && run.end !== undefined),
+      45_000, // a liveness bound: two lock durations and the re-add's delay, on a loaded machine
+    );
+    assert.equal(replicas.ofKey(poisonKey).length, 3, "each worker ran the key once");
+  });
 });
