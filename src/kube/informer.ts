@@ -1,4 +1,5 @@
 import type { Logger } from "../observability/logger.js";
+import { StringPool, withoutBookkeeping } from "./cache-transform.js";
 import type { KubeClient } from "./client.js";
 import { Reflector } from "./reflector.js";
 import type { KubeObject, ResourceType } from "./resources.js";
@@ -24,7 +25,11 @@ export interface InformerOptions<T> {
   backoff?: { baseMs: number; capMs: number };
   /** Objects per list page. Default 500, as client-go. */
   pageSize?: number;
+  /** Where cached objects' repeated strings are shared; default: one pool for all informers of the process. */
+  strings?: StringPool;
 }
+
+const processStrings = new StringPool();
 
 /**
  * client-go's shared informer for one kind: lists, then watches from the list's resourceVersion,
@@ -38,6 +43,7 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
   private readonly handlers: InformerHandler<T>[] = [];
   private readonly reflectors: Reflector<T>[];
   private readonly logger: Logger;
+  private readonly strings: StringPool;
   private started = false;
   private readonly synced: Promise<void>;
   private markSynced!: () => void;
@@ -46,6 +52,7 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
     this.resource = options.resource;
     this.logger = options.logger.child({ informer: options.resource.plural });
     this.store = new IndexedStore(options.indexers);
+    this.strings = options.strings ?? processStrings;
     const scopes =
       options.resource.namespaced && options.namespaces && options.namespaces.length > 0
         ? [...new Set(options.namespaces)]
@@ -139,6 +146,7 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
       if (previous) this.dispatch((handler) => handler.onDelete?.(object));
       return;
     }
+    this.strings.internValues(object);
     const previous = this.store.upsert(object);
     if (!previous) this.dispatch((handler) => handler.onAdd?.(object));
     else if (previous.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
@@ -164,23 +172,5 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
         this.logger.error({ err }, "an informer handler threw; the informer goes on");
       }
     }
-  }
-}
-
-/** kubectl's client-side apply (and GitOps tools using it) keeps a copy of the whole object here. */
-const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
-
-/**
- * Drops metadata.managedFields and kubectl's last-applied copy from an object the API server sent
- * (as controller-runtime's TransformStripManagedFields): azid never reads them, and each is about
- * as large as the rest of a cached identity. A status PUT without them leaves the server's as
- * they are (the status subresource ignores changes outside the status).
- */
-function withoutBookkeeping(object: KubeObject): void {
-  const metadata = object.metadata;
-  if (metadata?.managedFields !== undefined) delete metadata.managedFields;
-  if (metadata?.annotations?.[LAST_APPLIED] !== undefined) {
-    const { [LAST_APPLIED]: _copy, ...annotations } = metadata.annotations;
-    metadata.annotations = annotations;
   }
 }
