@@ -10,15 +10,24 @@ const FAN_OUT_BATCH = 500;
 /**
  * Creates or updates the queue's single resync scheduler (idempotent: every replica may call it,
  * and an unchanged period keeps the next run where it was), or removes it when resync is off.
+ *
+ * Where it has to create the scheduler, its first run is a period away when the caller is a
+ * starting replica, whose informers' initial lists add every key anyway (a run at once would
+ * reconcile everything twice), and at once when Redis came back without its data while the
+ * informers went on: then nothing else brings back the keys that were queued.
  */
-export async function ensureResyncScheduler(queue: Queue, periodMs: number | undefined): Promise<void> {
+export async function ensureResyncScheduler(
+  queue: Queue,
+  periodMs: number | undefined,
+  firstRun: "now" | "after-a-period",
+): Promise<void> {
   if (periodMs === undefined) {
     await queue.removeJobScheduler(RESYNC_SCHEDULER_ID);
     return;
   }
   await queue.upsertJobScheduler(
     RESYNC_SCHEDULER_ID,
-    { every: periodMs },
+    firstRun === "now" ? { every: periodMs } : { every: periodMs, startDate: Date.now() + periodMs },
     { name: RESYNC_JOB, data: {}, opts: { removeOnComplete: true, removeOnFail: true } },
   );
 }

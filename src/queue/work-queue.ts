@@ -152,7 +152,7 @@ export class WorkQueue {
     const concurrency = positive("concurrency", options.concurrency, 1);
     if (options.resync) positive("resync.periodMs", options.resync.periodMs, 1);
     this.resync = options.resync;
-    await ensureResyncScheduler(this.queue, this.resync?.periodMs);
+    await ensureResyncScheduler(this.queue, this.resync?.periodMs, "after-a-period");
     const runner = new ReconcileRunner({
       name: this.name,
       controller: this.controller,
@@ -319,7 +319,7 @@ export class WorkQueue {
     this.logger.info("Redis reachable again");
     // Redis may have come back empty: recreate the resync schedule, whose first run re-adds every key.
     if (this.worker) {
-      ensureResyncScheduler(this.queue, this.resync?.periodMs).catch((err) =>
+      ensureResyncScheduler(this.queue, this.resync?.periodMs, "now").catch((err) =>
         this.logger.warn({ err }, "could not recreate the resync schedule"),
       );
     }

@@ -91,4 +91,29 @@ describe("6: periodic resync", () => {
     await off.start({ concurrency: 1, reconcile: async () => {}, classify: retryAlways });
     assert.equal(await raw.zcard(`azid:${name}:repeat`), 0);
   });
+
+  test("a starting replica's first resync is a period away: its informers' initial lists add every key", async () => {
+    const name = uniqueName("resync-first");
+    const periodMs = 60_000;
+    const queue = await openTestQueue(redis.url, { name });
+    opened.push(queue);
+    const startedAt = Date.now();
+    let listed = 0;
+    await queue.start({
+      concurrency: 1,
+      reconcile: async () => {},
+      classify: retryAlways,
+      resync: {
+        periodMs,
+        listKeys: () => {
+          listed++;
+          return [];
+        },
+      },
+    });
+    const next = Number(await raw.zscore(`azid:${name}:repeat`, "resync"));
+    assert.ok(next >= startedAt + periodMs, `first resync at +${next - startedAt} ms`);
+    assert.equal((await queue.counts()).ready, 0, "nothing queued to run now");
+    assert.equal(listed, 0);
+  });
 });
