@@ -198,12 +198,23 @@ export class ActionExecutor {
       }
       case "CreateIdentity": {
         const { subscriptionId, resourceGroup, name } = identityParts(action.identityId);
+        let status = 0;
         const identity = await this.clientsFor(subscriptionId).msi.userAssignedIdentities.createOrUpdate(
           resourceGroup,
           name,
           { location: action.location, tags: action.tags },
+          {
+            onResponse: (response) => {
+              status = response.status;
+            },
+          },
         );
-        return { identity: toObservedIdentity(identity) };
+        // 201: ARM made a new identity, which has no federated credentials yet; 200: the PUT met an
+        // existing one (created meanwhile, or an answer lost and the call retried), which keeps its own.
+        return {
+          identity: toObservedIdentity(identity),
+          ...(status === 201 ? { federatedCredentials: [] } : {}),
+        };
       }
       case "UpdateIdentityTags": {
         const { subscriptionId, resourceGroup, name } = identityParts(action.identityId);

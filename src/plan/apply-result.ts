@@ -152,12 +152,12 @@ export function applyResult(observed: ObservedState, action: Action, result: Act
       );
     case "CreateIdentity": {
       const key = armIdKey(action.identityId);
-      // Its credentials and grants are read afresh: a PUT over an existing identity keeps them.
-      return drop(
-        put(observed, "identities", key, required(result.identity, action, "identity")),
-        "federatedCredentials",
-        key,
-      );
+      const created = put(observed, "identities", key, required(result.identity, action, "identity"));
+      // A new identity has no credentials (the executor says so when ARM answered 201); otherwise
+      // they are read afresh: a PUT over an existing identity keeps them.
+      return result.federatedCredentials
+        ? put(created, "federatedCredentials", key, result.federatedCredentials)
+        : drop(created, "federatedCredentials", key);
     }
     case "UpdateIdentityTags": {
       const key = armIdKey(action.identityId);

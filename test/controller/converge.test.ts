@@ -87,6 +87,10 @@ describe("converge: planner + executor against the ARM emulator", () => {
     assert.deepEqual(run.errors, []);
     const ready = resource.status?.conditions?.find((c) => c.type === "Ready");
     assert.equal(ready?.status, "True", JSON.stringify(resource.status?.conditions));
+    assert.ok(
+      !run.executed.some((action) => action.kind === "ListFederatedCredentials"),
+      "ARM answered 201: the new identity's credentials are known (none), not listed",
+    );
 
     const id = `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/orders`;
     const got = await f.request("GET", `${id}?api-version=2024-11-30`);

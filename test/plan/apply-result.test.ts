@@ -56,6 +56,14 @@ describe("applyResult", () => {
     assert.equal(state.federatedCredentials[armIdKey(ID)], undefined);
   });
 
+  test("a create that made a new identity (ARM said 201) knows it has no credentials: nothing to list", () => {
+    const state = applyResult(emptyObserved(), build.createIdentity(owner, ID, "westeurope", {}), {
+      identity,
+      federatedCredentials: [],
+    });
+    assert.deepEqual(state.federatedCredentials[armIdKey(ID)], []);
+  });
+
   test("writes update the lists they belong to", () => {
     let state = applyResult(listed(), put, {});
     assert.deepEqual(
