@@ -35,7 +35,7 @@ import type {
   Reconciler,
   SecondaryWatch,
 } from "./reconciler.js";
-import { syncResource } from "./resource-sync.js";
+import { type SyncOutcome, syncResource } from "./resource-sync.js";
 import { identityDependencies } from "./secondary-watches.js";
 import { isApplying } from "./tenant-migration-state.js";
 
@@ -278,7 +278,9 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
         note: notice.message,
       });
     }
-    await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
+    if (!keepsLastStatus(current, outcome, ctx.attempt)) {
+      await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
+    }
     if (deleting && outcome.deleted) {
       await removeFinalizer(runtime.kube, resource, current, AZID_FINALIZER);
       return;
@@ -328,6 +330,25 @@ function repairAllowed(
         (resource.kind === "CustomRole" ||
           conditionIsTrue(migration.status?.conditions, MigrationCondition.CustomRolesRestored)),
     );
+}
+
+/** Failed attempts in a row during which a Ready resource stays Ready through failed reads. */
+const TRANSIENT_READ_FAILURES_TOLERATED = 3;
+
+/**
+ * True when this reconcile only failed to read, with errors worth retrying (5xx, a dropped
+ * connection, after the SDK's own retries), wrote nothing, and the resource was Ready for its
+ * current generation: it stays Ready for a few backed-off attempts rather than flapping to False
+ * and back on a blip of ARM (alerts and GitOps health follow Ready). Its Warning event still says
+ * what failed; a failure that lasts past the tolerance is written to the status. Throttling is
+ * not tolerated so: a throttled reconcile counts no attempt, so the tolerance would never end.
+ */
+function keepsLastStatus(current: KubeObject, outcome: SyncOutcome<unknown>, attempt: number): boolean {
+  const verdict = outcome.verdict;
+  if (verdict?.kind !== "retry" || outcome.writes > 0) return false;
+  if (attempt > TRANSIENT_READ_FAILURES_TOLERATED || isBeingDeleted(current)) return false;
+  const status = (current as { status?: { observedGeneration?: number; conditions?: Condition[] } }).status;
+  return status?.observedGeneration === current.metadata?.generation && isReady(status);
 }
 
 /** Not Ready for a reason no Azure call failed with, that waiting alone will not fix. */

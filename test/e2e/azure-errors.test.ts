@@ -18,6 +18,7 @@ import {
   createResourceGroup,
   createVm,
   eventRecorded,
+  eventually,
   grantInAzure,
   identityId,
   NS,
@@ -255,16 +256,62 @@ describe("Azure errors through kubectl and azid controller", () => {
   });
 });
 
-describe("ARM throttling through azid controller at Azure's pace", () => {
+describe("ARM throttling and failed reads through azid controller at Azure's pace", () => {
   let stack: Stack;
+  let controller: Awaited<ReturnType<Stack["startController"]>>;
 
   before(async () => {
     stack = await Stack.start({ timeScale: 1 });
     await createResourceGroup(stack);
     await stack.apply(...teamNamespace(stack));
-    await stack.startController({ resyncPeriod: "10m" });
+    controller = await stack.startController({ resyncPeriod: "10m" });
   });
   after(() => stack?.close());
+
+  test("failed reads: a Ready identity stays Ready through a blip, and turns not Ready when they last", async () => {
+    const arm = stack.arm.arm;
+    await stack.apply(uai(stack, "steady"));
+    await ready(stack, "uai", "steady");
+    const errors = async () => {
+      const line = (await controller.metrics())
+        .split("\n")
+        .find((l) =>
+          l.startsWith('controller_runtime_reconcile_errors_total{controller="userassignedidentity"}'),
+        );
+      return Number(line?.split(" ").at(-1) ?? 0);
+    };
+    // Every change of Ready the API server makes, as a watch (kubectl) sees them.
+    const readyPath = '{.status.conditions[?(@.type=="Ready")].status}{"\\n"}';
+    const watching = stack.kubectl.run(
+      ["get", "uai", "steady", "-n", NS, "-w", "--request-timeout=10s", "-o", `jsonpath=${readyPath}`],
+      { timeoutMs: 30_000 },
+    );
+    await sleep(1_000); // the watch is open
+
+    // One reconcile whose reads fail (after the SDK's retries); ARM answers again right after.
+    const before = await errors();
+    arm.setFaults({ read: { errorRate: 1 } });
+    try {
+      await stack.must(["annotate", "uai", "steady", "-n", NS, "ops.example.com/nudge=1"]);
+      await eventually(async () => assert.ok((await errors()) > before), 30_000, "a failed reconcile");
+    } finally {
+      arm.setFaults({});
+    }
+    await eventRecorded(stack, "userassignedidentity", "steady", [/Warning/]);
+    const seen = (await watching).stdout.split("\n").filter(Boolean);
+    assert.ok(seen.length > 0, "the watch saw the object");
+    assert.deepEqual([...new Set(seen)], ["True"], "Ready never left True");
+
+    // Reads that keep failing: after a few backed-off attempts the status says so.
+    arm.setFaults({ read: { errorRate: 1 } });
+    try {
+      await stack.must(["annotate", "uai", "steady", "-n", NS, "ops.example.com/nudge=2", "--overwrite"]);
+      await conditionReached(stack, "uai", "steady", "Ready", "False");
+    } finally {
+      arm.setFaults({});
+    }
+    await ready(stack, "uai", "steady");
+  });
 
   test("429s: Throttled with a Warning event, Retry-After honoured, and it still converges", async () => {
     const arm = stack.arm.arm;
