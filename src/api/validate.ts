@@ -3,10 +3,11 @@
 // through its TypeScript mirror. Defaults are applied as the API server would apply them.
 import type { TSchema } from "typebox";
 import { Compile, type Validator } from "typebox/compile";
-import { ArmIdError, parseResourceId, parseScope } from "./arm-id.js";
+import { ArmIdError, armIdKey, parseResourceId, parseScope, roleDefinitionGuid } from "./arm-id.js";
+import { builtinRoleByName } from "./builtin-roles.js";
 import { kindDefinition } from "./kinds.js";
 import { PATTERNS } from "./patterns.js";
-import { API_VERSION } from "./schemas/common.js";
+import { API_VERSION, type RoleAssignmentSpec } from "./schemas/common.js";
 import type { CustomRole } from "./schemas/custom-role.js";
 import type { CelRule } from "./schemas/helpers.js";
 import type { IdentityPolicy } from "./schemas/identity-policy.js";
@@ -63,6 +64,7 @@ export function validateResource(input: unknown, old?: unknown): ValidationResul
   if (issues.length === 0) {
     // As in the API server, CEL rules only run on an object that passed the schema.
     walk(definition.schema, resource, old, [], issues);
+    issues.push(...duplicateRoleAssignments(resource));
   }
   return issues.length === 0 ? { ok: true, resource } : { ok: false, kind: definition.kind, issues };
 }
@@ -203,4 +205,39 @@ function checkListType(node: Json, list: unknown[], path: (string | number)[], i
     }
     seen.add(identity);
   });
+}
+
+/**
+ * Role assignments declared twice: the same role at the same scope, however it is written (a
+ * built-in role by name or by id). Azure holds one assignment per principal, role and scope, so a
+ * second item could only fight the first (over its condition, say). The API server cannot see it
+ * (the items have no required keys to make the list a map, and a CEL rule comparing every pair
+ * costs more than the API server allows), so azid refuses it as the API server refuses a duplicate
+ * key of a map list; the controller reports it as InvalidSpec and writes nothing.
+ */
+function duplicateRoleAssignments(resource: AzidResource): ValidationIssue[] {
+  const items =
+    (resource.spec as { roleAssignments?: RoleAssignmentSpec[] } | undefined)?.roleAssignments ?? [];
+  const firstIndex = new Map<string, number>();
+  const issues: ValidationIssue[] = [];
+  items.forEach((item, index) => {
+    const key = `${armIdKey(item.scope)}|${roleIdentity(item)}`;
+    const first = firstIndex.get(key);
+    if (first === undefined) {
+      firstIndex.set(key, index);
+      return;
+    }
+    issues.push({
+      field: `spec.roleAssignments[${index}]`,
+      message: `duplicate value: the same role at the same scope as spec.roleAssignments[${first}] (Azure holds one assignment per principal, role and scope)`,
+    });
+  });
+  return issues;
+}
+
+function roleIdentity(item: RoleAssignmentSpec): string {
+  if (item.customRoleRef) return `CustomRole/${item.customRoleRef.name}`;
+  if (item.roleDefinitionId) return roleDefinitionGuid(item.roleDefinitionId);
+  const name = item.role ?? "";
+  return builtinRoleByName(name)?.guid ?? `role/${name.toLowerCase()}`;
 }

@@ -92,6 +92,62 @@ describe("validateResource", () => {
     ]);
   });
 
+  test("refuses a role granted twice at one scope, however it is written (beyond what the API server checks)", () => {
+    const sub = "/subscriptions/11111111-1111-1111-1111-111111111111";
+    const readerGuid = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    const withGrants = (kind: string, roleAssignments: object[]) =>
+      validateResource({
+        ...base,
+        kind,
+        spec:
+          kind === "UserAssignedIdentity"
+            ? { ...base.spec, roleAssignments }
+            : {
+                resourceId: `${sub}/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm`,
+                roleAssignments,
+              },
+      });
+    const duplicates = [
+      [
+        { role: "Reader", scope: `${sub}/resourceGroups/g` },
+        { role: "reader", scope: `${sub.toUpperCase()}/RESOURCEGROUPS/G` },
+      ],
+      [
+        { role: "Reader", scope: sub },
+        { roleDefinitionId: readerGuid, scope: sub, condition: "x", conditionVersion: "2.0" },
+      ],
+      [
+        { roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${readerGuid}`, scope: sub },
+        { roleDefinitionId: readerGuid.toUpperCase(), scope: sub },
+      ],
+      [
+        { customRoleRef: { name: "ops" }, scope: sub },
+        { customRoleRef: { name: "ops" }, scope: sub },
+      ],
+    ];
+    for (const kind of ["UserAssignedIdentity", "SystemAssignedIdentity"]) {
+      for (const grants of duplicates) {
+        const result = withGrants(kind, [{ role: "Contributor", scope: sub }, ...grants]);
+        assert.ok(!result.ok, `${kind}: ${JSON.stringify(grants)}`);
+        assert.deepEqual(
+          result.issues.map((issue) => issue.field),
+          ["spec.roleAssignments[2]"],
+        );
+        assert.match(result.issues[0]!.message, /same role at the same scope as spec\.roleAssignments\[1\]/);
+      }
+    }
+    const distinct = [
+      { role: "Reader", scope: sub },
+      { role: "Reader", scope: `${sub}/resourceGroups/g` },
+      { role: "Contributor", scope: sub },
+      { customRoleRef: { name: "reader" }, scope: sub },
+    ];
+    for (const kind of ["UserAssignedIdentity", "SystemAssignedIdentity"]) {
+      const result = withGrants(kind, distinct);
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
+    }
+  });
+
   test("refuses unknown kinds and versions clearly", () => {
     assert.deepEqual(validateResource({ ...base, kind: "Identity" }), {
       ok: false,

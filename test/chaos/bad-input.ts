@@ -86,6 +86,13 @@ function flaws(stack: Stack): Array<(i: number) => Hostile> {
         graphAppRoles: [{ appRole: "User.Read.All" }, { appRole: "User.Read.All", resourceAppId: GRAPH }],
       }),
     (i) =>
+      uai("grant-duplicate", i, {
+        roleAssignments: [
+          { role: "Reader", scope: rg(stack) },
+          { roleDefinitionId: "acdd72a7-3385-48ef-bd42-f606fba81ae7", scope: rg(stack), description: `${i}` },
+        ],
+      }),
+    (i) =>
       uai("credentials-21", i, {
         federatedCredentials: Array.from({ length: 21 }, (_, c) => ({
           name: `c-${c}`,
