@@ -125,6 +125,9 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   const statePath = join(dir, "state.json");
 
   const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem });
+  // Azure's front ends keep an idle connection about 4 minutes. Node's default of 5 s closed
+  // clients' kept-alive sockets just as they were reused ("socket hang up" in a test).
+  server.keepAliveTimeout = 4 * 60_000;
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
