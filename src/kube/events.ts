@@ -52,16 +52,26 @@ interface Series {
   chain: Promise<void>;
 }
 
+/**
+ * A core/v1 Event carrying both the fields of the new API (eventTime, action, reporting fields,
+ * series) and the legacy ones (firstTimestamp, lastTimestamp, count, source): events.k8s.io/v1
+ * refuses the legacy fields on create, and without them `kubectl get events --sort-by=.lastTimestamp`
+ * sorts azid's events as the oldest, where nobody looks.
+ */
 interface EventBody {
   metadata: { name: string; namespace: string };
-  eventTime: V1MicroTime;
-  reportingController: string;
-  reportingInstance: string;
-  action: string;
+  involvedObject: Record<string, string | undefined>;
   reason: string;
-  note: string;
+  message: string;
   type: string;
-  regarding: Record<string, string | undefined>;
+  action: string;
+  eventTime: V1MicroTime;
+  reportingComponent: string;
+  reportingInstance: string;
+  source: { component: string };
+  firstTimestamp: Date;
+  lastTimestamp: Date;
+  count: number;
   series?: { count: number; lastObservedTime: V1MicroTime };
 }
 
@@ -74,7 +84,8 @@ const NOTE_LIMIT = 1024;
 const REASON_LIMIT = 128;
 
 /**
- * Records events.k8s.io/v1 Events as client-go's events recorder does: an event identical to
+ * Records Events as client-go's events recorder does (written through core/v1 so that the legacy
+ * fields every kubectl view sorts by are set too): an event identical to
  * a recent one (same object, type, reason, action and note) joins that Event's series, whose
  * count and lastObservedTime are written at most every `seriesFlushMs`, instead of a new Event;
  * and a per-object spam filter drops new Events beyond a small budget, so a hot loop cannot
@@ -189,15 +200,15 @@ export class EventRecorder {
 
   private async create(entry: Series, withSeries = false): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const name = eventName(String(entry.body.regarding.name), this.now());
+      const name = eventName(String(entry.body.involvedObject.name), this.now());
       const count = entry.count;
       const body: EventBody = {
         ...entry.body,
         metadata: { name, namespace: entry.namespace },
-        ...(withSeries && count > 1 ? { series: this.seriesOf(entry) } : {}),
+        ...(withSeries && count > 1 ? this.seriesFields(entry) : {}),
       };
       try {
-        await this.options.client.events.createNamespacedEvent({ namespace: entry.namespace, body });
+        await this.options.client.core.createNamespacedEvent({ namespace: entry.namespace, body });
         entry.name = name;
         entry.writtenCount = withSeries ? count : 1;
         return;
@@ -213,8 +224,8 @@ export class EventRecorder {
     const count = entry.count;
     if (entry.name === undefined || count <= entry.writtenCount) return;
     try {
-      await this.options.client.events.patchNamespacedEvent(
-        { name: entry.name, namespace: entry.namespace, body: { series: this.seriesOf(entry) } },
+      await this.options.client.core.patchNamespacedEvent(
+        { name: entry.name, namespace: entry.namespace, body: this.seriesFields(entry) },
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       );
       entry.writtenCount = count;
@@ -226,28 +237,38 @@ export class EventRecorder {
     }
   }
 
-  private seriesOf(entry: Series): { count: number; lastObservedTime: V1MicroTime } {
-    return { count: entry.count, lastObservedTime: new V1MicroTime(entry.lastObserved.getTime()) };
+  /** What a repeat changes: the series of the new API and the count and last time of the legacy one. */
+  private seriesFields(entry: Series): Pick<EventBody, "series" | "count" | "lastTimestamp"> {
+    const last = entry.lastObserved.getTime();
+    return {
+      series: { count: entry.count, lastObservedTime: new V1MicroTime(last) },
+      count: entry.count,
+      lastTimestamp: new Date(last),
+    };
   }
 
   private bodyOf(input: EventInput, now: Date): EventBody {
     const { regarding } = input;
     return {
       metadata: { name: "", namespace: "" },
-      eventTime: new V1MicroTime(now.getTime()),
-      reportingController: REPORTING_CONTROLLER,
-      reportingInstance: this.options.reportingInstance,
-      action: input.action.slice(0, REASON_LIMIT),
-      reason: input.reason.slice(0, REASON_LIMIT),
-      note: input.note.length > NOTE_LIMIT ? `${input.note.slice(0, NOTE_LIMIT - 3)}...` : input.note,
-      type: input.type,
-      regarding: {
+      involvedObject: {
         apiVersion: regarding.apiVersion,
         kind: regarding.kind,
         namespace: regarding.metadata?.namespace,
         name: regarding.metadata?.name,
         uid: regarding.metadata?.uid,
       },
+      reason: input.reason.slice(0, REASON_LIMIT),
+      message: input.note.length > NOTE_LIMIT ? `${input.note.slice(0, NOTE_LIMIT - 3)}...` : input.note,
+      type: input.type,
+      action: input.action.slice(0, REASON_LIMIT),
+      eventTime: new V1MicroTime(now.getTime()),
+      reportingComponent: REPORTING_CONTROLLER,
+      reportingInstance: this.options.reportingInstance,
+      source: { component: REPORTING_CONTROLLER },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
     };
   }
 

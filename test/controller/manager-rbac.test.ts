@@ -180,8 +180,8 @@ describe("the chart's RBAC covers what the controller does", () => {
       "azid.dev/userassignedidentities:patch",
       "azid.dev/userassignedidentities/status:update",
       "/namespaces:watch",
-      "events.k8s.io/events:create",
-      "events.k8s.io/events:patch",
+      "/events:create",
+      "/events:patch",
       "coordination.k8s.io/leases:update",
     ]) {
       assert.ok(used.has(expected), `the run exercised ${expected} (${[...used].sort().join(", ")})`);

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { EventsV1Api, type EventsV1Event } from "@kubernetes/client-node";
 import { EventRecorder, REPORTING_CONTROLLER } from "../../src/kube/events.js";
+import { Kubectl } from "../support/kube.js";
 import { type Identity, TestCluster, testLogger } from "./support/cluster.js";
 
 describe("events recorder", () => {
@@ -66,6 +67,40 @@ describe("events recorder", () => {
     assert.equal(event?.regarding?.kind, "UserAssignedIdentity");
     assert.equal(event?.regarding?.apiVersion, "azid.dev/v1alpha1");
     assert.equal(event?.series, undefined);
+  });
+
+  test("kubectl's core view shows the event: first and last seen, count and source, sortable by time", async () => {
+    const object = await cluster.createIdentity("ev", "core-view");
+    const events = recorder({ seriesFlushMs: 60_000 });
+    const note = "granted 1 role";
+    const seconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+    const first = clock;
+    const record = () =>
+      events.record({ regarding: object, type: "Normal", reason: "RolesGranted", action: "Reconcile", note });
+    record();
+    await events.flush();
+    clock += 5_000;
+    record();
+    await events.flush();
+    const kubectl = new Kubectl(cluster.kubeconfigPath);
+    try {
+      const listed = await kubectl.run(["get", "events", "-n", "ev", "--sort-by=.lastTimestamp"]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /RolesGranted/);
+      assert.match(listed.stdout, new RegExp(`useridentity/core-view|${object.metadata!.name}`, "i"));
+      const json = await kubectl.run(["get", "events", "-n", "ev", "-o", "json"]);
+      const core = JSON.parse(json.stdout).items.find(
+        (e: { involvedObject?: { name?: string } }) => e.involvedObject?.name === "core-view",
+      );
+      assert.ok(core, "the core/v1 view lists the event");
+      assert.equal(core.firstTimestamp, seconds(first));
+      assert.equal(core.lastTimestamp, seconds(first + 5_000));
+      assert.equal(core.count, 2);
+      assert.equal(core.source?.component, REPORTING_CONTROLLER);
+      assert.equal(core.reportingComponent, REPORTING_CONTROLLER);
+    } finally {
+      kubectl.dispose();
+    }
   });
 
   test("repeats within the window update one Event's series instead of creating Events", async () => {
