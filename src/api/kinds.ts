@@ -39,7 +39,6 @@ const REASON: PrinterColumn = {
   type: "string",
   jsonPath: condition("Ready", "reason"),
   description: "Why the resource is (not) ready.",
-  priority: 1,
 };
 const PRINCIPAL: PrinterColumn = {
   name: "Principal",
@@ -64,14 +63,14 @@ export const KINDS: readonly KindDefinition[] = [
     schema: UserAssignedIdentity,
     printerColumns: [
       READY,
-      PRINCIPAL,
+      REASON,
       {
         name: "Client ID",
         type: "string",
         jsonPath: ".status.clientId",
         description: "Client id of the identity (what workloads use).",
       },
-      REASON,
+      { ...PRINCIPAL, priority: 1 },
       AGE,
     ],
   },
@@ -84,6 +83,7 @@ export const KINDS: readonly KindDefinition[] = [
     schema: SystemAssignedIdentity,
     printerColumns: [
       READY,
+      REASON,
       PRINCIPAL,
       {
         name: "Resource",
@@ -92,7 +92,6 @@ export const KINDS: readonly KindDefinition[] = [
         description: "The resource.",
         priority: 1,
       },
-      REASON,
       AGE,
     ],
   },
@@ -105,8 +104,8 @@ export const KINDS: readonly KindDefinition[] = [
     schema: CustomRole,
     printerColumns: [
       READY,
-      { name: "Role", type: "string", jsonPath: ".spec.roleName", description: "The role's name in Azure." },
       REASON,
+      { name: "Role", type: "string", jsonPath: ".spec.roleName", description: "The role's name in Azure." },
       AGE,
     ],
   },

@@ -86,7 +86,7 @@ describe("generated CRDs", () => {
     assert.deepEqual(uai.versions[0]?.subresources, { status: {} });
     assert.deepEqual(
       uai.versions[0]?.additionalPrinterColumns.map((c) => c.name),
-      ["Ready", "Principal", "Client ID", "Reason", "Age"],
+      ["Ready", "Reason", "Client ID", "Principal", "Age"],
     );
     const policy = files[3]?.crd.spec as { scope: string; versions: Array<{ subresources?: unknown }> };
     assert.equal(policy.scope, "Cluster");

@@ -132,6 +132,10 @@ describe("Azure errors through kubectl and azid controller", () => {
       /Identities are not allowed in locked-rg/,
     ]);
     await stopsTrying(stack, PUT_IDENTITY, "policy denial");
+    // The reason is a default column of `kubectl get uai`, not only of -o wide.
+    const table = await stack.must(["get", "uai", "denied", "-n", NS]);
+    assert.match(table.split("\n")[0] ?? "", /^NAME\s+READY\s+REASON\s+CLIENT ID\s+AGE$/);
+    assert.match(table.split("\n")[1] ?? "", /^denied\s+False\s+AzurePolicyDenied\s/);
     stack.arm.arm.setPolicies([]);
     await stack.must(["delete", "uai", "denied", "-n", NS, "--wait", "--timeout=30s"]);
   });
