@@ -25,6 +25,11 @@ test("values.schema.json rejects bad values with Helm's error naming the field",
     [{ image: { digest: "latest" } }, /\/image\/digest/],
     [{ image: { pullPolicy: "Sometimes" } }, /\/image\/pullPolicy/],
     [{ azure: { workloadIdentity: { clientId: "not-a-guid" } } }, /\/azure\/workloadIdentity\/clientId/],
+    [
+      { azure: { workloadIdentity: { clientId: "not-a-guid-11111111-2222-4333-8444-555555555555" } } },
+      /\/azure\/workloadIdentity\/clientId/,
+    ],
+    [{ controller: { leaderElection: { id: "Not A Lease/azid" } } }, /\/controller\/leaderElection\/id/],
     [{ azure: { armEndpoint: "http://management.azure.com" } }, /\/azure\/armEndpoint/],
     [
       { azure: { credentialsFile: { content: { subscriptions: { "not-a-guid": { tenantId: "x" } } } } } },
@@ -63,6 +68,40 @@ test("values.schema.json rejects bad values with Helm's error naming the field",
     assert.ok(result.stderr.includes(SCHEMA_ERROR), `${where}: ${result.stderr}`);
     assert.match(result.stderr, field, where);
   }
+});
+
+test("every pattern of values.schema.json is anchored at the start of each alternative", () => {
+  // "^$|GUID$" accepted "not-a-guid-<GUID>": an alternative without its own ^ matches mid-string.
+  const patterns: string[] = [];
+  const collect = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(collect);
+    else if (node && typeof node === "object") {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === "pattern" && typeof value === "string") patterns.push(value);
+        else collect(value);
+      }
+    }
+  };
+  collect(JSON.parse(readFileSync(join(CHART_DIR, "values.schema.json"), "utf8")));
+  const topLevelAlternatives = (pattern: string): string[] => {
+    const parts: string[] = [];
+    let depth = 0;
+    let start = 0;
+    for (let i = 0; i < pattern.length; i++) {
+      const c = pattern[i];
+      if (c === "\\") i++;
+      else if (c === "(" || c === "[") depth++;
+      else if (c === ")" || c === "]") depth--;
+      else if (c === "|" && depth === 0) {
+        parts.push(pattern.slice(start, i));
+        start = i + 1;
+      }
+    }
+    return [...parts, pattern.slice(start)];
+  };
+  const loose = patterns.filter((pattern) => topLevelAlternatives(pattern).some((part) => !part.startsWith("^")));
+  assert.ok(patterns.length > 10, "the schema's patterns were found");
+  assert.deepEqual(loose, [], "patterns with an alternative not anchored by ^");
 });
 
 test("values.schema.json accepts the documented shapes", () => {
