@@ -12,6 +12,7 @@ import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-iden
 import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 import { type AzidResource, validateResource } from "../api/validate.js";
 import { CliError, EXIT } from "./exit-codes.js";
+import { describeYamlProblem } from "./yaml-problem.js";
 
 export interface DocumentSource {
   file: string;
@@ -131,11 +132,8 @@ function documentsOf(file: string): RawDocument[] {
   } else {
     for (const [i, document] of parseAllDocuments(text).entries()) {
       const source = { file, document: i + 1 };
-      const problem = document.errors[0];
-      if (problem) {
-        const at = problem.linePos?.[0];
-        const where = at ? ` at line ${at.line}, column ${at.col}` : "";
-        documents.push({ source, error: `not YAML${where}: ${problem.message.split("\n")[0]}` });
+      if (document.errors.length > 0) {
+        documents.push({ source, error: describeYamlProblem(text, document.errors) });
       } else {
         documents.push({ source, value: document.toJS() });
       }

@@ -54,11 +54,34 @@ describe("azid validate", () => {
   test("a folder of valid manifests: exit 0, counted by kind, other documents skipped", async () => {
     const run = await azid(["validate", "-f", dir]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(
-      run.stdout,
-      /valid: 1 CustomRole, 2 UserAssignedIdentity \(1 non-azid document\(s\) skipped\)/,
-    );
+    assert.match(run.stdout, /valid: 1 CustomRole, 2 UserAssignedIdentity \(1 non-azid document skipped\)/);
     assert.match(run.stderr, /enforces none/);
+  });
+
+  test("a YAML syntax error names the line to fix, its text and the fault, once", async () => {
+    const file = join(dir, "indent.yaml");
+    const cases: Array<[string, RegExp]> = [
+      [
+        "kind: UserAssignedIdentity\nspec:\n  resourceGroup: rg\n   location: westeurope\n",
+        /^ {2}\S+indent\.yaml: document 1: not YAML at line 4 \("location: westeurope"\): indented deeper than the key above it; align it with its sibling keys or nest it under a key that ends with ':'$/m,
+      ],
+      [
+        "kind: X\n\tspec: 1\n",
+        /not YAML at line 2, column 1 \("spec: 1"\): tabs are not allowed as indentation$/m,
+      ],
+    ];
+    try {
+      for (const [text, expected] of cases) {
+        writeFileSync(file, text);
+        const run = await azid(["validate", "-f", file]);
+        assert.equal(run.code, 3);
+        assert.match(run.stdout, /^invalid: 1 problem$/m);
+        assert.match(run.stdout, expected);
+        assert.doesNotMatch(run.stdout, /line \d+.*line \d+|:$/m, "one position, no dangling colon");
+      }
+    } finally {
+      rmSync(file);
+    }
   });
 
   test("invalid manifests: exit 3, each problem with file, document and field", async () => {

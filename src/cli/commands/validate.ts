@@ -1,6 +1,7 @@
 // azid validate -f PATH: offline. The schema with its defaults, the CEL rules' mirrors and the
 // IdentityPolicies, with every problem located by file, document and field.
 import type { Command } from "commander";
+import { plural } from "../../util/text.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import {
   type ManifestFlags,
@@ -60,7 +61,7 @@ async function validate(flags: Flags, context: CommandContext): Promise<ExitCode
   }
   if (!inputs.enforcement.enforced) context.say(`azid: ${NOT_ENFORCED_MESSAGE}`);
   if (inputs.issues.length > 0) {
-    context.print(`invalid: ${inputs.issues.length} problem(s)`);
+    context.print(`invalid: ${plural(inputs.issues.length, "problem")}`);
     for (const issue of inputs.issues) context.print(`  ${formatIssue(issue)}`);
     return code;
   }
@@ -74,7 +75,8 @@ async function validate(flags: Flags, context: CommandContext): Promise<ExitCode
   const policies = inputs.enforcement.enforced
     ? `; allowed by ${inputs.enforcement.policyNames.map((n) => `IdentityPolicy/${n}`).join(", ")}`
     : "";
-  const skipped = inputs.set.skipped > 0 ? ` (${inputs.set.skipped} non-azid document(s) skipped)` : "";
+  const skipped =
+    inputs.set.skipped > 0 ? ` (${plural(inputs.set.skipped, "non-azid document")} skipped)` : "";
   context.print(`valid: ${summary || "no azid manifests"}${policies}${skipped}`);
   return code;
 }

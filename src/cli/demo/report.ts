@@ -6,6 +6,7 @@ import { ConditionType } from "../../api/conditions.js";
 import type { MigrationPlan, TenantMigrationStatus } from "../../api/schemas/tenant-migration.js";
 import type { ActionKind, LimitClass } from "../../plan/actions.js";
 import { ARM_BUCKETS } from "../../plan/limits.js";
+import { plural } from "../../util/text.js";
 import type { PlannedAction, RemediationReport, ResourceReport } from "../remediation-report.js";
 import { formatSeconds } from "../remediation-report.js";
 import type { TimelinePoint } from "../request-log.js";
@@ -67,8 +68,6 @@ const principalOf = (resource: Resource | undefined) =>
   (resource?.status as { principalId?: string; tenantId?: string } | undefined) ?? {};
 const isReady = (resource: Resource | undefined) =>
   (resource?.status?.conditions ?? []).some((c) => c.type === ConditionType.Ready && c.status === "True");
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** What the repair did to one resource, in words, from the actions the plan gave it. */
 function whatWasDone(
