@@ -2,8 +2,10 @@
 export const EXIT = {
   /** Done; for `plan`, nothing would change. */
   ok: 0,
-  /** An error: Azure refused or failed, a resource did not converge, bad flags. */
+  /** An error: Azure refused or failed, a resource did not converge. */
   error: 1,
+  /** Bad usage, in every command: an unknown, missing or malformed flag (commander's own code too). */
+  usage: 1,
   /** `plan` only: Azure differs from the manifests. */
   changes: 2,
   /** A manifest (or a file given to a flag) is invalid. */
@@ -23,7 +25,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  done (plan: no change)
-  1  error (Azure failed or refused, a resource did not converge, bad flags)
+  1  error (Azure failed or refused, a resource did not converge) or bad usage (an unknown,
+     missing or malformed flag)
   2  plan: changes pending
   3  invalid manifests or input files
   4  refused by an IdentityPolicy (nothing refused was written)

@@ -27,8 +27,38 @@ export function positiveInteger(value: string): number {
   return parsed;
 }
 
+/**
+ * Options a command cannot run without. Commander checks its own mandatory options before it
+ * looks for unknown ones, so a mistyped flag was reported as a missing `-f`; these are checked
+ * after (`checkRequiredFlags`, from the program's preAction hook), with commander's message.
+ */
+const requiredFlags = new WeakMap<Command, Option[]>();
+
+export function withRequiredFlag(
+  command: Command,
+  flags: string,
+  description: string,
+  parse?: (value: string, previous: string[]) => string[],
+): Command {
+  const option = new Option(flags, `${description} (required)`);
+  if (parse) option.argParser(parse);
+  requiredFlags.set(command, [...(requiredFlags.get(command) ?? []), option]);
+  return command.addOption(option);
+}
+
+export function checkRequiredFlags(command: Command): void {
+  for (const option of requiredFlags.get(command) ?? []) {
+    if (command.getOptionValue(option.attributeName()) === undefined) {
+      command.error(`error: required option '${option.flags}' not specified`, {
+        code: "commander.missingMandatoryOptionValue",
+      });
+    }
+  }
+}
+
 export function withManifestFlags(command: Command, what = "manifests"): Command {
-  return command.requiredOption(
+  return withRequiredFlag(
+    command,
     "-f, --filename <path>",
     `${what}: a YAML/JSON file or a folder (read recursively); repeatable`,
     collect,

@@ -1,5 +1,13 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command } from "commander";
+import { PACKAGE_ROOT } from "../util/paths.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
+import { checkRequiredFlags } from "./flags.js";
+
+const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as {
+  version: string;
+};
 
 /**
  * Each command's module, loaded only when that command runs (the Azure SDK and the schema
@@ -25,7 +33,9 @@ const program = new Command()
     "keeps Azure managed identities, their attachments and role grants as declared, " +
       "and repairs them after a subscription moves to another Microsoft Entra tenant",
   )
+  .version(version, "--version", "print azid's version")
   .showHelpAfterError()
+  .hook("preAction", (_program, command) => checkRequiredFlags(command))
   .addHelpText("after", EXIT_CODES_HELP);
 
 const named = process.argv[2] ? COMMANDS[process.argv[2]] : undefined;

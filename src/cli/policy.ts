@@ -77,7 +77,7 @@ export function parseLabels(text: string): Record<string, string> {
     const at = pair.indexOf("=");
     const key = pair.slice(0, at).trim();
     if (at <= 0 || key === "") {
-      throw new CliError(`--namespace-labels: expected key=value, got ${JSON.stringify(pair)}`, EXIT.invalid);
+      throw new CliError(`--namespace-labels: expected key=value, got ${JSON.stringify(pair)}`, EXIT.usage);
     }
     labels[key] = pair.slice(at + 1).trim();
   }

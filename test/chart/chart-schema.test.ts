@@ -99,7 +99,9 @@ test("every pattern of values.schema.json is anchored at the start of each alter
     }
     return [...parts, pattern.slice(start)];
   };
-  const loose = patterns.filter((pattern) => topLevelAlternatives(pattern).some((part) => !part.startsWith("^")));
+  const loose = patterns.filter((pattern) =>
+    topLevelAlternatives(pattern).some((part) => !part.startsWith("^")),
+  );
   assert.ok(patterns.length > 10, "the schema's patterns were found");
   assert.deepEqual(loose, [], "patterns with an alternative not anchored by ^");
 });

@@ -270,11 +270,11 @@ describe("controller configuration", () => {
     }
   });
 
-  test("azid controller: exit 2 and a message on stderr for bad flags, exit 1 when Redis is unreachable", async () => {
+  test("azid controller: exit 1 (bad usage, as every command) and a message on stderr for bad flags, exit 1 when Redis is unreachable", async () => {
     await assert.rejects(
       run(process.execPath, [AZID, "controller", "--redis-url=redis://127.0.0.1:1", "--concurrency=zero"]),
       (error: { code: number; stderr: string }) => {
-        assert.equal(error.code, 2);
+        assert.equal(error.code, 1);
         assert.match(error.stderr, /azid controller: --concurrency must be a whole number/);
         return true;
       },

@@ -9,6 +9,7 @@ import type { ManagerTuning } from "../../controller/manager.js";
 import type { ControllerDefinition } from "../../controller/reconciler.js";
 import { startControllerProcess } from "../../controller/run.js";
 import { createLogger } from "../../observability/logger.js";
+import { EXIT } from "../exit-codes.js";
 
 export interface ControllerCommandOptions {
   /** The controllers to run; the production list unless a test brings its own. */
@@ -81,7 +82,7 @@ async function runControllerCommand(
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`azid controller: ${error.message}\n`);
-    process.exit(2);
+    process.exit(EXIT.usage);
   }
   const logger = createLogger({ level: config.logLevel });
   // A reconcile's stray promise must not take the replica down with every other reconcile.

@@ -59,7 +59,7 @@ export function registerDemoCommand(program: Command): void {
 }
 
 async function demo(flags: Flags, context: CommandContext): Promise<ExitCode> {
-  if (!(flags.timeScale > 0)) throw new CliError("--time-scale must be above 0", EXIT.invalid);
+  if (!(flags.timeScale > 0)) throw new CliError("--time-scale must be above 0", EXIT.usage);
   const step = context.output === "json" ? context.say : context.print;
   const dir = mkdtempSync(join(tmpdir(), "azid-demo-"));
   const stops: Array<() => Promise<void>> = [];

@@ -19,7 +19,13 @@ import {
   exportManifests,
   type GrantedAppRole,
 } from "../export-manifests.js";
-import { azureFlagsOf, type OutputFlags, withAzureFlags, withOutputFlags } from "../flags.js";
+import {
+  azureFlagsOf,
+  type OutputFlags,
+  withAzureFlags,
+  withOutputFlags,
+  withRequiredFlag,
+} from "../flags.js";
 import { type CommandContext, runAction } from "../run.js";
 import { readSubscription } from "../subscriptions.js";
 
@@ -37,14 +43,17 @@ const RESOURCE_GROUP = new RegExp(PATTERNS.resourceGroup);
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function registerExportCommand(program: Command): void {
-  const command = program
-    .command("export")
-    .description(
-      "write a subscription's user-assigned identities, system-assigned identities, their role " +
-        "assignments (and the custom roles they use), federated credentials, attachments and Graph " +
-        "app roles as azid manifests (YAML on stdout, or files with -o)",
-    )
-    .requiredOption("--subscription <id>", "the subscription to export")
+  const command = withRequiredFlag(
+    program
+      .command("export")
+      .description(
+        "write a subscription's user-assigned identities, system-assigned identities, their role " +
+          "assignments (and the custom roles they use), federated credentials, attachments and Graph " +
+          "app roles as azid manifests (YAML on stdout, or files with -o)",
+      ),
+    "--subscription <id>",
+    "the subscription to export",
+  )
     .option("--resource-group <name>", "only the identities of this resource group")
     .option("-o, --out-dir <dir>", "write one file per manifest under this folder")
     .option("--namespace <name>", "namespace of the manifests", "default")
@@ -63,14 +72,14 @@ async function exportCommand(flags: Flags, context: CommandContext): Promise<Exi
   if (!GUID.test(flags.subscription)) {
     throw new CliError(
       `--subscription: expected a subscription id (a GUID), got ${flags.subscription}`,
-      EXIT.invalid,
+      EXIT.usage,
     );
   }
   if (flags.resourceGroup !== undefined && !RESOURCE_GROUP.test(flags.resourceGroup)) {
-    throw new CliError(`--resource-group: not a resource group name: ${flags.resourceGroup}`, EXIT.invalid);
+    throw new CliError(`--resource-group: not a resource group name: ${flags.resourceGroup}`, EXIT.usage);
   }
   if (!NAMESPACE.test(flags.namespace) || flags.namespace.length > 63) {
-    throw new CliError(`--namespace: not a namespace name: ${flags.namespace}`, EXIT.invalid);
+    throw new CliError(`--namespace: not a namespace name: ${flags.namespace}`, EXIT.usage);
   }
   const subscriptionId = flags.subscription.toLowerCase();
   const session = openAzureSession(azureFlagsOf(flags), context.logger);

@@ -16,6 +16,7 @@ import {
   withManifestFlags,
   withOutputFlags,
   withPolicyFlags,
+  withRequiredFlag,
   withStateFlag,
 } from "../flags.js";
 import { renderHtmlReport } from "../html-report.js";
@@ -59,14 +60,17 @@ const FRESH_OBSERVATION_MS = 60_000;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function registerRemediateCommand(program: Command): void {
-  const command = program
-    .command("remediate")
-    .description(
-      "repair what a tenant move broke in one subscription: custom roles, identities (re-created or " +
-        "turned off and on), credentials, attachments, role and Graph grants; prints the plan and asks " +
-        "first (exit 0 repaired, 1 not all ready, 6 credential refused, 7 not confirmed)",
-    )
-    .requiredOption("--subscription <id>", "the subscription that moved")
+  const command = withRequiredFlag(
+    program
+      .command("remediate")
+      .description(
+        "repair what a tenant move broke in one subscription: custom roles, identities (re-created or " +
+          "turned off and on), credentials, attachments, role and Graph grants; prints the plan and asks " +
+          "first (exit 0 repaired, 1 not all ready, 6 credential refused, 7 not confirmed)",
+      ),
+    "--subscription <id>",
+    "the subscription that moved",
+  )
     .option("--yes", "apply the plan without asking", false)
     .option("--report <file.html>", "also write the report as one self-contained HTML page")
     .option(
@@ -86,7 +90,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
   if (!GUID.test(flags.subscription)) {
     throw new CliError(
       `--subscription: expected a subscription id (a GUID), got ${flags.subscription}`,
-      EXIT.invalid,
+      EXIT.usage,
     );
   }
   const subscriptionId = flags.subscription.toLowerCase();
