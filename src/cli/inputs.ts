@@ -2,6 +2,7 @@
 // and what the policies decide for each resource.
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import type { PolicyViolation } from "../plan/policy.js";
+import { plural } from "../util/text.js";
 import { CliError, EXIT } from "./exit-codes.js";
 import type { ManifestFlags, PolicyFlags } from "./flags.js";
 import {
@@ -23,6 +24,8 @@ import {
 import type { CommandContext } from "./run.js";
 
 export interface Inputs {
+  /** The -f paths, as given. */
+  paths: string[];
   set: ManifestSet;
   resources: ManagedResource[];
   enforcement: PolicyEnforcement;
@@ -59,7 +62,7 @@ export function loadInputs(flags: ManifestFlags & Partial<PolicyFlags>): Inputs 
     policies,
     namespaceLabels: flags.namespaceLabels ? parseLabels(flags.namespaceLabels) : {},
   });
-  return { set, resources: managedResources(set), enforcement, issues };
+  return { paths: flags.filename, set, resources: managedResources(set), enforcement, issues };
 }
 
 /** Resources some policy refuses (wholly or in part), with the rules that refused. */
@@ -83,6 +86,16 @@ export function requireAcceptable(inputs: Inputs, context: CommandContext): void
       EXIT.invalid,
     );
   }
+  // An empty or mistyped folder must not read as "no change" in a pipeline.
+  if (inputs.resources.length === 0) {
+    const skipped =
+      inputs.set.skipped > 0 ? ` (${plural(inputs.set.skipped, "other document")} skipped)` : "";
+    throw new CliError(
+      `no UserAssignedIdentity, SystemAssignedIdentity or CustomRole in -f ${inputs.paths.join(", ")}${skipped}: ` +
+        "nothing to do; check the path",
+      EXIT.invalid,
+    );
+  }
   if (!inputs.enforcement.enforced) context.say(`azid: ${NOT_ENFORCED_MESSAGE}`);
   const refused = refusals(inputs);
   if (refused.length > 0) {
@@ -91,8 +104,6 @@ export function requireAcceptable(inputs: Inputs, context: CommandContext): void
       EXIT.refused,
     );
   }
-  if (inputs.resources.length === 0)
-    context.say("azid: no UserAssignedIdentity, SystemAssignedIdentity or CustomRole in -f");
 }
 
 export function formatRefusals(refused: readonly Refusal[]): string {

@@ -8,13 +8,25 @@ import { formatRef } from "../plan/actions.js";
 import { ARM_BUCKETS } from "../plan/limits.js";
 import type { ObservedState } from "../plan/observed.js";
 import { type RemediationPlan, targetOf } from "../plan/remediation.js";
+import { formatDuration, plural } from "../util/text.js";
 import type { ManagedResource } from "./manifests.js";
 import type { ResourceOutcome } from "./reconcile.js";
 import type { RequestTotals, TimelinePoint } from "./request-log.js";
+import { reasoned } from "./summary.js";
 
 export interface PrincipalSnapshot {
   principalId?: string;
+  /** User-assigned identities: what workloads authenticate with (a re-created identity has a new one). */
+  clientId?: string;
   tenantId?: string;
+}
+
+/** Whether Azure ended as declared, and if not, what differs: the first thing a reader looks for. */
+export interface Verdict {
+  asDeclared: boolean;
+  /** What was checked ("every resource is Ready", "Azure's estate compared with the manifests"). */
+  basis: string;
+  differences: string[];
 }
 
 export interface ResourceReport {
@@ -54,6 +66,8 @@ export interface RemediationReport {
     actions: PlannedAction[];
   };
   applied: boolean;
+  /** Set once the plan was applied. */
+  verdict?: Verdict;
   seconds?: number;
   resources: ResourceReport[];
   arm?: RequestTotals;
@@ -108,7 +122,9 @@ export function principalBefore(resource: ManagedResource, observed: ObservedSta
     const { spec, metadata } = resource;
     const id = userAssignedIdentityId(spec.subscriptionId, spec.resourceGroup, spec.name ?? metadata.name);
     const identity = observed.identities[armIdKey(id)];
-    return identity ? { principalId: identity.principalId, tenantId: identity.tenantId } : {};
+    return identity
+      ? { principalId: identity.principalId, clientId: identity.clientId, tenantId: identity.tenantId }
+      : {};
   }
   if (resource.kind === "SystemAssignedIdentity") {
     const target = observed.targets[armIdKey(resource.spec.resourceId)];
@@ -119,7 +135,7 @@ export function principalBefore(resource: ManagedResource, observed: ObservedSta
 }
 
 export function resourceReport(outcome: ResourceOutcome, before: PrincipalSnapshot): ResourceReport {
-  const status = outcome.status as { principalId?: string; tenantId?: string } | undefined;
+  const status = outcome.status as { principalId?: string; clientId?: string; tenantId?: string } | undefined;
   const done: Partial<Record<ActionKind, number>> = {};
   for (const write of outcome.writes) done[write.kind] = (done[write.kind] ?? 0) + 1;
   return {
@@ -129,6 +145,7 @@ export function resourceReport(outcome: ResourceOutcome, before: PrincipalSnapsh
     before,
     after: {
       ...(status?.principalId ? { principalId: status.principalId } : {}),
+      ...(status?.clientId ? { clientId: status.clientId } : {}),
       ...(status?.tenantId ? { tenantId: status.tenantId } : {}),
     },
     done,
@@ -152,8 +169,18 @@ const KIND_LABEL: Partial<Record<ActionKind, string>> = {
 /** Seconds, with what they stand for at Azure's pace when the sandbox runs faster. */
 export function formatSeconds(value: number, timeScale: number): string {
   return timeScale === 1
-    ? `${value.toFixed(1)}s`
-    : `${value.toFixed(1)}s (${(value * timeScale).toFixed(1)}s at Azure's pace)`;
+    ? formatDuration(value)
+    : `${formatDuration(value)} (${formatDuration(value * timeScale)} at Azure's pace)`;
+}
+
+/** The verdict of an applied run from its resources' states (the CLI reads no more of Azure after). */
+export function verdictOfResources(resources: readonly ResourceReport[]): Verdict {
+  const notReady = resources.filter((r) => r.state !== "ready");
+  return {
+    asDeclared: notReady.length === 0,
+    basis: "every resource Ready after the repair",
+    differences: notReady.map((r) => `${r.resource}: ${reasoned(r.reason, r.message) || r.state}`),
+  };
 }
 
 export function formatPlanSummary(report: RemediationReport): string {
@@ -162,10 +189,12 @@ export function formatPlanSummary(report: RemediationReport): string {
     .join(", ");
   const classes = report.plan.floorByClass
     .filter((c) => c.calls > 0)
-    .map((c) => `${c.class} ${c.calls} calls (${(c.floorSeconds * report.timeScale).toFixed(1)}s)`)
+    .map(
+      (c) => `${c.class} ${plural(c.calls, "call")} (${formatDuration(c.floorSeconds * report.timeScale)})`,
+    )
     .join(", ");
   return (
-    `plan: ${report.plan.total} actions: ${counts || "none"}\n` +
+    `plan: ${plural(report.plan.total, "action")}: ${counts || "none"}\n` +
     `floor: ${formatSeconds(report.plan.floorSeconds, report.timeScale)} at ARM's documented limits` +
     `${classes ? ` · at Azure's pace: ${classes}` : ""}`
   );
@@ -180,8 +209,12 @@ export function formatReport(report: RemediationReport): string {
       r.before.principalId || r.after.principalId
         ? ` principal ${r.before.principalId ?? "-"} -> ${r.after.principalId ?? "-"}`
         : "";
-    const why = r.state === "ready" ? "" : ` (${r.reason}: ${r.message})`;
-    return `  ${r.resource}: ${r.state}${principals}${done ? `; ${done}` : ""}${why}`;
+    const clients =
+      r.before.clientId || r.after.clientId
+        ? `, client ${r.before.clientId ?? "-"} -> ${r.after.clientId ?? "-"}`
+        : "";
+    const why = r.state === "ready" ? "" : ` (${reasoned(r.reason, r.message)})`;
+    return `  ${r.resource}: ${r.state}${principals}${clients}${done ? `; ${done}` : ""}${why}`;
   });
   const arm = report.arm;
   const ratio =
@@ -192,7 +225,7 @@ export function formatReport(report: RemediationReport): string {
     `remediation of subscription ${report.subscriptionId}${report.toTenantId ? ` in tenant ${report.toTenantId}` : ""}:`,
     ...lines,
     `took ${formatSeconds(report.seconds ?? 0, report.timeScale)}, floor ${formatSeconds(report.plan.floorSeconds, report.timeScale)}${ratio}; ` +
-      `${arm?.calls ?? 0} ARM calls (reads ${arm?.byClass.read ?? 0}, writes ${arm?.byClass.write ?? 0}, ` +
+      `${plural(arm?.calls ?? 0, "ARM call")} (reads ${arm?.byClass.read ?? 0}, writes ${arm?.byClass.write ?? 0}, ` +
       `deletes ${arm?.byClass.delete ?? 0}), ${arm?.throttled ?? 0} answered 429`,
   ].join("\n");
 }

@@ -1,5 +1,6 @@
 // The end of apply and remediate: one line per resource and the run's totals, as text or JSON.
 
+import { formatDuration, plural } from "../util/text.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import type { ResourceOutcome } from "./reconcile.js";
 import type { RequestTotals } from "./request-log.js";
@@ -70,19 +71,25 @@ export function formatOutcomes(outcomes: readonly ResourceOutcome[]): string {
       // The Ready message usually names the failure already; add it only when it does not.
       const error =
         first && !o.ready?.message.includes(first.code) ? ` (${first.code}: ${first.message})` : "";
-      const why = o.state === "ready" ? "" : `  ${o.ready?.reason ?? ""}: ${o.ready?.message ?? ""}${error}`;
-      const writes = `${o.writes.length} write${o.writes.length === 1 ? "" : "s"}`;
+      const why = o.state === "ready" ? "" : `  ${reasoned(o.ready?.reason, o.ready?.message)}${error}`;
+      const writes = plural(o.writes.length, "write");
       return `${o.key.padEnd(width)}  ${STATE_LABEL[o.state].padEnd(11)} ${writes}${why}`;
     })
     .join("\n");
+}
+
+/** "Reason: message", without the reason twice when the message already names it. */
+export function reasoned(reason = "", message = ""): string {
+  if (!reason) return message;
+  return message.includes(reason) ? message : `${reason}: ${message}`;
 }
 
 export function formatTotals(verb: string, totals: RunTotals): string {
   const waiting = totals.awaitingRepair > 0 ? `, ${totals.awaitingRepair} awaiting tenant-move repair` : "";
   return (
     `${verb}: ${totals.ready}/${totals.resources} ready, ${totals.failed} not ready${waiting} · ` +
-    `${totals.writes} writes · ${totals.arm.calls} ARM calls (${totals.arm.throttled} throttled) · ` +
-    `${totals.seconds.toFixed(1)}s`
+    `${plural(totals.writes, "write")} · ${plural(totals.arm.calls, "ARM call")} (${totals.arm.throttled} throttled) · ` +
+    formatDuration(totals.seconds)
   );
 }
 
@@ -95,7 +102,11 @@ export function exitCodeOf(outcomes: readonly ResourceOutcome[]): ExitCode {
   return credential ? EXIT.credential : EXIT.error;
 }
 
-/** One log line per resource: info when ready, warn otherwise (with its reason and errors). */
+/**
+ * One log line per resource, at info: the summary on stdout already says the same to a person,
+ * so at the default level (warn) nothing is said twice; --log-level info adds the details
+ * (attempts, every error) for a pipeline's logs.
+ */
 export function logOutcomes(context: CommandContext, outcomes: readonly ResourceOutcome[]): void {
   for (const outcome of outcomes) {
     for (const notice of outcome.notices) {
@@ -112,6 +123,6 @@ export function logOutcomes(context: CommandContext, outcomes: readonly Resource
       ...(outcome.errors.length > 0 ? { errors: outcome.errors } : {}),
     };
     if (outcome.state === "ready") context.logger.info(fields, "resource ready");
-    else context.logger.warn({ ...fields, message: outcome.ready?.message }, "resource not ready");
+    else context.logger.info({ ...fields, message: outcome.ready?.message }, "resource not ready");
   }
 }

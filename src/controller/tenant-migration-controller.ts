@@ -20,6 +20,7 @@ import { emptyObserved, subscriptionKey } from "../plan/observed.js";
 import { evaluatePolicy } from "../plan/policy.js";
 import { planRemediation, type RemediationInput, toMigrationPlan } from "../plan/remediation.js";
 import { customRoleDefinitionGuid } from "../plan/roles.js";
+import { formatDuration, plural } from "../util/text.js";
 import { judge, judgeAll, type Verdict, VerdictError } from "./error-policy.js";
 import { observeForPlan } from "./observe-for-plan.js";
 import type { ControllerDefinition, ControllerRuntime, Reconciler } from "./reconciler.js";
@@ -336,8 +337,8 @@ function finalReport(
     actionsFailed: total - done,
     principals,
     summary: failed
-      ? `${progress.failed} resources could not be repaired (see failures); ${progress.done} were`
-      : `${progress.done} resources repaired${seconds === undefined ? "" : ` in ${seconds.toFixed(1)} s`}; ` +
+      ? `${plural(progress.failed, "resource")} could not be repaired (see failures); ${progress.done} ${progress.done === 1 ? "was" : "were"}`
+      : `${plural(progress.done, "resource")} repaired${seconds === undefined ? "" : ` in ${formatDuration(seconds)}`}; ` +
         "tokens issued to the old principals stay valid until they expire (up to about 24 h)",
   };
 }

@@ -64,7 +64,7 @@ describe("azid demo's report", () => {
   test("reports the time against the floor in real seconds and at Azure's pace", () => {
     assert.match(
       formatDemoReport(facts()),
-      /1 action in 2\.0s \(8\.0s at Azure's pace\); .* allow 1\.0s \(4\.0s at Azure's pace\) at best \(2\.0x the floor; a repair this small waits on the round trips of its dependent steps/,
+      /1 action in 2\.0 s \(8\.0 s at Azure's pace\); .* allow 1\.0 s \(4\.0 s at Azure's pace\) at best \(2\.0x the floor; a repair this small waits on the round trips of its dependent steps/,
     );
   });
 

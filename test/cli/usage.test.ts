@@ -2,7 +2,8 @@
 // missing one), a missing or malformed flag is named, and the exit code is the one `--help` gives.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { EXIT } from "../../src/cli/exit-codes.js";
@@ -77,6 +78,32 @@ describe("azid usage", () => {
       const run = await azid(args);
       assert.equal(run.code, EXIT.usage, `${args.join(" ")}: ${run.stderr}`);
       assert.match(run.stderr, message, args.join(" "));
+    }
+  });
+
+  test("an empty folder or one without azid manifests is an error (exit 3), not 'no change'", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "azid-usage-"));
+    try {
+      for (const command of ["plan", "apply", "preflight"]) {
+        const empty = await azid([command, "-f", dir]);
+        assert.equal(empty.code, EXIT.invalid, `${command}: ${empty.stdout}${empty.stderr}`);
+        assert.match(
+          empty.stderr,
+          new RegExp(
+            `no UserAssignedIdentity, SystemAssignedIdentity or CustomRole in -f ${dir}: nothing to do; check the path`,
+          ),
+        );
+        assert.doesNotMatch(empty.stdout, /no change/);
+      }
+      writeFileSync(
+        join(dir, "deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n",
+      );
+      const other = await azid(["plan", "-f", dir]);
+      assert.equal(other.code, EXIT.invalid);
+      assert.match(other.stderr, /\(1 other document skipped\): nothing to do/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -79,14 +79,22 @@ describe("azid demo", () => {
     for (const [, before, after] of changes) assert.notEqual(before, after);
     assert.match(
       out,
-      /orders-api \(Ready\)\n.*\n\s+deleted and re-created; 1 credential; re-attached to 2 VMs; 2 roles re-granted; 1 Graph app role re-granted/,
+      /orders-api \(Ready\)\n.*\n\s+client ([0-9a-f-]{36}) -> (?!\1)[0-9a-f-]{36}\n\s+deleted and re-created; 1 credential; re-attached to 2 VMs; 2 roles re-granted; 1 Graph app role re-granted/,
     );
     assert.match(out, /batch-1 \(Ready\)\n.*\n\s+turned off and on again; 1 role re-granted/);
     assert.match(out, /orders-reader \(Ready\)\n\s+restored/);
+    const repaired = /8\. repair Succeeded: 5 resources repaired in (\d[^;]*);/.exec(out)?.[1];
+    assert.ok(repaired, "the TenantMigration's summary gives the repair's duration");
+    // One repair, one duration: the summary and the report give the same.
+    assert.ok(
+      out.includes(`Repair: 25 actions in ${repaired} (`),
+      `the report's duration is the summary's ${repaired}:\n${out}`,
+    );
     assert.match(
       out,
-      /Repair: 25 actions in [\d.]+s \([\d.]+s at Azure's pace\); ARM's documented limits allow/,
+      /Repair: 25 actions in \S+ (?:ms|s) \(.+ at Azure's pace\); ARM's documented limits allow/,
     );
+    assert.match(out, /done: 25\/25 actions/, "the progress ends on the final count");
     // 21 writes and 3 deletes are needed; a call answered 429 is made again, and counted again.
     const calls =
       /ARM calls during the repair: \d+ \(\d+ reads, (\d+) writes, (\d+) deletes\), (\d+) answered 429/.exec(
@@ -122,7 +130,7 @@ describe("azid demo", () => {
 
   test("refuses a time scale of 0 with a clear message", async () => {
     const run = await azid(["demo", "--time-scale", "0"], 30_000);
-    assert.equal(run.code, 3);
+    assert.equal(run.code, 1, "bad usage");
     assert.match(run.stderr, /--time-scale must be above 0/);
   });
 });

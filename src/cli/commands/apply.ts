@@ -78,7 +78,6 @@ async function apply(flags: Flags, context: CommandContext): Promise<ExitCode> {
     const totals = totalsOf(outcomes, (Date.now() - started) / 1000, session.requests.totals());
     const code = exitCodeOf(outcomes);
     logOutcomes(context, outcomes);
-    context.logger.info({ totals, exitCode: code }, "apply finished");
     if (context.output === "json") {
       context.printJson({
         ok: code === EXIT.ok,

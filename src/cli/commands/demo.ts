@@ -15,6 +15,7 @@ import { KINDS } from "../../api/kinds.js";
 import type { Condition } from "../../api/schemas/common.js";
 import type { TenantMigration } from "../../api/schemas/tenant-migration.js";
 import { startSandbox } from "../../sandbox/index.js";
+import { formatDuration, plural } from "../../util/text.js";
 import { openAzureSession } from "../azure-session.js";
 import { type Declared, declaredPrincipals, differences } from "../demo/exact-state.js";
 import { KubeApi, type KubeObject } from "../demo/kube-api.js";
@@ -151,7 +152,7 @@ async function run(
     if (waiting.length > 0) throw new Error(`${waiting.length} not Ready yet`);
     return declared;
   });
-  step(`   all Ready in ${((Date.now() - applyStarted) / 1000).toFixed(1)} s; principals:`);
+  step(`   all Ready in ${formatDuration((Date.now() - applyStarted) / 1000)}; principals:`);
   for (const resource of [...before.userAssigned, ...before.systemAssigned]) {
     step(`     ${resource.kind} ${resource.metadata.name}: ${resource.status?.principalId}`);
   }
@@ -160,7 +161,7 @@ async function run(
   const moved = arm.moveSubscription(subscriptionId, newTenant);
   step(
     `5. the subscription moves to tenant ${newTenant}: Azure deleted ` +
-      `${moved.deleted.roleAssignments.length} role assignments and ${moved.deleted.customRoles.length} custom roles, ` +
+      `${plural(moved.deleted.roleAssignments.length, "role assignment")} and ${plural(moved.deleted.customRoles.length, "custom role")}, ` +
       "and every identity still belongs to the old tenant",
   );
   const refused = await waitFor("azid to report its credential refused", 60_000, async () => {
@@ -198,8 +199,8 @@ async function run(
   const counts = (plan?.counts ?? []).map((c) => `${c.count} ${c.kind}`).join(", ");
   step(
     `7. TenantMigration ${MIGRATION} planned ${plan?.total ?? 0} actions: ${counts}\n` +
-      `   ARM's documented limits allow it in ${((plan?.floorSeconds ?? 0) / flags.timeScale).toFixed(1)} s at best ` +
-      `(${(plan?.floorSeconds ?? 0).toFixed(1)} s at Azure's pace); approving it`,
+      `   ARM's documented limits allow it in ${formatDuration((plan?.floorSeconds ?? 0) / flags.timeScale)} at best ` +
+      `(${formatDuration(plan?.floorSeconds ?? 0)} at Azure's pace); approving it`,
   );
   arm.resetStats();
   const approved = Date.now();
@@ -211,14 +212,20 @@ async function run(
       (sum, p) => ({ done: sum.done + p.done, total: sum.total + p.total }),
       { done: 0, total: 0 },
     );
-    const line = `   ${current?.status?.phase}: ${progress.done}/${progress.total} actions done`;
-    if (line !== shown && current?.status?.phase === "Applying") step(line);
-    shown = line;
     const phase = current?.status?.phase;
+    // Every change of the count while applying, and the last count, so the line never stops at 0/N.
+    const line = `   ${phase === "Applying" ? "applying" : "done"}: ${progress.done}/${progress.total} actions`;
+    if (line !== shown && (phase === "Applying" || phase === "Succeeded" || phase === "Failed")) step(line);
+    shown = line;
     if (phase !== "Succeeded" && phase !== "Failed") throw new Error(`phase ${phase}`);
     return current as TenantMigration;
   });
-  const repairSeconds = (Date.now() - approved) / 1000;
+  // The controller's own start and end of the repair: the one duration the report and the summary both give.
+  const report = done.status?.report;
+  const repairSeconds =
+    report?.startedAt && report.completedAt
+      ? (Date.parse(report.completedAt) - Date.parse(report.startedAt)) / 1000
+      : (Date.now() - approved) / 1000;
   // A copy: the sandbox's points keep counting (the reads below would be in them).
   const armStats = structuredClone(arm.stats());
   step(`8. repair ${done.status?.phase}: ${done.status?.report?.summary ?? ""}`);
