@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything a fresh clone needs before it runs tests or the demo:
-# npm dependencies, a build, redis-server (from apt when missing), kubectl and helm.
+# Everything a fresh clone needs before it runs the demo (or, with --tests, the tests):
+# npm dependencies, a build, Debian packages (redis-server, chromium: from apt when missing),
+# kubectl and helm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,11 +9,20 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# Debian packages: each installed only when missing, all in one apt run. The demo and the sandbox
+# need redis-server only; `--tests` adds what the test suite runs besides.
+tests=false
+[ "${1:-}" = "--tests" ] && tests=true
+packages=()
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+if $tests; then
+  [ -x /usr/bin/chromium ] || packages+=(chromium) # renders the HTML report in its test
+fi
+if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 node scripts/fetch-tools.mjs

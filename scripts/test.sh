@@ -2,6 +2,6 @@
 # The one command that sets up a fresh clone and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh --tests
 npm run --silent lint
 npm test -- "$@"

@@ -2,7 +2,8 @@
 // external asset, so it can be attached to a ticket or a pipeline run and opened anywhere.
 import type { LimitClass } from "../plan/actions.js";
 import { ARM_BUCKETS } from "../plan/limits.js";
-import type { RemediationReport, ResourceReport } from "./remediation-report.js";
+import { formatDuration } from "../util/text.js";
+import type { PrincipalSnapshot, RemediationReport, ResourceReport, Verdict } from "./remediation-report.js";
 import type { TimelinePoint } from "./request-log.js";
 
 const CLASSES: ReadonlyArray<{ key: LimitClass; label: string; color: string }> = [
@@ -20,7 +21,7 @@ const html = (text: unknown) =>
     .replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;");
 
-const seconds = (value: number | undefined) => (value === undefined ? "-" : `${value.toFixed(1)} s`);
+const seconds = (value: number | undefined) => (value === undefined ? "-" : formatDuration(value));
 
 /** A duration, with what it stands for at Azure's pace when the sandbox runs faster. */
 const duration = (value: number | undefined, timeScale: number) =>
@@ -28,16 +29,25 @@ const duration = (value: number | undefined, timeScale: number) =>
     ? seconds(value)
     : `${seconds(value)} (${seconds(value * timeScale)} at Azure's pace)`;
 
+/** An id or a resource name, never broken inside a segment: lines may break after a slash only. */
+const id = (text: string | undefined) =>
+  text ? `<code class="id">${html(text).replace(/\//g, "/<wbr>")}</code>` : "-";
+
 /** `source`: the command that wrote it, named in the footer. */
 export function renderHtmlReport(report: RemediationReport, source = "azid remediate"): string {
   const ready = report.resources.filter((r) => r.state === "ready").length;
-  const tiles = [
-    ["Resources ready", report.applied ? `${ready} / ${report.resources.length}` : "not applied"],
-    ["Actions planned", String(report.plan.total)],
-    ["Repair time", duration(report.seconds, report.timeScale)],
-    ["Floor (ARM limits)", duration(report.plan.floorSeconds, report.timeScale)],
-    ["ARM calls", String(report.arm?.calls ?? 0)],
-    ["Answered 429", String(report.arm?.throttled ?? 0)],
+  const atAzurePace = (value: number | undefined) =>
+    value !== undefined && report.timeScale !== 1
+      ? `${seconds(value * report.timeScale)} at Azure's pace`
+      : "";
+  // [label, value, what the value stands for]
+  const tiles: Array<[string, string, string]> = [
+    ["Resources ready", report.applied ? `${ready} / ${report.resources.length}` : "not applied", ""],
+    ["Actions planned", String(report.plan.total), ""],
+    ["Repair time", seconds(report.seconds), atAzurePace(report.seconds)],
+    ["Floor (ARM limits)", seconds(report.plan.floorSeconds), atAzurePace(report.plan.floorSeconds)],
+    ["ARM calls", String(report.arm?.calls ?? 0), ""],
+    ["Answered 429", String(report.arm?.throttled ?? 0), ""],
   ];
   return `<!doctype html>
 <html lang="en">
@@ -48,14 +58,16 @@ export function renderHtmlReport(report: RemediationReport, source = "azid remed
 </head>
 <body>
 <h1>Tenant-move remediation</h1>
-<p class="meta">Subscription <code>${html(report.subscriptionId)}</code>
-${report.fromTenantIds.length > 0 ? `moved from tenant <code>${report.fromTenantIds.map(escape).join("</code>, <code>")}</code>` : "no identity in another tenant"}
-${report.toTenantId ? ` to <code>${html(report.toTenantId)}</code>` : ""}.
+${verdictBanner(report.verdict, report.applied)}
+<p class="meta">Subscription ${id(report.subscriptionId)}
+${report.fromTenantIds.length > 0 ? `moved from tenant ${report.fromTenantIds.map((tenant) => id(tenant)).join(", ")}` : "no identity in another tenant"}
+${report.toTenantId ? ` to ${id(report.toTenantId)}` : ""}.
 Started ${html(report.startedAt)}${report.finishedAt ? `, finished ${html(report.finishedAt)}` : ""}.
 ${report.timeScale !== 1 ? `Sandbox time scale ${html(report.timeScale)}: the emulator runs ${html(report.timeScale)} times faster than Azure; the timeline is in Azure's seconds.` : ""}</p>
-<div class="tiles">${tiles.map(([label, value]) => `<div class="tile"><div class="value">${html(value)}</div><div class="label">${html(label)}</div></div>`).join("")}</div>
+<div class="tiles">${tiles.map(([label, value, sub]) => `<div class="tile"><div class="value">${html(value)}</div>${sub ? `<div class="sub">${html(sub)}</div>` : ""}<div class="label">${html(label)}</div></div>`).join("")}</div>
 <h2>ARM calls per second</h2>
-<p class="note">Bars: calls azid sent each second, by ARM limit class, from the command's start (the plan's reads come first; the dotted line marks the start of the repair). Dashed line: the documented refill rate of the class's bucket (a full bucket lets a burst above it through). Red marks: seconds with 429 answers.</p>
+<p class="note">Calls azid sent each second, by ARM limit class, from the command's start: the plan's reads come first, then the repair.</p>
+${LEGEND}
 ${timelineCharts(report)}
 <h2>Per resource</h2>
 ${resourceTable(report.resources, report.applied)}
@@ -65,6 +77,32 @@ ${planSection(report)}
 </body>
 </html>
 `;
+}
+
+const LEGEND = `<div class="legend">
+<span><svg width="22" height="12"><rect x="3" y="2" width="16" height="10" fill="#8c959f"/></svg>calls in that second</span>
+<span><svg width="28" height="12"><line x1="1" x2="27" y1="6" y2="6" class="limit"/></svg>documented refill rate of the class's bucket (a full bucket lets a burst above it through)</span>
+<span><svg width="12" height="14"><line x1="6" x2="6" y1="0" y2="14" class="start"/></svg>the repair starts</span>
+<span><svg width="22" height="12"><rect x="3" y="3" width="16" height="5" fill="#d62728"/></svg>a second with 429 answers</span>
+</div>`;
+
+function verdictBanner(verdict: Verdict | undefined, applied: boolean): string {
+  if (!applied) return `<div class="verdict pending">Not applied: this is the plan only.</div>`;
+  if (!verdict) return "";
+  if (verdict.asDeclared) {
+    return `<div class="verdict good">Azure is exactly as declared <span>(${html(verdict.basis)})</span></div>`;
+  }
+  const items = verdict.differences.map((d) => `<li>${html(d)}</li>`).join("");
+  return `<div class="verdict bad">Azure is NOT as declared: ${verdict.differences.length} difference${verdict.differences.length === 1 ? "" : "s"} <span>(${html(verdict.basis)})</span><ul>${items}</ul></div>`;
+}
+
+/** The smallest 1, 2, 4, 6 or 8 times a power of ten at or above `value`: an axis top with round ticks. */
+function niceCeiling(value: number): number {
+  if (value <= 1) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  // Even tops, so that the middle tick is a whole number of calls too.
+  const step = [1, 2, 4, 6, 8, 10].find((m) => m * power >= value) ?? 10;
+  return step * power;
 }
 
 function timelineCharts(report: RemediationReport): string {
@@ -95,7 +133,8 @@ function chart(
   const plotWidth = width - left - 8;
   const plotHeight = height - bottom - 10;
   const peak = Math.max(limit, ...timeline.map((p) => p.calls[cls.key]));
-  const top = peak * 1.15 || 1;
+  // A round top at or above the peak and the limit: every tick lies inside the plot.
+  const top = niceCeiling(peak * 1.1);
   const step = plotWidth / timeline.length;
   const y = (value: number) => 10 + plotHeight - (value / top) * plotHeight;
   const bars = timeline
@@ -113,7 +152,7 @@ function chart(
         : "",
     )
     .join("");
-  const ticks = [0, Math.round(top / 2), Math.round(top)]
+  const ticks = [0, top / 2, top]
     .map(
       (v) =>
         `<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${v}</text><line x1="${left}" x2="${width - 8}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/>`,
@@ -122,7 +161,7 @@ function chart(
   const every = Math.max(1, Math.ceil(timeline.length / 10));
   const xTicks = timeline
     .filter((_, i) => i % every === 0)
-    .map((p) => `<text x="${(left + p.second * step).toFixed(1)}" y="${height - 6}">${p.second}s</text>`)
+    .map((p) => `<text x="${(left + p.second * step).toFixed(1)}" y="${height - 6}">${p.second} s</text>`)
     .join("");
   const total = timeline.reduce((sum, p) => sum + p.calls[cls.key], 0);
   const start =
@@ -130,7 +169,7 @@ function chart(
       ? `<line x1="${(left + repairStart * step).toFixed(1)}" x2="${(left + repairStart * step).toFixed(1)}" y1="10" y2="${y(0).toFixed(1)}" class="start"><title>the repair starts</title></line>`
       : "";
   return `<figure>
-<figcaption>${html(cls.label)}: ${total} calls; documented refill ${html(formatRate(limit))}/s</figcaption>
+<figcaption>${html(cls.label)}: ${total} call${total === 1 ? "" : "s"}; documented refill ${html(formatRate(limit))} per second</figcaption>
 <svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${html(cls.label)} per second">
 ${ticks}${bars}${throttled}${start}
 <line x1="${left}" x2="${width - 8}" y1="${y(limit).toFixed(1)}" y2="${y(limit).toFixed(1)}" class="limit"><title>documented limit: ${html(formatRate(limit))} per second</title></line>
@@ -152,12 +191,24 @@ function resourceTable(resources: readonly ResourceReport[], applied: boolean): 
       const errors = r.errors
         .map((e) => `<div class="why">${html(e.code)}: ${html(e.message)}</div>`)
         .join("");
-      return `<tr class="${r.state}"><td><code>${html(r.resource)}</code>${why}${errors}</td><td>${html(r.state)}</td><td><code>${html(r.before.principalId ?? "-")}</code></td><td><code>${html(r.after.principalId ?? "-")}</code></td><td class="done">${done || "-"}</td></tr>`;
+      return `<tr class="${r.state}"><td>${id(r.resource)}${why}${errors}</td><td>${html(r.state)}</td><td>${ids(r.before, r.after)}</td><td class="done">${done || "-"}</td></tr>`;
     })
     .join("\n");
-  return `<table><thead><tr><th>Resource</th><th>State</th><th>Principal before</th><th>Principal after</th><th>Done</th></tr></thead><tbody>
+  return `<table class="resources"><thead><tr><th>Resource</th><th>State</th><th>Ids: before &rarr; after</th><th>Done</th></tr></thead><tbody>
 ${rows}
 </tbody></table>`;
+}
+
+/** Principal (and client) id before and after, one per line, never cut inside an id. */
+function ids(before: PrincipalSnapshot, after: PrincipalSnapshot): string {
+  const line = (label: string, old: string | undefined, now: string | undefined) =>
+    old || now
+      ? `<div class="idpair"><span class="idlabel">${label}</span>${id(old)}<br><span class="idlabel">&rarr;</span>${id(now)}</div>`
+      : "";
+  return (
+    line("principal", before.principalId, after.principalId) +
+      line("client", before.clientId, after.clientId) || "-"
+  );
 }
 
 function planSection(report: RemediationReport): string {
@@ -173,7 +224,7 @@ function planSection(report: RemediationReport): string {
   const actions = report.plan.actions
     .map(
       (a) =>
-        `<tr><td>${html(a.phase)}</td><td>${html(a.kind)}</td><td><code>${html(a.resource)}</code></td><td>${html(a.description)}</td></tr>`,
+        `<tr><td>${html(a.phase)}</td><td>${html(a.kind)}</td><td>${id(a.resource)}</td><td class="what">${html(a.description)}</td></tr>`,
     )
     .join("\n");
   return `<div class="cols">
@@ -187,17 +238,23 @@ ${actions}
 }
 
 const CSS = `
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:960px;color:#1f2328;padding:0 16px}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;color:#1f2328;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
-code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}code.id{white-space:nowrap}
+.verdict{margin:12px 0;padding:10px 14px;border-radius:6px;font-size:16px;font-weight:600}.verdict span{font-size:12px;font-weight:400;color:#57606a}
+.verdict.good{background:#dafbe1;border:1px solid #1a7f37;color:#116329}.verdict.bad{background:#ffebe9;border:1px solid #d62728;color:#a40e26}.verdict.pending{background:#fff8c5;border:1px solid #bf8700}
+.verdict ul{margin:6px 0 0;padding-left:20px;font-size:13px;font-weight:400}
+.legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12px;color:#57606a;margin:4px 0 8px}.legend svg{vertical-align:middle;margin-right:4px}
+.tile .sub{color:#57606a;font-size:12px}.idpair{white-space:nowrap;margin-bottom:2px}.idlabel{display:inline-block;width:58px;color:#57606a;font-size:11px}
+.actions .what{overflow-wrap:anywhere}
 .meta,.note{color:#57606a}
-.tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:8px;margin:16px 0}
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:8px;margin:16px 0}
 .tile{border:1px solid #d0d7de;border-radius:6px;padding:8px 10px}.tile .value{font-size:18px;font-weight:600}.tile .label{color:#57606a;font-size:12px}
 figure{margin:8px 0 16px}figcaption{font-weight:600;margin-bottom:2px}
 svg text{font:10px system-ui,sans-serif;fill:#57606a}svg .grid{stroke:#eaeef2}svg .limit{stroke:#d62728;stroke-dasharray:6 4;stroke-width:1.5}svg .start{stroke:#57606a;stroke-dasharray:2 3}
 table{border-collapse:collapse;width:100%;margin:6px 0}th,td{text-align:left;border-bottom:1px solid #eaeef2;padding:4px 6px;vertical-align:top}
 th{background:#f6f8fa}tr.failed td:nth-child(2),tr.awaitingRepair td:nth-child(2){color:#d62728;font-weight:600}tr.ready td:nth-child(2){color:#1a7f37}
-.why{color:#d62728;font-size:12px}td code{font-size:11px}.done{width:38%}
+.why{color:#d62728;font-size:12px}td code{font-size:11px}.done{min-width:180px}
 .chip{display:inline-block;margin:0 4px 3px 0;padding:0 5px;border:1px solid #d0d7de;border-radius:4px;font-size:11px;background:#f6f8fa}.cols{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 details{margin:8px 0}summary{cursor:pointer;color:#0969da}.actions td{font-size:12px}
 footer{margin-top:32px;color:#8c959f;font-size:12px}

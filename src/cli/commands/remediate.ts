@@ -34,6 +34,7 @@ import {
   principalBefore,
   type RemediationReport,
   resourceReport,
+  verdictOfResources,
 } from "../remediation-report.js";
 import { subscriptionOfResource } from "../resources.js";
 import { type CommandContext, runAction } from "../run.js";
@@ -170,6 +171,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
     report.finishedAt = new Date().toISOString();
     report.seconds = (Date.now() - applyStarted) / 1000;
     report.resources = outcomes.map((o) => resourceReport(o, before.get(o.key) ?? {}));
+    report.verdict = verdictOfResources(report.resources);
     report.arm = session.requests.totals();
     report.timeline = session.requests.timeline();
     report.repairStartSecond = session.requests.secondOf(applyStarted);

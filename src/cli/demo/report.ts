@@ -65,7 +65,7 @@ const all = (declared: Declared): Resource[] => [
   ...declared.systemAssigned,
 ];
 const principalOf = (resource: Resource | undefined) =>
-  (resource?.status as { principalId?: string; tenantId?: string } | undefined) ?? {};
+  (resource?.status as { principalId?: string; clientId?: string; tenantId?: string } | undefined) ?? {};
 const isReady = (resource: Resource | undefined) =>
   (resource?.status?.conditions ?? []).some((c) => c.type === ConditionType.Ready && c.status === "True");
 
@@ -101,8 +101,11 @@ export function formatDemoReport(facts: DemoFacts): string {
     const ref = refOf(resource);
     const old = principalOf(before.get(ref)).principalId;
     const now = principalOf(resource).principalId;
+    const oldClient = principalOf(before.get(ref)).clientId;
+    const newClient = principalOf(resource).clientId;
+    const clients = oldClient || newClient ? `\n      client ${oldClient ?? "-"} -> ${newClient ?? "-"}` : "";
     const principals =
-      resource.kind === "CustomRole" ? "" : `\n      principal ${old ?? "-"} -> ${now ?? "-"}`;
+      resource.kind === "CustomRole" ? "" : `\n      principal ${old ?? "-"} -> ${now ?? "-"}${clients}`;
     const state = isReady(resource) ? "Ready" : "NOT Ready";
     const done = whatWasDone(resource, actionsOf(ref), facts.deleted.customRoles);
     return `  ${resource.kind} ${resource.metadata.name} (${state})${principals}\n      ${done}`;
@@ -206,6 +209,11 @@ export function remediationReportOf(facts: DemoFacts): RemediationReport {
       ),
     },
     applied: true,
+    verdict: {
+      asDeclared: facts.differences.length === 0,
+      basis: "Azure's estate read after the repair and compared with the manifests",
+      differences: facts.differences,
+    },
     seconds: facts.repairSeconds,
     resources,
     arm: armTotals(facts.arm),
