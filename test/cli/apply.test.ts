@@ -31,11 +31,24 @@ describe("azid apply / plan", () => {
   });
   after(() => s.close());
 
-  test("plan before anything exists lists every creation and exits 2", async () => {
-    const run = await s.azid(["plan", "-f", manifests, "--sandbox", s.sandboxFile]);
+  test("plan before anything exists lists every creation; --detailed-exitcode exits 2", async () => {
+    const plain = await s.azid(["plan", "-f", manifests, "--sandbox", s.sandboxFile]);
+    assert.equal(plain.code, 0, "a plan made is a success, as terraform plan's");
+    const run = await s.azid(["plan", "-f", manifests, "--sandbox", s.sandboxFile, "--detailed-exitcode"]);
     assert.equal(run.code, 2, run.stderr + run.stdout);
     assert.match(run.stdout, /CustomRole team-a\/blob-reader/);
     assert.match(run.stdout, /\+ create.*identity/);
+  });
+
+  test("apply on a terminal shows the plan and asks; anything but yes writes nothing (exit 7)", async () => {
+    await s.f.admin("POST", "stats/reset");
+    const args = ["apply", "-f", manifests, "--sandbox", s.sandboxFile, "--state", state];
+    const run = await s.azidOnTerminal(args, /Type "yes" to go on: /, "no\n");
+    assert.equal(run.code, 7, run.stdout);
+    assert.match(run.stdout, /\+ create\s+identity: create identity/);
+    assert.match(run.stdout, /plan: \d+ to create/);
+    assert.match(run.stdout, /not confirmed: nothing was done/);
+    assert.equal(armWrites(await s.stats()), 0, "nothing written");
   });
 
   test("apply creates everything; every resource Ready; exit 0", async () => {

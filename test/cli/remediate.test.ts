@@ -109,7 +109,7 @@ describe("azid remediate", () => {
     assert.match(run.stderr, /--credentials-file/);
   });
 
-  test("plan sees the move and points to remediate (exit 2)", async () => {
+  test("plan sees the move and points to remediate (--detailed-exitcode: 2)", async () => {
     const run = await s.azid([
       "plan",
       "-f",
@@ -118,6 +118,7 @@ describe("azid remediate", () => {
       s.sandboxFile,
       "--credentials-file",
       credentials,
+      "--detailed-exitcode",
     ]);
     assert.equal(run.code, 2, run.stderr + run.stdout);
     assert.match(run.stdout, new RegExp(`moved from tenant .* to ${newTenant}: apply does not repair it`));

@@ -28,6 +28,11 @@ export interface CliSandbox {
   writeManifests(name: string, documents: unknown[]): string;
   writeFile(name: string, text: string): string;
   azid(args: string[], options?: RunOptions): Promise<AzidResult>;
+  /**
+   * Runs azid on a real pseudo-terminal (util-linux `script`), answering `answer` once the
+   * question `prompt` appears; the output is the terminal's (stdout and stderr together).
+   */
+  azidOnTerminal(args: string[], prompt: RegExp, answer: string): Promise<AzidResult>;
   /** Starts azid and hands back the child, for tests that signal it. */
   spawnAzid(args: string[], options?: RunOptions): ReturnType<typeof spawn>;
   stats(): Promise<StatsSnapshot>;
@@ -87,6 +92,31 @@ export async function startCliSandbox(options: ArmEmulatorOptions = {}): Promise
         child.on("error", reject);
         child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
         child.stdin?.end(run.input ?? "");
+      });
+    },
+    azidOnTerminal(args, prompt, answer) {
+      const command = [process.execPath, AZID, ...args]
+        .map((word) => `'${word.replace(/'/g, "'\\''")}'`)
+        .join(" ");
+      return new Promise((resolve, reject) => {
+        const child = spawn("script", ["--quiet", "--return", "--command", command, "/dev/null"], {
+          env: { ...process.env, AZID_LOG_LEVEL: "warn" },
+          stdio: ["pipe", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let answered = false;
+        child.stdout?.on("data", (chunk) => {
+          stdout += chunk;
+          if (!answered && prompt.test(stdout)) {
+            answered = true;
+            child.stdin?.write(answer);
+          }
+        });
+        child.on("error", reject);
+        child.on("close", (code, signal) => {
+          child.stdin?.destroy();
+          resolve({ code, signal, stdout, stderr: "" });
+        });
       });
     },
     async stats() {

@@ -159,7 +159,7 @@ describe("azid validate", () => {
     }
     assert.match(
       help.stdout,
-      /Exit codes:[\s\S]*2 {2}plan: changes pending[\s\S]*7 {2}remediate: not confirmed/,
+      /Exit codes:[\s\S]*2 {2}plan --detailed-exitcode: changes pending[\s\S]*7 {2}not confirmed: remediate/,
     );
   });
 });

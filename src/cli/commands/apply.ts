@@ -1,5 +1,6 @@
 // azid apply -f PATH: reconcile once without a cluster (a pipeline step). Custom roles first,
 // then identities, several at a time, paced by ARM's buckets; progress on stderr; a summary.
+// On a terminal it shows the plan and asks first, as `terraform apply` does (--auto-approve skips).
 import type { Command } from "commander";
 import { type AzureFlags, openAzureSession } from "../azure-session.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
@@ -17,25 +18,35 @@ import {
 } from "../flags.js";
 import { loadInputs, requireAcceptable } from "../inputs.js";
 import { Progress } from "../progress.js";
+import { confirm } from "../prompt.js";
 import { reconcileAll } from "../reconcile.js";
 import { bySubscription } from "../resources.js";
 import { type CommandContext, runAction } from "../run.js";
 import { StateStore } from "../state-file.js";
 import { readSubscriptions } from "../subscriptions.js";
 import { exitCodeOf, formatOutcomes, formatTotals, logOutcomes, outcomeJson, totalsOf } from "../summary.js";
+import { formatPlanView, makePlanView } from "./plan.js";
 
 type Flags = ManifestFlags &
   PolicyFlags &
   OutputFlags &
-  AzureFlags & { state?: string; concurrency: number; maxAttempts: number; progress: boolean };
+  AzureFlags & {
+    state?: string;
+    concurrency: number;
+    maxAttempts: number;
+    progress: boolean;
+    autoApprove: boolean;
+  };
 
 export function registerApplyCommand(program: Command): void {
   const command = program
     .command("apply")
     .description(
       "reconcile Azure with the manifests once, without a cluster: custom roles first, then " +
-        "identities (exit 0 all ready, 1 some not ready, 3 invalid, 4 refused by policy, 6 credential refused)",
+        "identities; on a terminal, shows the plan and asks first (exit 0 all ready, 1 some not ready, " +
+        "3 invalid, 4 refused by policy, 6 credential refused, 7 not confirmed)",
     )
+    .option("--auto-approve", "on a terminal, apply without showing the plan and asking", false)
     .option("--concurrency <n>", "resources reconciled at once", positiveInteger, 8)
     .option("--max-attempts <n>", "runs per resource while failures are retryable", positiveInteger, 6)
     .option("--no-progress", "no progress on stderr");
@@ -48,6 +59,12 @@ async function apply(flags: Flags, context: CommandContext): Promise<ExitCode> {
   const inputs = loadInputs(flags);
   requireAcceptable(inputs, context);
   const session = openAzureSession(azureFlagsOf(flags), context.logger);
+  if (process.stdin.isTTY && !flags.autoApprove && context.output === "text") {
+    const view = await makePlanView(inputs, session, flags);
+    context.print(formatPlanView(view, inputs.resources.length));
+    if (!view.changed) return EXIT.ok;
+    await confirm("Apply these changes to Azure?", { yes: false });
+  }
   const started = Date.now();
   await readSubscriptions(session.inventory, bySubscription(inputs.resources).keys());
   const state = new StateStore(flags.state);

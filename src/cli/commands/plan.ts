@@ -1,8 +1,10 @@
 // azid plan -f PATH: read Azure (reads only) and print what apply would change, per resource and
-// item. Exit 0 when Azure matches the manifests, 2 when something would change.
+// item. Exit 0 when the plan was made; with --detailed-exitcode (as Terraform's), 2 when something
+// would change.
 import type { Command } from "commander";
 import { formatRef } from "../../plan/actions.js";
-import { type AzureFlags, openAzureSession } from "../azure-session.js";
+import { plural } from "../../util/text.js";
+import { type AzureFlags, type AzureSession, openAzureSession } from "../azure-session.js";
 import { CliError, EXIT, type ExitCode } from "../exit-codes.js";
 import {
   azureFlagsOf,
@@ -15,7 +17,7 @@ import {
   withPolicyFlags,
   withStateFlag,
 } from "../flags.js";
-import { loadInputs, requireAcceptable } from "../inputs.js";
+import { type Inputs, loadInputs, requireAcceptable } from "../inputs.js";
 import { countChanges, describePlan, formatCounts, formatPlan, type ResourceChanges } from "../plan-view.js";
 import { planSubscription, type SubscriptionPlan } from "../planning.js";
 import { bySubscription } from "../resources.js";
@@ -23,24 +25,38 @@ import { type CommandContext, runAction } from "../run.js";
 import { StateStore } from "../state-file.js";
 import { readSubscriptions } from "../subscriptions.js";
 
-type Flags = ManifestFlags & PolicyFlags & OutputFlags & AzureFlags & { state?: string };
+type Flags = ManifestFlags &
+  PolicyFlags &
+  OutputFlags &
+  AzureFlags & { state?: string; detailedExitcode: boolean };
 
 export function registerPlanCommand(program: Command): void {
   const command = program
     .command("plan")
     .description(
       "show what apply would change in Azure, per resource and item, reading only " +
-        "(exit 0 no change, 2 changes, 3 invalid, 4 refused by policy, 6 credential refused)",
-    );
+        "(exit 0 planned, 1 error, 3 invalid, 4 refused by policy, 6 credential refused; " +
+        "with --detailed-exitcode 0 no change, 2 changes)",
+    )
+    .option("--detailed-exitcode", "exit 2 when something would change, 0 only when nothing would", false);
   withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
     runAction(plan),
   );
 }
 
-async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
-  const inputs = loadInputs(flags);
-  requireAcceptable(inputs, context);
-  const session = openAzureSession(azureFlagsOf(flags), context.logger);
+/** What `plan` shows and `apply` asks about on a terminal: each subscription's plan, reads only. */
+export interface PlanView {
+  resources: ResourceChanges[];
+  moved: SubscriptionPlan[];
+  plans: SubscriptionPlan[];
+  changed: boolean;
+}
+
+export async function makePlanView(
+  inputs: Inputs,
+  session: AzureSession,
+  flags: { state?: string },
+): Promise<PlanView> {
   const groups = bySubscription(inputs.resources);
   const subscriptions = await readSubscriptions(session.inventory, groups.keys());
   const state = new StateStore(flags.state);
@@ -72,9 +88,36 @@ async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
   }
   const resources: ResourceChanges[] = plans.flatMap((p) => describePlan(p.plan.actions, p.input.observed));
   const moved = plans.filter((p) => p.plan.fromTenantIds.length > 0);
+  return { resources, moved, plans, changed: resources.length > 0 || moved.length > 0 };
+}
+
+/** The plan as text: each change, each moved subscription, and the counts. */
+export function formatPlanView(view: PlanView, declared: number): string {
+  const lines: string[] = [];
+  if (view.resources.length > 0) lines.push(formatPlan(view.resources));
+  for (const p of view.moved) {
+    lines.push(
+      `subscription ${p.subscription.subscriptionId} moved from tenant ${p.plan.fromTenantIds.join(", ")} ` +
+        `to ${p.plan.toTenantId}: apply does not repair it; run \`azid remediate --subscription ` +
+        `${p.subscription.subscriptionId} -f ...\``,
+    );
+  }
+  lines.push(
+    view.changed
+      ? `plan: ${formatCounts(countChanges(view.resources), view.resources.length)}`
+      : `no change: Azure matches the manifests (${plural(declared, "resource")})`,
+  );
+  return lines.join("\n");
+}
+
+async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
+  const inputs = loadInputs(flags);
+  requireAcceptable(inputs, context);
+  const session = openAzureSession(azureFlagsOf(flags), context.logger);
+  const view = await makePlanView(inputs, session, flags);
+  const { resources, moved, plans, changed } = view;
   const counts = countChanges(resources);
-  const changed = resources.length > 0 || moved.length > 0;
-  const code = changed ? EXIT.changes : EXIT.ok;
+  const code = changed && flags.detailedExitcode ? EXIT.changes : EXIT.ok;
   if (context.output === "json") {
     context.printJson({
       changes: changed,
@@ -91,18 +134,6 @@ async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
     });
     return code;
   }
-  if (resources.length > 0) context.print(formatPlan(resources));
-  for (const p of moved) {
-    context.print(
-      `subscription ${p.subscription.subscriptionId} moved from tenant ${p.plan.fromTenantIds.join(", ")} ` +
-        `to ${p.plan.toTenantId}: apply does not repair it; run \`azid remediate --subscription ` +
-        `${p.subscription.subscriptionId} -f ...\``,
-    );
-  }
-  context.print(
-    changed
-      ? `plan: ${formatCounts(counts, resources.length)}`
-      : `no change: Azure matches the manifests (${inputs.resources.length} resources)`,
-  );
+  context.print(formatPlanView(view, inputs.resources.length));
   return code;
 }
