@@ -63,8 +63,28 @@ describe("azid preflight", () => {
     assert.match(run.stdout, /every permission needed/);
   });
 
-  test("with Managed Identity Contributor only: what is missing, and which roles grant it; exit 5", async () => {
+  test("with no role at all, as right after a move: exit 5, the subscription's read listed with the rest", async () => {
     await s.f.admin("PUT", `callers/${cliPrincipal}`, { restricted: true });
+    const run = await s.azid(["preflight", "-f", manifests, "--sandbox", s.sandboxFile, "--output", "json"]);
+    assert.equal(run.code, 5, run.stderr + run.stdout);
+    const result = JSON.parse(run.stdout);
+    const subscription = result.scopes.find(
+      (c: { scope: string }) => c.scope.toLowerCase() === `/subscriptions/${s.sub}`,
+    );
+    assert.ok(
+      subscription.missing.some(
+        (m: { action: string }) => m.action === "Microsoft.Resources/subscriptions/read",
+      ),
+      JSON.stringify(subscription),
+    );
+    assert.ok(subscription.roles.length > 0, "the built-in roles that grant it are named");
+    const text = await s.azid(["preflight", "-f", manifests, "--sandbox", s.sandboxFile]);
+    assert.equal(text.code, 5);
+    assert.match(text.stdout, /Microsoft\.Resources\/subscriptions\/read {2}\(read the subscription/);
+    assert.doesNotMatch(text.stderr, /does not have authorization/);
+  });
+
+  test("with Managed Identity Contributor only: what is missing, and which roles grant it; exit 5", async () => {
     await grant(ROLES.managedIdentityContributor, rgId(s.sub));
     const run = await s.azid(["preflight", "-f", manifests, "--sandbox", s.sandboxFile, "--output", "json"]);
     assert.equal(run.code, 5, run.stderr + run.stdout);

@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import type { Permission } from "../../api/role-permissions.js";
 import { permits } from "../../api/role-permissions.js";
-import { type AzureError, toAzureError } from "../../azure/errors.js";
+import { type AzureError, PermissionError, toAzureError } from "../../azure/errors.js";
 import { callerPermissions } from "../../azure/permissions.js";
 import { pool } from "../../util/pool.js";
 import { type AzureFlags, openAzureSession } from "../azure-session.js";
@@ -20,11 +20,12 @@ import {
   withPolicyFlags,
 } from "../flags.js";
 import { loadInputs, requireAcceptable } from "../inputs.js";
+import { resourceKey } from "../manifests.js";
 import { type Requirement, requirementsOf } from "../preflight-requirements.js";
 import { bySubscription } from "../resources.js";
 import { rolesGranting } from "../role-suggestions.js";
 import { type CommandContext, runAction } from "../run.js";
-import { readSubscriptions } from "../subscriptions.js";
+import { readSubscription } from "../subscriptions.js";
 
 type Flags = ManifestFlags & PolicyFlags & OutputFlags & AzureFlags;
 
@@ -36,6 +37,8 @@ interface ScopeCheck {
   /** Set when ARM would not list the permissions (the scope does not exist, ...). */
   error?: { code: string; message: string };
 }
+
+const SUBSCRIPTION_READ = "Microsoft.Resources/subscriptions/read";
 
 const GRAPH_NOTE =
   "Graph app roles are granted through Microsoft Graph, not ARM: azid's principal needs the " +
@@ -55,8 +58,23 @@ async function preflight(flags: Flags, context: CommandContext): Promise<ExitCod
   const inputs = loadInputs(flags);
   requireAcceptable(inputs, context);
   const session = openAzureSession(azureFlagsOf(flags), context.logger);
-  await readSubscriptions(session.inventory, bySubscription(inputs.resources).keys());
   const requirements = requirementsOf(inputs.resources);
+  // Right after a move the credential has no role at all, and even the subscription cannot be
+  // read: that is one more missing permission to list with the rest, not an error.
+  for (const [subscriptionId, resources] of bySubscription(inputs.resources)) {
+    try {
+      await readSubscription(session.inventory, subscriptionId);
+    } catch (error) {
+      if (!(error instanceof PermissionError)) throw error;
+      requirements.unshift({
+        scope: `/subscriptions/${subscriptionId}`,
+        subscriptionId,
+        action: SUBSCRIPTION_READ,
+        why: "read the subscription (its tenant tells azid that it moved)",
+        resources: resources.map(resourceKey),
+      });
+    }
+  }
   const scopes = new Map<string, Requirement[]>();
   for (const requirement of requirements) {
     const key = requirement.scope.toLowerCase();
@@ -69,7 +87,13 @@ async function preflight(flags: Flags, context: CommandContext): Promise<ExitCod
       permissions = await callerPermissions(session.clients, subscriptionId, session.endpoints.arm, scope);
     } catch (thrown) {
       const error: AzureError = toAzureError(thrown);
-      return { scope, missing: needed, error: { code: error.code, message: error.message } };
+      const roles = rolesGranting(needed.map((m) => m.action));
+      return {
+        scope,
+        missing: needed,
+        ...(roles ? { roles } : {}),
+        error: { code: error.code, message: error.message },
+      };
     }
     const missing = needed.filter((requirement) => !permits(permissions, requirement.action));
     const roles = missing.length > 0 ? rolesGranting(missing.map((m) => m.action)) : undefined;
