@@ -93,6 +93,27 @@ describe("generated CRDs", () => {
     assert.equal(policy.versions[0]?.subresources, undefined);
   });
 
+  test("a deny rule's app roles are described as denied, an allow rule's as allowed", () => {
+    const policy = files.find((f) => f.file.includes("identitypolicies"))?.crd;
+    // Walks the CRD's JSON by property names.
+    const at = (node: unknown, ...path: string[]): unknown =>
+      path.reduce((value, key) => (value as Record<string, unknown> | undefined)?.[key], node);
+    const spec = at(
+      policy,
+      "spec",
+      "versions",
+      "0",
+      "schema",
+      "openAPIV3Schema",
+      "properties",
+      "spec",
+      "properties",
+    );
+    const appRoles = (rule: unknown) => String(at(rule, "items", "properties", "appRoles", "description"));
+    assert.match(appRoles(at(spec, "deny", "items", "properties", "graphAppRoles")), /^App roles denied/);
+    assert.match(appRoles(at(spec, "graphAppRoles")), /^App roles allowed/);
+  });
+
   test("CEL rules travel without their TypeScript mirrors", () => {
     const text = JSON.stringify(files.map((f) => f.crd));
     assert.ok(text.includes("self == oldSelf"));

@@ -92,20 +92,25 @@ export const RoleRule = obj(
 );
 export type RoleRule = Static<typeof RoleRule>;
 
-export const GraphAppRoleRule = obj(
-  {
-    resourceAppId: guid("Application id of the API (Microsoft Graph by default).", {
-      default: MICROSOFT_GRAPH_APP_ID,
-    }),
-    appRoles: set(
-      GraphAppRoleSpec.properties.appRole,
-      "App roles allowed, by value or id. There is no wildcard: each must be named.",
-      { minItems: 1, maxItems: 200 },
-    ),
-  },
-  "App roles of one API.",
-);
+/** App roles of one API, allowed or denied: one shape, described for what it does where it is. */
+const graphAppRoleRule = (verb: "allowed" | "denied") =>
+  obj(
+    {
+      resourceAppId: guid("Application id of the API (Microsoft Graph by default).", {
+        default: MICROSOFT_GRAPH_APP_ID,
+      }),
+      appRoles: set(
+        GraphAppRoleSpec.properties.appRole,
+        `App roles ${verb}, by value or id. There is no wildcard: each must be named.`,
+        { minItems: 1, maxItems: 200 },
+      ),
+    },
+    `App roles of one API, ${verb}.`,
+  );
+
+export const GraphAppRoleRule = graphAppRoleRule("allowed");
 export type GraphAppRoleRule = Static<typeof GraphAppRoleRule>;
+const DeniedGraphAppRoleRule = graphAppRoleRule("denied");
 
 export const DenyRule = obj(
   {
@@ -115,7 +120,7 @@ export const DenyRule = obj(
     roles: Optional(roleNames('Roles denied (names, GUIDs or ids; "*" for every role).')),
     scopes: Optional(scopeRules("Scopes where grants are denied (of the roles above, or of any role).")),
     attachTargets: Optional(scopeRules("Resources identities must not be attached to.")),
-    graphAppRoles: Optional(list(GraphAppRoleRule, "App roles denied.", { maxItems: 20 })),
+    graphAppRoles: Optional(list(DeniedGraphAppRoleRule, "App roles denied.", { maxItems: 20 })),
   },
   "An explicit deny; it wins over every allow.",
   {
