@@ -63,6 +63,12 @@ export interface RemediationPlan {
   subscriptionId: string;
   /** Tenants the declared identities still belong to. */
   fromTenantIds: string[];
+  /**
+   * Resources (attach targets) whose own system-assigned identity is still of another tenant but
+   * that no SystemAssignedIdentity declares: azid does not manage it, so no repair changes it;
+   * say so once, as a warning, instead of counting it as pending.
+   */
+  undeclaredSystemIdentities: Array<{ resourceId: string; tenantId: string }>;
   toTenantId?: string;
   /**
    * Every write, in repair order. Principal ids not known before the repair read "(new principal
@@ -277,6 +283,7 @@ export function planRemediation(input: RemediationInput): RemediationPlan {
   return {
     subscriptionId: input.subscriptionId,
     fromTenantIds: fromTenants(input, toTenantId),
+    undeclaredSystemIdentities: undeclaredSystemIdentities(input, toTenantId),
     ...(toTenantId ? { toTenantId } : {}),
     actions,
     counts,
@@ -380,11 +387,33 @@ function fromTenants(input: RemediationInput, toTenantId: string | undefined): s
     if (identity && identity.tenantId.toLowerCase() !== toTenantId?.toLowerCase())
       tenants.add(identity.tenantId.toLowerCase());
   }
-  for (const target of Object.values(input.observed.targets)) {
-    const tenant = target.state === "present" ? target.identity?.tenantId : undefined;
-    if (tenant && tenant.toLowerCase() !== toTenantId?.toLowerCase()) tenants.add(tenant.toLowerCase());
-  }
+  for (const { tenantId } of systemIdentitiesOfOtherTenants(input, toTenantId, true)) tenants.add(tenantId);
   return [...tenants].sort();
+}
+
+function undeclaredSystemIdentities(input: RemediationInput, toTenantId: string | undefined) {
+  return systemIdentitiesOfOtherTenants(input, toTenantId, false);
+}
+
+/** Targets' system-assigned identities of another tenant than `toTenantId`, declared or not. */
+function systemIdentitiesOfOtherTenants(
+  input: RemediationInput,
+  toTenantId: string | undefined,
+  declared: boolean,
+): Array<{ resourceId: string; tenantId: string }> {
+  const declaredTargets = new Set(input.declared.systemAssigned.map((sai) => armIdKey(sai.spec.resourceId)));
+  // Targets are keyed in lower case; name them as the manifests spell them.
+  const spelled = new Map(
+    input.declared.userAssigned.flatMap((uai) => (uai.spec.attachTo ?? []).map((id) => [armIdKey(id), id])),
+  );
+  const found: Array<{ resourceId: string; tenantId: string }> = [];
+  for (const [key, target] of Object.entries(input.observed.targets)) {
+    const tenant = target.state === "present" ? target.identity?.tenantId : undefined;
+    if (!tenant || tenant.toLowerCase() === toTenantId?.toLowerCase()) continue;
+    if (declaredTargets.has(key) !== declared) continue;
+    found.push({ resourceId: spelled.get(key) ?? key, tenantId: tenant.toLowerCase() });
+  }
+  return found.sort((a, b) => a.resourceId.localeCompare(b.resourceId));
 }
 
 /** The plan as a TenantMigration's status carries it (the first `maxActions` actions). */

@@ -178,6 +178,36 @@ describe("tenant move remediation plan", () => {
     assert.equal(plan.floor.seconds, 0);
   });
 
+  test("an attach target's own system identity that no manifest declares is a warning, not a move", () => {
+    const world = new World();
+    // A VM with its own system-assigned identity, of the tenant the subscription left.
+    const vm = world.addVm("vm-own", {
+      type: "SystemAssigned",
+      principalId: "30000000-0000-0000-0000-000000000003",
+      tenantId: TENANT,
+    });
+    const ctx = context();
+    const resource = uai({ attachTo: [vm] }, "web");
+    world.moveTenant();
+    const run = world.converge(uaiPlan(resource, ctx));
+    const declared: DeclaredResources = {
+      userAssigned: [{ ...resource, status: run.final.status }],
+      systemAssigned: [],
+      customRoles: [],
+    };
+    // The identity was repaired into the new tenant; only the VM's own identity is left behind.
+    const plan = planRemediation(observeAll(world, declared));
+    assert.deepEqual(plan.fromTenantIds, [], "nothing declared is in the old tenant");
+    assert.deepEqual(plan.undeclaredSystemIdentities, [{ resourceId: vm, tenantId: TENANT }]);
+    assert.deepEqual(plan.actions, []);
+    // Declared, the same identity is a move to repair.
+    const system = sai({ resourceId: vm }, "vm-own");
+    const withSystem = { ...declared, systemAssigned: [system] };
+    const repair = planRemediation(observeAll(world, withSystem));
+    assert.deepEqual(repair.fromTenantIds, [TENANT]);
+    assert.deepEqual(repair.undeclaredSystemIdentities, []);
+  });
+
   test("the floor of a large repair comes from the binding bucket", () => {
     const { world, declared } = populated(100);
     world.moveTenant();

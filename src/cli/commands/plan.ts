@@ -91,6 +91,21 @@ export async function makePlanView(
   return { resources, moved, plans, changed: resources.length > 0 || moved.length > 0 };
 }
 
+/**
+ * What the plan cannot change and a person must know: a resource whose own system-assigned
+ * identity is still of the old tenant but that no SystemAssignedIdentity declares.
+ */
+export function planWarnings(view: PlanView): string[] {
+  return view.plans.flatMap((p) =>
+    p.plan.undeclaredSystemIdentities.map(
+      ({ resourceId, tenantId }) =>
+        `${resourceId} has a system-assigned identity of tenant ${tenantId} that no manifest declares: ` +
+        "azid does not repair it; declare a SystemAssignedIdentity for it (remediate then turns it off " +
+        "and on), or turn it off and on yourself",
+    ),
+  );
+}
+
 /** The plan as text: each change, each moved subscription, and the counts. */
 export function formatPlanView(view: PlanView, declared: number): string {
   const lines: string[] = [];
@@ -118,6 +133,7 @@ async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
   const { resources, moved, plans, changed } = view;
   const counts = countChanges(resources);
   const code = changed && flags.detailedExitcode ? EXIT.changes : EXIT.ok;
+  const warnings = planWarnings(view);
   if (context.output === "json") {
     context.printJson({
       changes: changed,
@@ -130,10 +146,12 @@ async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
         toTenantId: p.plan.toTenantId,
       })),
       floorSeconds: Math.max(0, ...plans.map((p) => p.plan.floor.seconds)) / session.timeScale,
+      warnings,
       reads: plans.reduce((sum, p) => sum + p.observation.reads, 0),
     });
     return code;
   }
+  for (const warning of warnings) context.say(`azid: warning: ${warning}`);
   context.print(formatPlanView(view, inputs.resources.length));
   return code;
 }
