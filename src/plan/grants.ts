@@ -8,6 +8,7 @@ import {
   parseScope,
   roleDefinitionGuid,
   roleDefinitionIdFor,
+  sameId,
 } from "../api/arm-id.js";
 import { Reason } from "../api/conditions.js";
 import { roleAssignmentName } from "../api/names.js";
@@ -22,7 +23,7 @@ import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { Phase, WriteAction } from "./actions.js";
 import * as build from "./build.js";
 import { listingScopeFor } from "./build.js";
-import type { ItemOutcome } from "./conditions.js";
+import { type ItemOutcome, pending } from "./conditions.js";
 import { describeFailure, reasonForFailure } from "./failures.js";
 import { listingKey, type ObservedRoleDefinition } from "./observed.js";
 import type { Observer } from "./observer.js";
@@ -66,9 +67,6 @@ export interface GrantsResult {
   earlierPrincipalsLeft: number;
 }
 
-const sameId = (a: string | undefined, b: string | undefined) =>
-  a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
-
 const guidOf = (roleDefinitionId: string) => {
   try {
     return roleDefinitionGuid(roleDefinitionId);
@@ -81,11 +79,6 @@ const ready = (message?: string) => ({
   state: "Ready" as const,
   reason: Reason.Reconciled,
   ...(message ? { message } : {}),
-});
-const pending = (message: string, reason: Reason = Reason.Progressing) => ({
-  state: "Pending" as const,
-  reason,
-  message,
 });
 const failed = (message: string, reason: Reason) => ({ state: "Failed" as const, reason, message });
 
