@@ -54,6 +54,7 @@ export function planFederatedCredentials(
       })),
     ];
   }
+  const scope: Scope = { frame, identityId: identity.id, observeOnly, gate };
   const outcomes: CredentialOutcome[] = [];
   const declaredNames = new Set(declared.map((fic) => fic.name.toLowerCase()));
   const removed = new Set<string>();
@@ -88,31 +89,27 @@ export function planFederatedCredentials(
   for (const fic of declared) {
     const current = existing.find((candidate) => sameId(candidate.name, fic.name));
     const owned = current ? ownedBefore(fic.name) : true;
-    const outcome = declaredOutcome(
-      frame,
-      identity.id,
-      fic,
-      current,
-      others,
-      declared.length,
-      observeOnly,
-      gate,
-    );
+    const outcome = declaredOutcome(scope, fic, current, others, declared.length);
     outcomes.push({ name: fic.name, owned, ...outcome });
   }
   return outcomes;
 }
 
+/** What every credential of one plan is planned in. */
+interface Scope {
+  frame: PlanFrame<UserAssignedIdentity>;
+  identityId: string;
+  observeOnly: boolean;
+  gate: WriteGate;
+}
+
 /** One declared credential: refused by Azure's limits, as declared, drifted, or put. */
 function declaredOutcome(
-  frame: PlanFrame<UserAssignedIdentity>,
-  identityId: string,
+  { frame, identityId, observeOnly, gate }: Scope,
   fic: FederatedCredentialSpec,
   current: ObservedFederatedCredential | undefined,
   others: readonly ObservedFederatedCredential[],
   declaredCount: number,
-  observeOnly: boolean,
-  gate: WriteGate,
 ): ItemOutcome {
   const audiences = fic.audiences ?? [DEFAULT_FEDERATED_AUDIENCE];
   const clash = others.find((other) => other.issuer === fic.issuer && other.subject === fic.subject);
