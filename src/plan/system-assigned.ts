@@ -20,7 +20,7 @@ import {
   summaryCondition,
   tenantCondition,
 } from "./conditions.js";
-import { planGrants } from "./grants.js";
+import { type DeclaredGrants, planDeclaredGrants, planGrantRemoval } from "./grants.js";
 import {
   disableSystemChange,
   enableSystemChange,
@@ -30,7 +30,6 @@ import {
 } from "./identity-block.js";
 import type { ObservedState, ResourceIdentity } from "./observed.js";
 import type { PlanContext, PlanResult } from "./plan-types.js";
-import { itemViolation } from "./policy.js";
 import { PlanFrame, policyNotices, tenantMismatch, type WriteGate } from "./skeleton.js";
 
 type Status = SystemAssignedIdentityStatus;
@@ -106,19 +105,7 @@ export function planSystemAssignedIdentity(
     );
 
   if (deleting) {
-    const grants = planGrants({
-      obs,
-      ...(principal ? { principal } : {}),
-      roleAssignments: [],
-      graphAppRoles: [],
-      previous: prev,
-      customRoles: context.customRoles,
-      mode: "delete",
-      writable: true,
-      refused: () => undefined,
-      cleanupEarlierPrincipals: true,
-      removalPhase: "teardown",
-    });
+    const grants = planGrantRemoval(obs, principal, prev, context.customRoles);
     writes.push(...grants.writes);
     const grantsLeft = grants.roleAssignments.length + grants.graphAppRoles.length;
     const disable = prev.enabledByAzid === true && hasSystemAssigned(identity);
@@ -183,21 +170,18 @@ export function planSystemAssignedIdentity(
     if (identityOutcome.state === "Pending" && gate.writable && !reEnabling) enabledByAzid = true;
   }
 
+  const declared: DeclaredGrants = {
+    obs,
+    principal: principal && !mismatch ? principal : undefined,
+    spec,
+    previous: prev,
+    customRoles: context.customRoles,
+    policy,
+    observeOnly,
+    gate,
+  };
   const grantsWith = (cleanupEarlierPrincipals: boolean) =>
-    planGrants({
-      obs,
-      ...(principal && !mismatch ? { principal } : {}),
-      roleAssignments: spec.roleAssignments ?? [],
-      graphAppRoles: spec.graphAppRoles ?? [],
-      previous: prev,
-      customRoles: context.customRoles,
-      mode: observeOnly ? "observe" : "manage",
-      writable: gate.writable,
-      blockedBecause: gate.blockedBecause,
-      refused: (list, index) => itemViolation(policy, list, index),
-      cleanupEarlierPrincipals,
-      removalPhase: "cleanup",
-    });
+    planDeclaredGrants(declared, cleanupEarlierPrincipals);
   const first = grantsWith(false);
   const grants = first.converged && identityOutcome.state === "Ready" ? grantsWith(true) : first;
   writes.push(...grants.writes);

@@ -21,12 +21,11 @@ import {
 } from "./conditions.js";
 import { describeFailure, reasonForFailure } from "./failures.js";
 import { planFederatedCredentials } from "./federated-credentials.js";
-import { planGrants } from "./grants.js";
+import { type DeclaredGrants, planDeclaredGrants, planGrantRemoval } from "./grants.js";
 import { unsupportedTargetReason } from "./identity-block.js";
 import { identityFields, managedTags, planIdentityResource } from "./identity-resource.js";
 import type { ObservedIdentity, ObservedState } from "./observed.js";
 import type { PlanContext, PlanResult } from "./plan-types.js";
-import { itemViolation } from "./policy.js";
 import { PlanFrame, policyNotices, tenantMismatch, type WriteGate } from "./skeleton.js";
 
 type Status = UserAssignedIdentityStatus;
@@ -108,21 +107,10 @@ class UserAssignedPlanner {
     const { prev } = frame;
     // After a tenant move the old principal's grants are gone (role assignments) or out of reach
     // (Graph, in the old tenant): only detaching and deleting are left to do.
-    const grants = planGrants({
-      obs: frame.obs,
-      ...(identity && !tenantMoved
-        ? { principal: { id: identity.principalId, tenantId: identity.tenantId } }
-        : {}),
-      roleAssignments: [],
-      graphAppRoles: [],
-      previous: tenantMoved ? {} : prev,
-      customRoles: this.context.customRoles,
-      mode: "delete",
-      writable: true,
-      refused: () => undefined,
-      cleanupEarlierPrincipals: true,
-      removalPhase: "teardown",
-    });
+    const principal = identity ? { id: identity.principalId, tenantId: identity.tenantId } : undefined;
+    const grants = tenantMoved
+      ? planGrantRemoval(frame.obs, undefined, {}, this.context.customRoles)
+      : planGrantRemoval(frame.obs, principal, prev, this.context.customRoles);
     frame.writes.push(...grants.writes);
     const grantsLeft = grants.roleAssignments.length + grants.graphAppRoles.length;
     let remaining = 0;
@@ -206,23 +194,19 @@ class UserAssignedPlanner {
     const identityComing = identityOutcome.state === "Pending";
     const credentials = planFederatedCredentials(frame, identity, observeOnly, gate);
     const attachments = this.attachments.plan(identity, gate, identityComing);
+    const declared: DeclaredGrants = {
+      obs: frame.obs,
+      principal:
+        identity && !mismatch ? { id: identity.principalId, tenantId: identity.tenantId } : undefined,
+      spec,
+      previous: frame.prev,
+      customRoles: this.context.customRoles,
+      policy,
+      observeOnly,
+      gate,
+    };
     const grantsWith = (cleanupEarlierPrincipals: boolean) =>
-      planGrants({
-        obs: frame.obs,
-        ...(identity && !mismatch
-          ? { principal: { id: identity.principalId, tenantId: identity.tenantId } }
-          : {}),
-        roleAssignments: spec.roleAssignments ?? [],
-        graphAppRoles: spec.graphAppRoles ?? [],
-        previous: frame.prev,
-        customRoles: this.context.customRoles,
-        mode: observeOnly ? "observe" : "manage",
-        writable: gate.writable,
-        blockedBecause: gate.blockedBecause,
-        refused: (list, index) => itemViolation(policy, list, index),
-        cleanupEarlierPrincipals,
-        removalPhase: "cleanup",
-      });
+      planDeclaredGrants(declared, cleanupEarlierPrincipals);
     const grants = grantsWith(false);
     const convergedHere =
       identityOutcome.state === "Ready" &&
