@@ -249,60 +249,43 @@ describe("planner skeleton: writes and the finish", () => {
 });
 
 describe("planner skeleton: every kind stops at the same gates", () => {
-  type AnyPlan = (
-    ctx: PlanContext,
-    deleting: boolean,
-    change: "invalid" | "orphan" | "observe" | "none",
-  ) => PlanResult<unknown>;
-  const deleted = { deletionTimestamp: "2026-11-27T09:00:00Z" };
+  type Change = "invalid" | "orphan" | "observe" | "none";
+  type AnyPlan = (ctx: PlanContext, deleting: boolean, change: Change) => PlanResult<unknown>;
+  /** The spec fields that make each change; `invalid` is per kind. */
+  const specFor = (change: Change, invalid: object) => ({
+    ...(change === "invalid" ? invalid : {}),
+    ...(change === "orphan" ? { deletionPolicy: "Orphan" as const } : {}),
+    ...(change === "observe" ? { managementPolicy: "ObserveOnly" as const } : {}),
+  });
+  /** The resource, being deleted or not, with a status the early stops must keep. */
+  const prepared = <R extends { metadata: object }>(resource: R, deleting: boolean, status: object) => ({
+    ...resource,
+    metadata: { ...resource.metadata, ...(deleting ? { deletionTimestamp: "2026-11-27T09:00:00Z" } : {}) },
+    status,
+  });
+  const kept = { principalId: "kept" };
   const kinds: Array<[string, AnyPlan, boolean]> = [
     [
       "UserAssignedIdentity",
       (ctx, deleting, change) => {
-        const r = uai({
-          ...(change === "invalid" ? { resourceGroup: "rg?api-version=1" } : {}),
-          ...(change === "orphan" ? { deletionPolicy: "Orphan" as const } : {}),
-          ...(change === "observe" ? { managementPolicy: "ObserveOnly" as const } : {}),
-        });
-        const status = { principalId: "kept" };
-        return planUserAssignedIdentity(
-          { ...r, metadata: { ...r.metadata, ...(deleting ? deleted : {}) }, status },
-          emptyObserved(),
-          ctx,
-        );
+        const r = uai(specFor(change, { resourceGroup: "rg?api-version=1" }));
+        return planUserAssignedIdentity(prepared(r, deleting, kept), emptyObserved(), ctx);
       },
       true,
     ],
     [
       "SystemAssignedIdentity",
       (ctx, deleting, change) => {
-        const r = sai({
-          ...(change === "invalid" ? { resourceId: "/subscriptions/x/../y" } : {}),
-          ...(change === "orphan" ? { deletionPolicy: "Orphan" as const } : {}),
-          ...(change === "observe" ? { managementPolicy: "ObserveOnly" as const } : {}),
-        });
-        const status = { principalId: "kept" };
-        return planSystemAssignedIdentity(
-          { ...r, metadata: { ...r.metadata, ...(deleting ? deleted : {}) }, status },
-          emptyObserved(),
-          ctx,
-        );
+        const r = sai(specFor(change, { resourceId: "/subscriptions/x/../y" }));
+        return planSystemAssignedIdentity(prepared(r, deleting, kept), emptyObserved(), ctx);
       },
       true,
     ],
     [
       "CustomRole",
       (ctx, deleting, change) => {
-        const r = customRole({
-          ...(change === "invalid" ? { subscriptionId: "not-a-guid" } : {}),
-          ...(change === "orphan" ? { deletionPolicy: "Orphan" as const } : {}),
-        });
-        const status = { roleDefinitionId: "kept" };
-        return planCustomRole(
-          { ...r, metadata: { ...r.metadata, ...(deleting ? deleted : {}) }, status },
-          emptyObserved(),
-          ctx,
-        );
+        const r = customRole(specFor(change, { subscriptionId: "not-a-guid" }));
+        return planCustomRole(prepared(r, deleting, { roleDefinitionId: "kept" }), emptyObserved(), ctx);
       },
       false,
     ],
@@ -311,7 +294,7 @@ describe("planner skeleton: every kind stops at the same gates", () => {
     name: string;
     policy: PolicyDecision;
     deleting: boolean;
-    change: "invalid" | "orphan" | "observe" | "none";
+    change: Change;
     reason: string;
     deleted: boolean;
     observeOnly?: boolean;
