@@ -204,6 +204,14 @@ export function armIdKey(id: string): string {
   return key.length > 1 && key.endsWith("/") ? key.slice(0, -1) : key;
 }
 
+/**
+ * Whether two Azure identifiers (resource ids, GUIDs, names ARM keys on) are the same, as ARM
+ * compares them: ignoring case. An absent one is the same as nothing.
+ */
+export function sameId(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+}
+
 /** True when `scope` is `ancestor` or lies beneath it, on segment boundaries. */
 export function isWithin(scope: string, ancestor: string): boolean {
   const s = armIdKey(scope);

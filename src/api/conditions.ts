@@ -1,5 +1,6 @@
-// Condition types and their stable reasons. Dashboards, alerts and `kubectl wait` key on these
-// strings: add new ones, never rename.
+// Condition types, their stable reasons, and the helpers every layer reads and sets conditions
+// with. Dashboards, alerts and `kubectl wait` key on these strings: add new ones, never rename.
+import type { Condition } from "./schemas/common.js";
 
 export const ConditionType = {
   /** The summary kstatus, Argo CD and Flux read: True when Azure is as declared. */
@@ -137,3 +138,89 @@ export const MigrationEvent = {
   /** The subscription moved again while the repair was applying: it now targets the newer tenant. */
   TenantChanged: "TenantChanged",
 } as const;
+
+/**
+ * What a planner or reconciler decides about one condition; lastTransitionTime and
+ * observedGeneration are filled in when it is set. Planners narrow `reason` to `Reason`.
+ */
+export interface ConditionUpdate<R extends string = string> {
+  type: string;
+  status: Condition["status"];
+  reason: R;
+  message: string;
+}
+
+/** metav1.Time: RFC 3339 in whole seconds, as the API server writes it. */
+export function kubeTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** The condition of that type, if the list has one (apimachinery's meta.FindStatusCondition). */
+export function getCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
+  return conditions?.find((condition) => condition.type === type);
+}
+
+/** Whether the condition of that type is there with status True (meta.IsStatusConditionTrue). */
+export function isConditionTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+  return getCondition(conditions, type)?.status === "True";
+}
+
+export interface ConditionStamp {
+  /** When a condition whose status changes is stamped: an RFC 3339 string or a Date. */
+  now: string | Date;
+  /** The .metadata.generation the condition was decided for. */
+  generation?: number | undefined;
+}
+
+/**
+ * The condition as `update` decides it, stamped: lastTransitionTime stays what `before` had while
+ * the status stays, and is `now` when it changes (or `before` had none).
+ */
+export function transition(
+  before: Condition | undefined,
+  update: ConditionUpdate,
+  stamp: ConditionStamp,
+): Condition {
+  const now = typeof stamp.now === "string" ? stamp.now : kubeTime(stamp.now);
+  return {
+    ...update,
+    lastTransitionTime:
+      before && before.status === update.status && before.lastTransitionTime
+        ? before.lastTransitionTime
+        : now,
+    ...(stamp.generation !== undefined ? { observedGeneration: stamp.generation } : {}),
+  };
+}
+
+/**
+ * Returns the conditions with `update` applied (apimachinery's meta.SetStatusCondition): the
+ * condition of that type is replaced in place or appended, keeping its lastTransitionTime while
+ * its status stays.
+ */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  update: ConditionUpdate,
+  stamp: ConditionStamp,
+): Condition[] {
+  const list = [...(conditions ?? [])];
+  const index = list.findIndex((condition) => condition.type === update.type);
+  const next = transition(list[index], update, stamp);
+  if (index >= 0) list[index] = next;
+  else list.push(next);
+  return list;
+}
+
+/**
+ * The full list of conditions a status reports, in the order decided, each stamped against the
+ * condition of its type in `previous` (conditions not decided any more are dropped).
+ */
+export function replaceConditions(
+  previous: readonly Condition[] | undefined,
+  decided: readonly ConditionUpdate[],
+  stamp: ConditionStamp,
+): Condition[] {
+  return decided.map((update) => transition(getCondition(previous, update.type), update, stamp));
+}

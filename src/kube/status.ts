@@ -1,51 +1,14 @@
+import { setCondition } from "../api/conditions.js";
+import type { Condition } from "../api/schemas/common.js";
 import type { Logger } from "../observability/logger.js";
 import type { KubeClient } from "./client.js";
 import { isConflict, KubeApiError } from "./errors.js";
 import type { KubeObject, ResourceType } from "./resources.js";
 
-/** A condition as metav1.Condition has it. */
-export interface Condition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  reason: string;
-  message: string;
-  lastTransitionTime?: string;
-  observedGeneration?: number;
-}
-
-/** What a reconciler decides about one condition; the time and generation are filled in for it. */
-export type ConditionUpdate = Pick<Condition, "type" | "status" | "reason" | "message">;
-
-/** metav1.Time: RFC 3339 in whole seconds, as the API server writes it. */
-export function kubeTime(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
-
-/**
- * Returns the conditions with `update` applied (apimachinery's meta.SetStatusCondition): the
- * condition of that type is replaced in place or appended, and its lastTransitionTime moves only
- * when its status changes.
- */
-export function setCondition(
-  conditions: readonly Condition[] | undefined,
-  update: ConditionUpdate,
-  options: { now?: Date; generation?: number } = {},
-): Condition[] {
-  const list = [...(conditions ?? [])];
-  const index = list.findIndex((condition) => condition.type === update.type);
-  const before = index >= 0 ? list[index] : undefined;
-  const next: Condition = {
-    ...update,
-    lastTransitionTime:
-      before && before.status === update.status && before.lastTransitionTime
-        ? before.lastTransitionTime
-        : kubeTime(options.now ?? new Date()),
-    ...(options.generation !== undefined ? { observedGeneration: options.generation } : {}),
-  };
-  if (index >= 0) list[index] = next;
-  else list.push(next);
-  return list;
-}
+// The one Condition type and its helpers live in api/; re-exported for this module's users.
+export type { ConditionUpdate } from "../api/conditions.js";
+export { kubeTime, setCondition } from "../api/conditions.js";
+export type { Condition } from "../api/schemas/common.js";
 
 export interface StatusWriteResult<T> {
   /** False when the status was already as asked: no request was sent. */

@@ -1,11 +1,27 @@
 // A resource's `identity` block and the PATCH bodies that change it: only the identity, keep the
 // system-assigned identity and every other user-assigned identity, `{}` adds, `null` removes,
 // and the type follows what is left (removing the last user-assigned identity changes it).
-import { armIdKey } from "../api/arm-id.js";
+import { armIdKey, parseResourceId } from "../api/arm-id.js";
 import type { IdentityIntent, PatchResourceIdentity } from "./actions.js";
 import type { ResourceIdentity } from "./observed.js";
 
 type IdentityType = PatchResourceIdentity["identity"]["type"];
+
+/** Why a target can never carry a managed identity, judged from its id alone. */
+export function unsupportedTargetReason(resourceId: string): string | undefined {
+  let namespace: string;
+  try {
+    namespace = (parseResourceId(resourceId).providers[0]?.namespace ?? "").toLowerCase();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  if (namespace === "microsoft.classiccompute") {
+    return "Cloud Services (classic) does not support managed identities";
+  }
+  if (namespace.startsWith("microsoft.classic"))
+    return "classic (ASM) resources do not support managed identities";
+  return undefined;
+}
 
 export interface IdentityChange {
   identity: PatchResourceIdentity["identity"];
