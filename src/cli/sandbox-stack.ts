@@ -1,8 +1,13 @@
+// The sandbox of `azid sandbox` and `azid demo`: the ARM and Kubernetes API emulators, which are
+// packages of their own (packages/arm-emulator, packages/kube-emulator) and dev dependencies of
+// azid. They are imported here, lazily, and nowhere else in src/: an installation without them (the
+// controller image, `npm ci --omit=dev`) runs every other command and says what `azid sandbox` needs.
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ArmEmulator, startArmEmulator } from "./arm/index.js";
-import { type KubeEmulator, startKubeEmulator } from "./kube/index.js";
+import type { ArmEmulator } from "@azid/arm-emulator";
+import type { KubeEmulator } from "@azid/kube-emulator";
+import { CliError } from "./exit-codes.js";
 
 export interface SandboxOptions {
   host?: string;
@@ -34,26 +39,50 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+const EMULATOR_PACKAGES = ["@azid/arm-emulator", "@azid/kube-emulator"];
+
+/** Loads one emulator package, or explains that this installation does not carry it. */
+async function loadEmulator<Module>(load: () => Promise<Module>): Promise<Module> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw error;
+    if (!EMULATOR_PACKAGES.some((name) => (error as Error).message.includes(name))) throw error;
+    throw new CliError(
+      `the sandbox needs the emulator packages ${EMULATOR_PACKAGES.join(" and ")}, which this ` +
+        "installation leaves out (the controller image and `npm ci --omit=dev` carry only the " +
+        "product): run azid from a source checkout after `npm ci` (it installs the packages/ " +
+        "workspaces), e.g. `scripts/sandbox.sh`",
+    );
+  }
+}
+
 /** Starts the ARM and Kubernetes emulators (or one of them) on loopback. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), "azid-sandbox-"));
-  const arm =
+  const { startArmEmulator } =
     options.arm === false
-      ? undefined
-      : await startArmEmulator({
-          host: options.host,
-          port: options.armPort,
-          timeScale: options.timeScale,
-          stateDir: subdir(stateDir, "arm"),
-        });
-  const kube =
+      ? { startArmEmulator: undefined }
+      : await loadEmulator(() => import("@azid/arm-emulator"));
+  const { startKubeEmulator } =
     options.kube === false
-      ? undefined
-      : await startKubeEmulator({
-          host: options.host,
-          port: options.kubePort,
-          stateDir: subdir(stateDir, "kube"),
-        });
+      ? { startKubeEmulator: undefined }
+      : await loadEmulator(() => import("@azid/kube-emulator"));
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), "azid-sandbox-"));
+  const arm = !startArmEmulator
+    ? undefined
+    : await startArmEmulator({
+        host: options.host,
+        port: options.armPort,
+        timeScale: options.timeScale,
+        stateDir: subdir(stateDir, "arm"),
+      });
+  const kube = !startKubeEmulator
+    ? undefined
+    : await startKubeEmulator({
+        host: options.host,
+        port: options.kubePort,
+        stateDir: subdir(stateDir, "kube"),
+      });
 
   const info: SandboxInfo = {};
   if (arm) {

@@ -1,8 +1,8 @@
 // Static data the emulator serves: built-in role definitions, the Microsoft Graph service principal,
 // and the resource providers with their resource types and api-versions.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { PACKAGE_ROOT } from "../../util/paths.js";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Permission } from "./rbac.js";
 
 export interface RoleDefinitionBody {
@@ -40,15 +40,36 @@ export interface GraphServicePrincipalData {
   appRoles: AppRole[];
 }
 
-const specDir = join(PACKAGE_ROOT, "spec", "azure-api");
+/** Names the folder of Microsoft's API documents when they are not in the workspace's spec/azure-api. */
+export const AZURE_API_DIR_ENV = "AZID_AZURE_API_DIR";
+
+/**
+ * Where the emulator reads Microsoft's documents (built-in role definitions, Microsoft Graph's
+ * service principal). The workspace keeps one copy of them in spec/azure-api, which the product
+ * reads and ships too, so this package points there (dist/ -> package -> packages/ -> root)
+ * instead of carrying a second copy that could drift.
+ */
+export function azureApiDir(): string {
+  const packageDir = dirname(dirname(fileURLToPath(import.meta.url)));
+  return process.env[AZURE_API_DIR_ENV] ?? join(packageDir, "..", "..", "spec", "azure-api");
+}
+
+function readApiDocument(...path: string[]): unknown {
+  const file = join(azureApiDir(), ...path);
+  if (!existsSync(file)) {
+    throw new Error(
+      `the ARM emulator needs Microsoft's API document ${file}: run it from an azid checkout, ` +
+        `or set ${AZURE_API_DIR_ENV} to a copy of the checkout's spec/azure-api folder`,
+    );
+  }
+  return JSON.parse(readFileSync(file, "utf8"));
+}
 
 let builtins: Map<string, RoleDefinitionBody> | undefined;
 /** The 928 built-in role definitions by lower-case GUID. */
 export function builtinRoles(): Map<string, RoleDefinitionBody> {
   if (!builtins) {
-    const list = JSON.parse(
-      readFileSync(join(specDir, "authorization", "builtin-roles.json"), "utf8"),
-    ) as RoleDefinitionBody[];
+    const list = readApiDocument("authorization", "builtin-roles.json") as RoleDefinitionBody[];
     builtins = new Map(list.map((role) => [role.name.toLowerCase(), role]));
   }
   return builtins;
@@ -56,9 +77,7 @@ export function builtinRoles(): Map<string, RoleDefinitionBody> {
 
 let graph: GraphServicePrincipalData | undefined;
 export function graphServicePrincipalData(): GraphServicePrincipalData {
-  graph ??= JSON.parse(
-    readFileSync(join(specDir, "graph", "microsoft-graph-serviceprincipal.json"), "utf8"),
-  ) as GraphServicePrincipalData;
+  graph ??= readApiDocument("graph", "microsoft-graph-serviceprincipal.json") as GraphServicePrincipalData;
   return graph;
 }
 

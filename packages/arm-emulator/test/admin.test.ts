@@ -1,14 +1,13 @@
 // The admin API and the in-process handle: stats (by class, status, operation, per second), injected
-// faults, settings, state kept in stateDir across restarts, and the sandbox composition.
+// faults, settings, and state kept in stateDir across restarts.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type ArmEmulator, startArmEmulator } from "../../../src/sandbox/arm/index.js";
-import { startSandbox } from "../../../src/sandbox/index.js";
-import { type ArmFixture, startArmFixture } from "../../support/arm.js";
+import { type ArmEmulator, startArmEmulator } from "@azid/arm-emulator";
+import { type ArmFixture, startArmFixture } from "../../../test/support/arm.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are read loosely in assertions
 type Json = any;
@@ -280,21 +279,6 @@ describe("the admin API and the in-process handle", () => {
         await second.close();
       }
     } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("is composed by startSandbox into the sandbox file's fields", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "azid-sandbox-"));
-    const sandbox = await startSandbox({ kube: false, stateDir: dir, timeScale: 10 });
-    try {
-      assert.match(sandbox.info.arm ?? "", /^https:\/\/127\.0\.0\.1:\d+$/);
-      assert.equal(sandbox.info.authorityHost, sandbox.info.arm);
-      assert.equal(sandbox.info.graph, sandbox.info.arm);
-      assert.equal(sandbox.info.timeScale, 10);
-      assert.equal(readFileSync(sandbox.info.caFile!, "utf8"), sandbox.arm?.caPem);
-    } finally {
-      await sandbox.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -14,7 +14,7 @@ import {
   sandboxCredential,
   sandboxCredentialOptions,
   startArmFixture,
-} from "../../support/arm.js";
+} from "../../../test/support/arm.js";
 
 const OTHER_TENANT = "3c1f2b9e-7a4d-4c7e-9f0a-2b6d8e1c5a01";
 const OTHER_SUB = "8e2d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c01";

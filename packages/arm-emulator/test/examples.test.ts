@@ -2,8 +2,8 @@
 // and bodies valid against the operation's schema (ids, GUIDs and timestamps may differ).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type ArmFixture, openApiValidator, startArmFixture } from "../../support/arm.js";
-import { exampleFiles, type Operation, readSpecFile } from "../../support/openapi.js";
+import { type ArmFixture, openApiValidator, startArmFixture } from "../../../test/support/arm.js";
+import { exampleFiles, type Operation, readSpecFile } from "../../../test/support/openapi.js";
 
 interface Example {
   parameters: Record<string, unknown>;

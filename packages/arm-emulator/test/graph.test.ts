@@ -2,7 +2,7 @@
 // of managed identities) and app-role assignments on the principal and on the resource.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type ArmFixture, startArmFixture } from "../../support/arm.js";
+import { type ArmFixture, startArmFixture } from "../../../test/support/arm.js";
 
 const GRAPH_APP = "00000003-0000-0000-c000-000000000000";
 const USER_READ_ALL = "df021288-bdef-4463-88db-98f22de89214";

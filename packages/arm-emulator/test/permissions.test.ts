@@ -2,9 +2,9 @@
 // attaching an identity, Microsoft.Authorization/permissions agreeing with it, and Azure Policy denials.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { permits } from "@azid/arm-emulator/internal/rbac.js";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
-import { permits } from "../../../src/sandbox/arm/rbac.js";
-import { type ArmFixture, type HttpResult, startArmFixture } from "../../support/arm.js";
+import { type ArmFixture, type HttpResult, startArmFixture } from "../../../test/support/arm.js";
 
 const ROLES = {
   reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ResourceManagementClient } from "@azure/arm-resources";
-import { type ArmFixture, openApiValidator, startArmFixture } from "../../support/arm.js";
+import { type ArmFixture, openApiValidator, startArmFixture } from "../../../test/support/arm.js";
 
 const COMPUTE = "api-version=2024-11-01";
 

@@ -2,7 +2,7 @@
 // role assignment conflicts, principal replication and the per-subscription limit.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type ArmFixture, type HttpResult, startArmFixture } from "../../support/arm.js";
+import { type ArmFixture, type HttpResult, startArmFixture } from "../../../test/support/arm.js";
 
 const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c";

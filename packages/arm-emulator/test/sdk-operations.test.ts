@@ -6,7 +6,7 @@ import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { SubscriptionClient } from "@azure/arm-resources-subscriptions";
-import { type ArmFixture, openApiValidator, startArmFixture } from "../../support/arm.js";
+import { type ArmFixture, openApiValidator, startArmFixture } from "../../../test/support/arm.js";
 
 const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const COMPUTE = "2024-11-01";

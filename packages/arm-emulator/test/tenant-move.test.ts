@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { SubscriptionClient } from "@azure/arm-resources-subscriptions";
-import { type ArmFixture, sandboxCredential, startArmFixture } from "../../support/arm.js";
+import { type ArmFixture, sandboxCredential, startArmFixture } from "../../../test/support/arm.js";
 
 const NEW_TENANT = "b1a2c3d4-e5f6-4789-8abc-def012345601";
 const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
-import { type ArmFixture, startArmFixture } from "../../support/arm.js";
+import { type ArmFixture, startArmFixture } from "../../../test/support/arm.js";
 
 const MSI = "api-version=2024-11-30";
 

@@ -17,7 +17,7 @@ import {
   kubeConfigFor,
   kubectlFor,
   startTestKube,
-} from "../../support/kube.js";
+} from "../../../test/support/kube.js";
 import { registerCrd, WIDGETS, widget, widgetCrd } from "./support/fixtures.js";
 import { RawClient } from "./support/raw-client.js";
 

@@ -1,4 +1,4 @@
-// The built-in kinds' schemas in src/sandbox/kube/builtin/schemas.json are generated; this
+// The built-in kinds' schemas in src/builtin/schemas.json are generated; this
 // keeps the file in step with its generator (and with @kubernetes/client-node's models).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -9,6 +9,6 @@ test("schemas.json is what the generator makes", () => {
   assert.deepEqual(
     JSON.parse(readFileSync(BUILTIN_SCHEMAS_PATH, "utf8")),
     generateBuiltinSchemas(),
-    "regenerate with: node dist/test/sandbox/kube/support/builtin-schemas-generator.js",
+    "regenerate with: node dist/packages/kube-emulator/test/support/builtin-schemas-generator.js",
   );
 });

@@ -13,7 +13,7 @@ import {
   makeInformer,
   type ObjectCache,
 } from "@kubernetes/client-node";
-import { type KubeEmulator, kubeConfigFor, startTestKube } from "../../support/kube.js";
+import { type KubeEmulator, kubeConfigFor, startTestKube } from "../../../test/support/kube.js";
 import { registerCrd, WIDGETS, widget, widgetCrd } from "./support/fixtures.js";
 import { RawClient } from "./support/raw-client.js";
 

@@ -2,7 +2,7 @@
 // through raw HTTP as kubectl and client-node send it.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type KubeEmulator, startTestKube } from "../../support/kube.js";
+import { type KubeEmulator, startTestKube } from "../../../test/support/kube.js";
 import { CRDS, registerCrd, WIDGETS, widget, widgetCrd } from "./support/fixtures.js";
 import { RawClient } from "./support/raw-client.js";
 

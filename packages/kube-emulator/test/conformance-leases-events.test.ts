@@ -10,7 +10,7 @@ import {
   type KubeConfig,
   V1MicroTime,
 } from "@kubernetes/client-node";
-import { type KubeEmulator, kubeConfigFor, startTestKube } from "../../support/kube.js";
+import { type KubeEmulator, kubeConfigFor, startTestKube } from "../../../test/support/kube.js";
 import { RawClient } from "./support/raw-client.js";
 
 const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;

@@ -3,7 +3,7 @@
 // sendInitialEvents, through raw HTTP as client-node and kubectl send it.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type KubeEmulator, startTestKube } from "../../support/kube.js";
+import { type KubeEmulator, startTestKube } from "../../../test/support/kube.js";
 import { registerCrd, WIDGETS, widget, widgetCrd } from "./support/fixtures.js";
 import { RawClient, type WatchEvent, type WatchReader } from "./support/raw-client.js";
 

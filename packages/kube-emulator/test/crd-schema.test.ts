@@ -4,7 +4,7 @@
 // runner does not pick it up; rename it to crd-schema.test.ts once the engine is merged.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type KubeEmulator, startTestKube } from "../../support/kube.js";
+import { type KubeEmulator, startTestKube } from "../../../test/support/kube.js";
 import { CRDS, registerCrd } from "./support/fixtures.js";
 import { RawClient } from "./support/raw-client.js";
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { startTestKube } from "../../support/kube.js";
+import { startTestKube } from "../../../test/support/kube.js";
 import { registerCrd, WIDGETS, widget, widgetCrd } from "./support/fixtures.js";
 import { RawClient } from "./support/raw-client.js";
 

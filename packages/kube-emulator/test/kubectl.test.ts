@@ -10,7 +10,7 @@ import {
   type KubeEmulator,
   kubectlFor,
   startTestKube,
-} from "../../support/kube.js";
+} from "../../../test/support/kube.js";
 import { widget, widgetCrd } from "./support/fixtures.js";
 import { RawClient } from "./support/raw-client.js";
 

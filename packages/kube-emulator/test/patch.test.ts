@@ -1,12 +1,12 @@
 // Merge, JSON and strategic merge patches as the API server applies them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { componentType } from "../../../src/sandbox/kube/api/builtin-schemas.js";
-import { ApiError } from "../../../src/sandbox/kube/errors.js";
-import type { JsonObject } from "../../../src/sandbox/kube/json.js";
-import { applyJsonPatch, decodeJsonPatch } from "../../../src/sandbox/kube/patch/json-patch.js";
-import { applyMergePatch } from "../../../src/sandbox/kube/patch/merge-patch.js";
-import { applyStrategicMergePatch } from "../../../src/sandbox/kube/patch/strategic-merge-patch.js";
+import { componentType } from "@azid/kube-emulator/internal/api/builtin-schemas.js";
+import { ApiError } from "@azid/kube-emulator/internal/errors.js";
+import type { JsonObject } from "@azid/kube-emulator/internal/json.js";
+import { applyJsonPatch, decodeJsonPatch } from "@azid/kube-emulator/internal/patch/json-patch.js";
+import { applyMergePatch } from "@azid/kube-emulator/internal/patch/merge-patch.js";
+import { applyStrategicMergePatch } from "@azid/kube-emulator/internal/patch/strategic-merge-patch.js";
 
 const deployment = componentType("V1Deployment");
 

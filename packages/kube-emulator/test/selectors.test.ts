@@ -1,13 +1,13 @@
 // Label and field selector grammar (k8s.io/apimachinery labels and fields).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ApiError } from "../../../src/sandbox/kube/errors.js";
+import { ApiError } from "@azid/kube-emulator/internal/errors.js";
 import {
   matchesFields,
   matchesLabels,
   parseFieldSelector,
   parseLabelSelector,
-} from "../../../src/sandbox/kube/selectors.js";
+} from "@azid/kube-emulator/internal/selectors.js";
 
 const labels = { app: "web", tier: "gold", version: "3" };
 

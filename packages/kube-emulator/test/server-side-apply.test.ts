@@ -3,15 +3,15 @@
 // shared when values agree, moves on force, and a field leaves with its last owner.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { customResourceType } from "../../../src/sandbox/kube/api/builtin-schemas.js";
-import { ApiError } from "../../../src/sandbox/kube/errors.js";
-import type { JsonObject } from "../../../src/sandbox/kube/json.js";
+import { customResourceType } from "@azid/kube-emulator/internal/api/builtin-schemas.js";
+import { ApiError } from "@azid/kube-emulator/internal/errors.js";
+import type { JsonObject } from "@azid/kube-emulator/internal/json.js";
 import {
   type FieldManagerContext,
   recordApply,
   recordUpdate,
-} from "../../../src/sandbox/kube/managedfields/field-manager.js";
-import { mergeApplied } from "../../../src/sandbox/kube/managedfields/typed-value.js";
+} from "@azid/kube-emulator/internal/managedfields/field-manager.js";
+import { mergeApplied } from "@azid/kube-emulator/internal/managedfields/typed-value.js";
 
 const type = customResourceType({
   type: "object",

@@ -1,7 +1,8 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { startSandbox } from "../../sandbox/index.js";
+import { CliError } from "../exit-codes.js";
 import { parseNumber } from "../options.js";
+import { type Sandbox, startSandbox } from "../sandbox-stack.js";
 
 export function registerSandboxCommand(program: Command): void {
   program
@@ -27,15 +28,22 @@ export function registerSandboxCommand(program: Command): void {
     .option("--no-arm", "do not start the ARM emulator")
     .option("--no-kube", "do not start the Kubernetes emulator")
     .action(async (opts) => {
-      const sandbox = await startSandbox({
-        host: opts.host,
-        armPort: opts.armPort,
-        kubePort: opts.kubePort,
-        timeScale: opts.timeScale,
-        stateDir: opts.stateDir,
-        arm: opts.arm,
-        kube: opts.kube,
-      });
+      let sandbox: Sandbox;
+      try {
+        sandbox = await startSandbox({
+          host: opts.host,
+          armPort: opts.armPort,
+          kubePort: opts.kubePort,
+          timeScale: opts.timeScale,
+          stateDir: opts.stateDir,
+          arm: opts.arm,
+          kube: opts.kube,
+        });
+      } catch (error) {
+        if (!(error instanceof CliError)) throw error;
+        process.stderr.write(`azid: ${error.message}\n`);
+        process.exit(error.exitCode);
+      }
       process.stderr.write("azid sandbox: emulators for local play and tests, not for production\n");
       const line = `${JSON.stringify(sandbox.info)}\n`;
       if (opts.infoFile) {

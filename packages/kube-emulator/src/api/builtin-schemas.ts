@@ -1,5 +1,5 @@
 // The OpenAPI v3 schemas of the built-in kinds (generated from @kubernetes/client-node's
-// models by test/sandbox/kube/support/builtin-schemas-generator.ts) and their types.
+// models by test/support/builtin-schemas-generator.ts) and their types.
 import schemas from "../builtin/schemas.json" with { type: "json" };
 import type { Schema } from "../typed.js";
 import { TypeNode } from "../typed.js";

@@ -12,7 +12,7 @@ import {
   type JsonSchemaProps,
   validateCustomResource,
   validateObject,
-} from "../../../../src/sandbox/kube/schema/index.js";
+} from "@azid/kube-emulator/internal/schema/index.js";
 
 const prefix = "spec.versions[0].schema.openAPIV3Schema";
 const withSpec = (spec: JsonSchemaProps): JsonSchemaProps => ({ type: "object", properties: { spec } });

@@ -7,7 +7,7 @@ import {
   applyDefaults,
   type JsonSchemaProps,
   pruneUnknownFields,
-} from "../../../../src/sandbox/kube/schema/index.js";
+} from "@azid/kube-emulator/internal/schema/index.js";
 
 const schema: JsonSchemaProps = {
   type: "object",

@@ -7,7 +7,7 @@ import {
   checkStructuralSchema,
   type JsonSchemaProps,
   type SchemaCause,
-} from "../../../../src/sandbox/kube/schema/index.js";
+} from "@azid/kube-emulator/internal/schema/index.js";
 
 const prefix = "spec.versions[0].schema.openAPIV3Schema";
 const at = (suffix: string) => `${prefix}${suffix}`;

@@ -8,7 +8,7 @@ import {
   type JsonSchemaProps,
   type SchemaCause,
   validateObject,
-} from "../../../../src/sandbox/kube/schema/index.js";
+} from "@azid/kube-emulator/internal/schema/index.js";
 
 const spec = (properties: Record<string, JsonSchemaProps>, extra: JsonSchemaProps = {}): JsonSchemaProps => ({
   type: "object",

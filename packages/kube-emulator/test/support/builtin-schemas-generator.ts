@@ -1,8 +1,8 @@
-// Generates src/sandbox/kube/builtin/schemas.json: the OpenAPI v3 schemas of the built-in kinds the
+// Generates packages/kube-emulator/src/builtin/schemas.json: the OpenAPI v3 schemas of the built-in kinds the
 // emulator serves, derived from the models of @kubernetes/client-node (generated from the
 // Kubernetes release-1.36 OpenAPI document), plus the list and patch extensions that the models
 // do not carry, taken from the upstream OpenAPI document.
-// Regenerate: npx tsc -p tsconfig.json && node dist/test/sandbox/kube/support/builtin-schemas-generator.js
+// Regenerate: npx tsc -b tsconfig.json && node dist/packages/kube-emulator/test/support/builtin-schemas-generator.js
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -177,7 +177,14 @@ export function generateBuiltinSchemas(): Record<string, Schema> {
   return Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-export const BUILTIN_SCHEMAS_PATH = join(PACKAGE_ROOT, "src", "sandbox", "kube", "builtin", "schemas.json");
+export const BUILTIN_SCHEMAS_PATH = join(
+  PACKAGE_ROOT,
+  "packages",
+  "kube-emulator",
+  "src",
+  "builtin",
+  "schemas.json",
+);
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(BUILTIN_SCHEMAS_PATH, `${JSON.stringify(generateBuiltinSchemas(), null, 2)}\n`);
