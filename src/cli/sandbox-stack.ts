@@ -5,9 +5,14 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ArmEmulator } from "@azid/arm-emulator";
-import type { KubeEmulator } from "@azid/kube-emulator";
 import { CliError } from "./exit-codes.js";
+
+// Types from the dynamic imports: a static import, even of types only, would be an edge to the
+// emulators that the architecture rules (.dependency-cruiser.mjs) refuse.
+type ArmEmulatorPackage = typeof import("@azid/arm-emulator");
+type KubeEmulatorPackage = typeof import("@azid/kube-emulator");
+type ArmEmulator = Awaited<ReturnType<ArmEmulatorPackage["startArmEmulator"]>>;
+type KubeEmulator = Awaited<ReturnType<KubeEmulatorPackage["startKubeEmulator"]>>;
 
 export interface SandboxOptions {
   host?: string;

@@ -1,5 +1,5 @@
 // Evaluates a rendered ValidatingAdmissionPolicy for one request with the Kubernetes emulator's
-// own policy evaluation (src/sandbox/kube/admission), without a server: fast unit checks of the
+// own policy evaluation (packages/kube-emulator/src/admission), without a server: fast unit checks of the
 // chart's rules. chart-apply.test.ts checks the same policy enforced by the emulator via kubectl.
 import { requestValue } from "@azid/kube-emulator/internal/admission/cel-environment.js";
 import { compilePolicy } from "@azid/kube-emulator/internal/admission/compile.js";
