@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CliError } from "./exit-codes.js";
 
-// Types from the dynamic imports: a static import, even of types only, would be an edge to the
-// emulators that the architecture rules (.dependency-cruiser.mjs) refuse.
+// Types taken from the dynamic imports: the architecture check (dependency-cruiser with swc) cannot
+// tell `import type` from a value import, so a static one would break its rule of lazy loading.
 type ArmEmulatorPackage = typeof import("@azid/arm-emulator");
 type KubeEmulatorPackage = typeof import("@azid/kube-emulator");
 type ArmEmulator = Awaited<ReturnType<ArmEmulatorPackage["startArmEmulator"]>>;
