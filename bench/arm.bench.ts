@@ -2,7 +2,7 @@
 // read's cost grows with the store (the ratios should stay near 1: lookups go through indexes).
 // Run: npx tsc -p tsconfig.json && node dist/bench/arm.bench.js
 import { Agent, request } from "node:https";
-import { type ArmEmulator, startArmEmulator } from "../src/sandbox/arm/index.js";
+import { type ArmEmulator, startArmEmulator } from "@azid/arm-emulator";
 
 const IDENTITIES = Number(process.env.ARM_BENCH_IDENTITIES ?? 10_000);
 const ASSIGNMENTS = 4_000;

@@ -7,7 +7,7 @@
 import { request } from "node:http";
 import { performance } from "node:perf_hooks";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { startKubeEmulator } from "../src/sandbox/kube/index.js";
+import { startKubeEmulator } from "@azid/kube-emulator";
 
 const OBJECTS = 10_000;
 const SMALL = 100;

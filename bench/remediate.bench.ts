@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startArmEmulator } from "@azid/arm-emulator";
 import { stringify } from "yaml";
-import { startArmEmulator } from "../src/sandbox/arm/index.js";
 import { PACKAGE_ROOT } from "../src/util/paths.js";
 
 const IDENTITIES = Number(process.env.REMEDIATE_BENCH_IDENTITIES ?? 200);

@@ -18,9 +18,9 @@
 import { randomUUID } from "node:crypto";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { RequestRecord } from "@azid/arm-emulator";
 import { ClientSecretCredential } from "@azure/identity";
 import { Redis } from "ioredis";
-import type { RequestRecord } from "../src/sandbox/arm/index.js";
 import { Stack } from "../test/e2e/stack.js";
 import { sandboxCredentialOptions } from "../test/support/arm.js";
 import {

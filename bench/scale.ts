@@ -8,10 +8,10 @@
 //   npm run bench -- scale     (SCALE_IDENTITIES, SCALE_TIME_SCALE to resize)
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { RequestRecord } from "@azid/arm-emulator";
 import { userAssignedIdentityId } from "../src/api/arm-id.js";
 import * as build from "../src/plan/build.js";
 import { floorOf } from "../src/plan/limits.js";
-import type { RequestRecord } from "../src/sandbox/arm/index.js";
 import { Stack } from "../test/e2e/stack.js";
 import {
   createObjects,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Compiles src/ and test/ with tsc, then runs the compiled tests with node's test runner.
+// Builds the emulator packages and compiles src/, test/, bench/ and the packages' tests with tsc,
+// then runs the compiled tests with node's test runner.
 // Arguments filter test files by substring: `npm test -- queue sandbox/arm`.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -7,7 +8,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+const tsc = spawnSync("npx", ["tsc", "-b", "tsconfig.json"], { cwd: root, stdio: "inherit" });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 function* walk(dir) {
@@ -18,13 +19,33 @@ function* walk(dir) {
   }
 }
 
+// The emulators' tests live in their packages; a filter also matches the path they had under
+// test/sandbox/, so `npm test -- sandbox` or `sandbox/kube/schema` still selects them.
+const ALIASES = [
+  ["dist/packages/arm-emulator/test/", "dist/test/sandbox/arm/"],
+  ["dist/packages/kube-emulator/test/", "dist/test/sandbox/kube/"],
+];
+const names = (file) => [
+  file,
+  ...ALIASES.filter(([prefix]) => file.startsWith(prefix)).map(
+    ([prefix, alias]) => alias + file.slice(prefix.length),
+  ),
+];
+
 const filters = process.argv.slice(2);
 // tsc never deletes the output of a removed source: run only tests whose .ts still exists.
 const hasSource = (file) => existsSync(join(root, file.replace(/^dist\//, "").replace(/\.js$/, ".ts")));
-const files = [...walk(join(root, "dist", "test"))]
+const packageTests = readdirSync(join(root, "packages")).map((name) =>
+  join(root, "dist", "packages", name, "test"),
+);
+const files = [join(root, "dist", "test"), ...packageTests.filter((dir) => existsSync(dir))]
+  .flatMap((dir) => [...walk(dir)])
   .map((file) => relative(root, file))
   .filter(hasSource)
-  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .filter(
+    (file) =>
+      filters.length === 0 || filters.some((filter) => names(file).some((name) => name.includes(filter))),
+  )
   .sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(" ")}`);

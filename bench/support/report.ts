@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import type { RequestRecord } from "../../src/sandbox/arm/index.js";
+import type { RequestRecord } from "@azid/arm-emulator";
 // The lines a benchmark prints: `name: value`, figures (the names issue 9 fixes) and the notes that
 // explain them. One format, so that `npm run bench` can collect them from every benchmark.
 

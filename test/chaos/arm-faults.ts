@@ -5,7 +5,7 @@
 // nothing duplicated.
 import { setInterval } from "node:timers";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FaultRule } from "../../src/sandbox/arm/settings.js";
+import type { FaultRule } from "@azid/arm-emulator/internal/settings.js";
 import { moveSubscription, type WorldSize, writeCredentials } from "../e2e/tenant-move-world.js";
 import { describeSize, readyEstate, retag, settle } from "./estate.js";
 import type { Verdict } from "./verdict.js";

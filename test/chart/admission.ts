@@ -1,11 +1,11 @@
 // Evaluates a rendered ValidatingAdmissionPolicy for one request with the Kubernetes emulator's
-// own policy evaluation (src/sandbox/kube/admission), without a server: fast unit checks of the
+// own policy evaluation (packages/kube-emulator/src/admission), without a server: fast unit checks of the
 // chart's rules. chart-apply.test.ts checks the same policy enforced by the emulator via kubectl.
-import { requestValue } from "../../src/sandbox/kube/admission/cel-environment.js";
-import { compilePolicy } from "../../src/sandbox/kube/admission/compile.js";
-import type { PolicySpec } from "../../src/sandbox/kube/admission/policy-types.js";
-import { validatePolicy } from "../../src/sandbox/kube/admission/validator.js";
-import { toCelValue } from "../../src/sandbox/kube/schema/index.js";
+import { requestValue } from "@azid/kube-emulator/internal/admission/cel-environment.js";
+import { compilePolicy } from "@azid/kube-emulator/internal/admission/compile.js";
+import type { PolicySpec } from "@azid/kube-emulator/internal/admission/policy-types.js";
+import { validatePolicy } from "@azid/kube-emulator/internal/admission/validator.js";
+import { toCelValue } from "@azid/kube-emulator/internal/schema/index.js";
 import type { KubeObject } from "./helm.js";
 
 export interface AdmissionRequest {

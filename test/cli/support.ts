@@ -4,9 +4,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ArmEmulatorOptions } from "@azid/arm-emulator";
+import type { StatsSnapshot } from "@azid/arm-emulator/internal/stats.js";
 import { stringify } from "yaml";
-import type { ArmEmulatorOptions } from "../../src/sandbox/arm/index.js";
-import type { StatsSnapshot } from "../../src/sandbox/arm/stats.js";
 import { PACKAGE_ROOT } from "../../src/util/paths.js";
 import { type ArmFixture, startArmFixture } from "../support/arm.js";
 

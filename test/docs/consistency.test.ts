@@ -216,6 +216,9 @@ function sourceText(): string {
   };
   walk(join(PACKAGE_ROOT, "src"));
   walk(join(PACKAGE_ROOT, "charts"));
+  // The emulators answer with Azure's and Kubernetes' own codes, which the pages name too.
+  for (const name of readdirSync(join(PACKAGE_ROOT, "packages")))
+    walk(join(PACKAGE_ROOT, "packages", name, "src"));
   return parts.join("\n");
 }
 

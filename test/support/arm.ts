@@ -1,10 +1,10 @@
 // Helpers for suites that need the ARM emulator: start one, build SDK clients that trust its CA,
 // get tokens from its Entra endpoint, and talk to it (and its admin API) over plain HTTPS.
 import { Agent, request as httpsRequest } from "node:https";
+import { type ArmEmulator, type ArmEmulatorOptions, startArmEmulator } from "@azid/arm-emulator";
 import type { TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { ClientSecretCredential } from "@azure/identity";
-import { type ArmEmulator, type ArmEmulatorOptions, startArmEmulator } from "../../src/sandbox/arm/index.js";
 import {
   checkResponse,
   newValidationLog,

@@ -1,10 +1,11 @@
 // azid's own Azure layer pointed at an ARM emulator, as `--sandbox` points the controller at it.
+
+import type { ArmEmulator } from "@azid/arm-emulator";
 import { AzureClients } from "../../src/azure/clients.js";
 import { CredentialProvider } from "../../src/azure/credentials.js";
 import { ActionExecutor } from "../../src/azure/executor.js";
 import type { IdentityPatches } from "../../src/azure/identity-patches.js";
 import { OPEN_GATE, type RateGate } from "../../src/azure/rate-gate.js";
-import type { ArmEmulator } from "../../src/sandbox/arm/index.js";
 
 /** The client id azid uses in the sandbox (any id works there; Entra ids are GUIDs). */
 export const SANDBOX_CLIENT_ID = "a2d1d000-0000-4000-8000-00000000a21d";

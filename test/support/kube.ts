@@ -5,12 +5,8 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type KubeEmulator, type KubeEmulatorOptions, startKubeEmulator } from "@azid/kube-emulator";
 import { KubeConfig } from "@kubernetes/client-node";
-import {
-  type KubeEmulator,
-  type KubeEmulatorOptions,
-  startKubeEmulator,
-} from "../../src/sandbox/kube/index.js";
 import { toolPath } from "./tools.js";
 
 export type { KubeEmulator };

@@ -14,7 +14,6 @@ import { customResourceDefinition } from "../../api/crd.js";
 import { KINDS } from "../../api/kinds.js";
 import type { Condition } from "../../api/schemas/common.js";
 import type { TenantMigration } from "../../api/schemas/tenant-migration.js";
-import { startSandbox } from "../../sandbox/index.js";
 import { formatDuration, plural } from "../../util/text.js";
 import { openAzureSession } from "../azure-session.js";
 import { type Declared, declaredPrincipals, differences } from "../demo/exact-state.js";
@@ -33,6 +32,7 @@ import { type OutputFlags, withOutputFlags } from "../flags.js";
 import { renderHtmlReport } from "../html-report.js";
 import { parseNumber } from "../options.js";
 import { type CommandContext, runAction } from "../run.js";
+import { startSandbox } from "../sandbox-stack.js";
 
 type Flags = OutputFlags & { report?: string; timeScale: number; keep: boolean };
 

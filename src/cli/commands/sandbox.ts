@@ -2,10 +2,11 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { type SandboxInfo, startSandbox } from "../../sandbox/index.js";
 import { PACKAGE_ROOT } from "../../util/paths.js";
 import { createSampleAzureResources } from "../demo/sample.js";
+import { CliError } from "../exit-codes.js";
 import { parseNumber } from "../options.js";
+import { type Sandbox, type SandboxInfo, startSandbox } from "../sandbox-stack.js";
 
 export function registerSandboxCommand(program: Command): void {
   program
@@ -42,15 +43,22 @@ export function registerSandboxCommand(program: Command): void {
       const temporary = opts.stateDir === undefined;
       const stateDir: string = opts.stateDir ?? mkdtempSync(join(tmpdir(), "azid-sandbox-"));
       if (temporary) process.on("exit", () => rmSync(stateDir, { recursive: true, force: true }));
-      const sandbox = await startSandbox({
-        host: opts.host,
-        armPort: opts.armPort,
-        kubePort: opts.kubePort,
-        timeScale: opts.timeScale,
-        stateDir,
-        arm: opts.arm,
-        kube: opts.kube,
-      });
+      let sandbox: Sandbox;
+      try {
+        sandbox = await startSandbox({
+          host: opts.host,
+          armPort: opts.armPort,
+          kubePort: opts.kubePort,
+          timeScale: opts.timeScale,
+          stateDir,
+          arm: opts.arm,
+          kube: opts.kube,
+        });
+      } catch (error) {
+        if (!(error instanceof CliError)) throw error;
+        process.stderr.write(`azid: ${error.message}\n`);
+        process.exit(error.exitCode);
+      }
       const line = `${JSON.stringify(sandbox.info)}\n`;
       const sandboxFile = join(stateDir, "sandbox.json");
       writeFileSync(sandboxFile, line);
