@@ -71,7 +71,7 @@ const IO_BUILTINS =
   "^(node:)?(fs|fs/promises|http|https|http2|net|tls|dgram|dns|dns/promises|child_process|cluster|" +
   "worker_threads|readline|readline/promises|repl|inspector)$";
 /** The only npm packages plan/ and api/ may import: pure schema and value code. */
-const PURE_PACKAGES = ["typebox"];
+const PURE_PACKAGES = ["typebox", "fastest-levenshtein"];
 
 const escapeRegExp = (path) => path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 const oneOf = (paths) => `^(${paths.map(escapeRegExp).join("|")})`;

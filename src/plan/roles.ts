@@ -1,6 +1,8 @@
 // What role a role assignment names, as far as it can be told without asking Azure.
+
+import { distance } from "fastest-levenshtein";
 import { roleDefinitionGuid } from "../api/arm-id.js";
-import { builtinRoleByGuid, builtinRoleByName } from "../api/builtin-roles.js";
+import { builtinRoleByGuid, builtinRoleByName, builtinRoles } from "../api/builtin-roles.js";
 import { customRoleGuid } from "../api/names.js";
 import { isPrivileged } from "../api/role-permissions.js";
 import type { RoleAssignmentSpec } from "../api/schemas/common.js";
@@ -89,4 +91,35 @@ export function resolveRole(
 /** A label for messages: the role's name, or its GUID. */
 export function roleLabel(role: ResolvedRole): string {
   return role.names[0] ?? role.guid ?? "an unknown role";
+}
+
+/**
+ * The role names closest to `name` (a typo of a built-in or a declared custom role): at most
+ * three, within a few edits, closest first. Case is ignored, as Azure ignores it.
+ */
+export function similarRoleNames(name: string, customRoles: readonly CustomRole[] = []): string[] {
+  const wanted = name.toLowerCase();
+  const candidates = [
+    ...builtinRoles().map((role) => role.name),
+    ...customRoles.map((role) => role.spec.roleName),
+  ];
+  // A slip of a key or two, a few more in a long name; and only the best of those.
+  const allowed = Math.max(2, Math.floor(wanted.length / 8));
+  const near = candidates
+    .map((candidate) => ({ candidate, distance: distance(wanted, candidate.toLowerCase()) }))
+    .filter(({ distance: d }) => d > 0 && d <= allowed);
+  const best = Math.min(...near.map(({ distance: d }) => d));
+  return near
+    .filter(({ distance: d }) => d <= best + 1)
+    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
+    .slice(0, 3)
+    .map(({ candidate }) => candidate);
+}
+
+/** ` (did you mean "A" or "B"?)`, or nothing. */
+export function didYouMean(suggestions: readonly string[]): string {
+  if (suggestions.length === 0) return "";
+  const quoted = suggestions.map((s) => `"${s}"`);
+  const last = quoted.pop();
+  return ` (did you mean ${quoted.length > 0 ? `${quoted.join(", ")} or ${last}` : last}?)`;
 }

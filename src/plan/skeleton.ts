@@ -1,9 +1,10 @@
 // The skeleton every planner shares: the owner of its actions, the reads it asks for, the
 // previous status, the gates that stop a plan before it looks at Azure (an invalid spec, a
 // policy refusal, a deletion that leaves Azure alone), the tenant check and the result. Pure.
-import { sameId } from "../api/arm-id.js";
+import { parseScope, sameId } from "../api/arm-id.js";
+import { builtinRoleByName } from "../api/builtin-roles.js";
 import { Reason, replaceConditions } from "../api/conditions.js";
-import type { Condition } from "../api/schemas/common.js";
+import type { Condition, RoleAssignmentSpec } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
 import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
@@ -22,6 +23,7 @@ import type { ActionFailure, ObservedState } from "./observed.js";
 import { Observer } from "./observer.js";
 import type { Notice, PlanContext, PlanResult } from "./plan-types.js";
 import { type PolicyDecision, resourceViolations } from "./policy.js";
+import { didYouMean, similarRoleNames } from "./roles.js";
 
 /** The kinds a planner plans. */
 export type PlannedResource = UserAssignedIdentity | SystemAssignedIdentity | CustomRole;
@@ -143,6 +145,49 @@ export class PlanFrame<R extends PlannedResource> {
     if (!stop) return undefined;
     this.notices.push(...stop.notices);
     return this.finish({ ...this.prev }, [stop.ready, policyCondition(policy)], stop.deleted);
+  }
+
+  /**
+   * Stops the plan before any write while a role named in roleAssignments is neither built-in
+   * nor a declared CustomRole and Azure has not yet said that it exists (one lookup per name,
+   * cached like any role lookup), or when Azure says it does not: RoleNotFound with the closest
+   * names. A mistyped role writes nothing, instead of the identity and the other grants first.
+   */
+  unknownRoles(
+    assignments: readonly RoleAssignmentSpec[] | undefined,
+    customRoles: readonly CustomRole[],
+  ): PlanResult<StatusOf<R>> | undefined {
+    const missing: string[] = [];
+    let lookingUp: string | undefined;
+    for (const { role, scope } of assignments ?? []) {
+      if (!role || builtinRoleByName(role)) continue;
+      if (customRoles.some((custom) => custom.spec.roleName.toLowerCase() === role.toLowerCase())) continue;
+      const parsed = parseScope(scope);
+      // A name cannot be looked up at a management group: the grant says so (use roleDefinitionId).
+      if (parsed.kind === "managementGroup") continue;
+      const found = this.obs.roleDefinitionsByName(parsed.subscriptionId, role);
+      if (found === undefined) lookingUp ??= role;
+      else if (found.length === 0) {
+        const hint = didYouMean(similarRoleNames(role, customRoles));
+        missing.push(`role "${role}" does not exist in subscription ${parsed.subscriptionId}${hint}`);
+      }
+    }
+    const { policy } = this.context;
+    if (missing.length > 0) {
+      const message = `${missing.join("; ")}; nothing is written to Azure until the role is fixed`;
+      return this.finish({ ...this.prev }, [
+        readyCondition("False", Reason.RoleNotFound, message),
+        policyCondition(policy),
+      ]);
+    }
+    if (lookingUp) {
+      const message = `looking up role "${lookingUp}" before anything is written`;
+      return this.finish({ ...this.prev }, [
+        readyCondition("False", Reason.Progressing, message),
+        policyCondition(policy),
+      ]);
+    }
+    return undefined;
   }
 
   /** Warns that the subscription moved (an event). */

@@ -104,6 +104,10 @@ export function planSystemAssignedIdentity(
       change.intent,
     );
 
+  if (!deleting) {
+    const unknown = frame.unknownRoles(spec.roleAssignments, context.customRoles);
+    if (unknown) return unknown;
+  }
   if (deleting) {
     const grants = planGrantRemoval(obs, principal, prev, context.customRoles);
     writes.push(...grants.writes);

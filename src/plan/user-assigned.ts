@@ -81,6 +81,8 @@ class UserAssignedPlanner {
         : undefined;
     if (mismatch) frame.noticeTenantMove(mismatch, spec.subscriptionId);
     if (frame.deleting) return this.planDeletion(identity, earlier, mismatch !== undefined);
+    const unknown = frame.unknownRoles(spec.roleAssignments, this.context.customRoles);
+    if (unknown) return unknown;
     if (mismatch && this.context.allowTenantRepair && !this.observeOnly) {
       return this.planRepair(identity as ObservedIdentity, mismatch);
     }

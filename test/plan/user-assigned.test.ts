@@ -372,7 +372,7 @@ describe("UserAssignedIdentity planner: role assignments", () => {
     );
   });
 
-  test("a role name only Azure knows is looked up; a missing one fails without a write", () => {
+  test("a role name only Azure knows is looked up before any write; a missing one stops the resource", () => {
     const world = new World();
     world.definitions.set("12345678-1234-4234-8234-123456789012", {
       id: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/12345678-1234-4234-8234-123456789012`,
@@ -382,20 +382,34 @@ describe("UserAssignedIdentity planner: role assignments", () => {
       permissions: [{ actions: ["*/read"] }],
       assignableScopes: [`/subscriptions/${SUB}`],
     });
-    const { run } = converge(
-      world,
-      uai({
-        roleAssignments: [
-          { role: "Team Reader", scope: RG },
-          { role: "No Such Role", scope: RG },
-        ],
-      }),
-    );
+    const found = converge(world, uai({ roleAssignments: [{ role: "Team Reader", scope: RG }] }, "found"));
     assert.equal(world.assignments.length, 1);
     assert.match(world.assignments[0]?.roleDefinitionId ?? "", /12345678-1234-4234-8234-123456789012$/);
-    const missing = run.final.status.roleAssignments?.find((r) => r.role === "No Such Role");
-    assert.equal(missing?.state, "Failed");
-    assert.equal(condition(run.final.status, "RolesGranted")?.reason, "RoleNotFound");
+    assert.equal(condition(found.run.final.status, "Ready")?.status, "True");
+
+    // A typo of a built-in role beside a good grant: nothing at all is written for the resource.
+    const writes = world.writes();
+    const { run } = converge(
+      world,
+      uai(
+        {
+          roleAssignments: [
+            { role: "Reader", scope: RG },
+            { role: "Storage Blob Data Raeder", scope: RG },
+          ],
+        },
+        "typo",
+      ),
+    );
+    assert.equal(world.writes(), writes, "no identity, no grant");
+    const ready = condition(run.final.status, "Ready");
+    assert.equal(ready?.status, "False");
+    assert.equal(ready?.reason, "RoleNotFound");
+    assert.match(
+      ready?.message ?? "",
+      /role "Storage Blob Data Raeder" does not exist in subscription .*\(did you mean "Storage Blob Data Reader"\?\)/,
+    );
+    assert.doesNotMatch(ready?.message ?? "", /privileged/);
   });
 });
 
