@@ -16,7 +16,7 @@ import type {
   ScopeRule,
 } from "../api/schemas/identity-policy.js";
 import type { ObservedRoleDefinition } from "./observed.js";
-import { type ResolvedRole, resolveRole, roleLabel } from "./roles.js";
+import { didYouMean, type ResolvedRole, resolveRole, roleLabel, similarRoleNames } from "./roles.js";
 
 export type PolicyItemList = "roleAssignments" | "attachTo" | "graphAppRoles";
 
@@ -154,10 +154,9 @@ class Evaluation {
     const field = `spec.roleAssignments[${index}]`;
     const item = { list: "roleAssignments" as const, index };
     const role = resolveRole(spec, this.context.customRoles, this.context.roleDefinitions);
-    if (role.missing) {
-      this.refuse(field, "default deny", `${role.missing}: its permissions cannot be checked`, item);
-      return;
-    }
+    // A customRoleRef to a CustomRole that does not exist (yet) grants nothing: the grant waits
+    // with CustomRoleNotFound, and this policy judges the role once it exists.
+    if (role.missing) return;
     const label = roleLabel(role);
     for (const policy of this.selecting) {
       for (const [ruleIndex, deny] of (policy.spec.deny ?? []).entries()) {
@@ -183,16 +182,17 @@ class Evaluation {
       privileged &&
       this.selecting.some((policy) => namesRole(policy.spec.privilegedRoles ?? [], role, false));
     if (privileged && !lifted) {
-      const why =
-        role.privileged === undefined
-          ? `its permissions are unknown (not a built-in role nor a CustomRole of this namespace)`
-          : `it is privileged (its actions cover Microsoft.Authorization/roleAssignments/write)`;
-      this.refuse(
-        field,
-        "privileged role",
-        `${label} is refused: ${why}; an IdentityPolicy must name it in privilegedRoles`,
-        item,
-      );
+      const similar = role.source === "azure" ? similarRoleNames(label, this.context.customRoles) : [];
+      // A near miss of a known name is a typo: say so, rather than invite allowing it as privileged.
+      const message =
+        similar.length > 0
+          ? `${label} is not a built-in role nor a CustomRole of this namespace${didYouMean(similar)}`
+          : role.privileged === undefined
+            ? `${label} is refused: its permissions are unknown (a role defined outside azid); an ` +
+              "IdentityPolicy must name it in privilegedRoles to allow it"
+            : `${label} is refused: it is privileged (its actions cover ` +
+              "Microsoft.Authorization/roleAssignments/write); an IdentityPolicy must name it in privilegedRoles";
+      this.refuse(field, similar.length > 0 ? "unknown role" : "privileged role", message, item);
       return;
     }
     // "*" never stands for a privileged role: roles[] must name it too.

@@ -68,7 +68,14 @@ function resolveDesired(input: GrantsInput, spec: RoleAssignmentSpec, index: num
         message: `${refusal.rule}: ${refusal.message}`,
       },
     };
-  if (role.missing) return { spec, scope, label, outcome: failed(role.missing, Reason.CustomRoleNotFound) };
+  // Not a verdict: the grant waits, and is made as soon as the CustomRole appears (watched).
+  if (role.missing)
+    return {
+      spec,
+      scope,
+      label,
+      outcome: pending(`${role.missing}: waiting for it`, Reason.CustomRoleNotFound),
+    };
   const parsed = parseScope(scope);
   const subscriptionId = parsed.kind === "managementGroup" ? undefined : parsed.subscriptionId;
   if (role.customRole) {

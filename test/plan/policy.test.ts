@@ -82,6 +82,11 @@ describe("IdentityPolicy: role assignments", () => {
     ["a non-privileged role through a wildcard at an exact scope", { role: "AcrPull", scope: STORAGE }],
     ["a declared custom role without escalation", { customRoleRef: { name: "orders-reader" }, scope: RG }],
     ["the same custom role by name", { role: "Orders Reader", scope: RG }],
+    // It grants nothing until it exists, and is judged then: the grant waits with CustomRoleNotFound.
+    [
+      "a customRoleRef to a CustomRole that does not exist yet",
+      { customRoleRef: { name: "ghost" }, scope: RG },
+    ],
   ];
   for (const [name, assignment] of allowed) {
     test(`allows ${name}`, () => {
@@ -122,7 +127,11 @@ describe("IdentityPolicy: role assignments", () => {
       /permissions are unknown/,
     ],
     ["a custom role not declared here", { role: "Somebody's Role", scope: RG }, /permissions are unknown/],
-    ["a missing CustomRole", { customRoleRef: { name: "ghost" }, scope: RG }, /does not exist/],
+    [
+      "a typo of a built-in role, as a typo (not as a privileged role to allow)",
+      { role: "Storage Blob Data Raeder", scope: RG },
+      /^unknown role: Storage Blob Data Raeder is not a built-in role nor a CustomRole of this namespace \(did you mean "Storage Blob Data Reader"\?\)$/,
+    ],
     ["Reader on the whole subscription", { role: "Reader", scope: `/subscriptions/${SUB}` }, /default deny/],
     [
       "Reader on another resource group",

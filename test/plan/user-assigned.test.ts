@@ -413,6 +413,26 @@ describe("UserAssignedIdentity planner: role assignments", () => {
   });
 });
 
+describe("UserAssignedIdentity planner: a CustomRole that does not exist yet", () => {
+  test("its grant waits with CustomRoleNotFound (not a refusal); the rest is made", () => {
+    const world = new World();
+    const { run } = converge(
+      world,
+      uai({
+        roleAssignments: [
+          { role: "Reader", scope: RG },
+          { customRoleRef: { name: "ghost" }, scope: RG },
+        ],
+      }),
+    );
+    const ghost = run.final.status.roleAssignments?.find((r) => r.state !== "Ready");
+    assert.equal(ghost?.state, "Pending");
+    assert.match(ghost?.message ?? "", /CustomRole ghost does not exist in this namespace: waiting for it/);
+    assert.equal(condition(run.final.status, "RolesGranted")?.reason, "CustomRoleNotFound");
+    assert.equal(world.assignments.length, 1, "Reader is granted");
+  });
+});
+
 describe("UserAssignedIdentity planner: federated credentials", () => {
   test("writes the declared credentials, updates a changed one and deletes only owned ones", () => {
     const world = new World();
