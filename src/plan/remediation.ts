@@ -4,7 +4,9 @@
 // cleanup) and counted, and ARM's buckets give the least time the repair can take. This is
 // what `azid remediate` prints and a TenantMigration shows before approval.
 import { armIdKey, userAssignedIdentityId } from "../api/arm-id.js";
+import { ConditionType, getCondition, Reason } from "../api/conditions.js";
 import type { ManagedResource } from "../api/managed-resource.js";
+import type { Condition } from "../api/schemas/common.js";
 import { MICROSOFT_GRAPH_APP_ID } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
@@ -69,6 +71,11 @@ export interface RemediationPlan {
    * say so once, as a warning, instead of counting it as pending.
    */
   undeclaredSystemIdentities: Array<{ resourceId: string; tenantId: string }>;
+  /**
+   * Resources the plan stops before any write for a fault of their own spec (a role that exists
+   * nowhere, an invalid spec, a target that does not exist): not silently left out of the plan.
+   */
+  blocked: Array<{ resource: ResourceRef; reason: string; message: string }>;
   toTenantId?: string;
   /**
    * Every write, in repair order. Principal ids not known before the repair read "(new principal
@@ -264,10 +271,15 @@ export function planRemediation(input: RemediationInput): RemediationPlan {
   // imagined write would cost O(resources) each); what it changes is merged back for the next.
   const world = mutableCopy(input.observed);
   const byPrincipal = listingsByPrincipal(input.observed);
+  const blocked: RemediationPlan["blocked"] = [];
   for (const resource of ordered(input)) {
     const slice = sliceFor(resource, world, byPrincipal);
     const run = simulate(planOf(resource, input), slice, answer, { initialStatus: resource.status });
     mergeInto(world, run.observed);
+    const ready = readyOf(run.final.status);
+    if (ready?.status === "False" && BLOCKING.has(ready.reason ?? "")) {
+      blocked.push({ resource: refOf(resource), reason: ready.reason ?? "", message: ready.message ?? "" });
+    }
     for (const { action } of run.steps) {
       if (!isRead(action)) steps.push({ order: steps.length, action: action as WriteAction });
     }
@@ -284,6 +296,7 @@ export function planRemediation(input: RemediationInput): RemediationPlan {
     subscriptionId: input.subscriptionId,
     fromTenantIds: fromTenants(input, toTenantId),
     undeclaredSystemIdentities: undeclaredSystemIdentities(input, toTenantId),
+    blocked,
     ...(toTenantId ? { toTenantId } : {}),
     actions,
     counts,
@@ -379,6 +392,18 @@ function sliceFor(
     principalKeys.flatMap((p) => byPrincipal.get(p) ?? []),
   );
   return slice;
+}
+
+/** Ready reasons that mean the spec itself must change before anything is written. */
+const BLOCKING = new Set<string>([
+  Reason.RoleNotFound,
+  Reason.InvalidSpec,
+  Reason.TargetNotFound,
+  Reason.UnsupportedTarget,
+]);
+
+function readyOf(status: unknown) {
+  return getCondition((status as { conditions?: Condition[] } | undefined)?.conditions, ConditionType.Ready);
 }
 
 function fromTenants(input: RemediationInput, toTenantId: string | undefined): string[] {

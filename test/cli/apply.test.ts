@@ -2,7 +2,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { armWrites, type CliSandbox, startCliSandbox } from "./support.js";
-import { createGroup, createVm, customRole, snapshot, systemAssigned, userAssigned, vmId } from "./world.js";
+import {
+  createGroup,
+  createVm,
+  customRole,
+  rgId,
+  snapshot,
+  systemAssigned,
+  userAssigned,
+  vmId,
+} from "./world.js";
 
 describe("azid apply / plan", () => {
   let s: CliSandbox;
@@ -108,5 +117,25 @@ describe("azid apply / plan", () => {
     } finally {
       await s.f.admin("PUT", "policies", []);
     }
+  });
+
+  test("a mistyped role: plan names it with the closest role (exit 3); apply writes nothing of it", async () => {
+    const typo = userAssigned(s.sub, "typo");
+    typo.spec.roleAssignments = [
+      { role: "Reader", scope: rgId(s.sub) },
+      { role: "Storage Blob Data Raeder", scope: rgId(s.sub) },
+    ];
+    const file = s.writeManifests("typo.yaml", [typo]);
+    const plan = await s.azid(["plan", "-f", file, "--sandbox", s.sandboxFile]);
+    assert.equal(plan.code, 3, plan.stderr + plan.stdout);
+    assert.match(
+      plan.stderr,
+      /UserAssignedIdentity\/team-a\/typo: RoleNotFound: role "Storage Blob Data Raeder" does not exist in subscription [0-9a-f-]+ \(did you mean "Storage Blob Data Reader"\?\)/,
+    );
+    await s.f.admin("POST", "stats/reset");
+    const apply = await s.azid(["apply", "-f", file, "--sandbox", s.sandboxFile, "--no-progress"]);
+    assert.equal(apply.code, 1, apply.stderr + apply.stdout);
+    assert.match(apply.stdout, /UserAssignedIdentity\/team-a\/typo\s+NotReady\s+0 writes\s+.*RoleNotFound/);
+    assert.equal(armWrites(await s.stats()), 0, "not the identity, not the good grant");
   });
 });

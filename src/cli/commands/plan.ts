@@ -132,8 +132,10 @@ async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
   const view = await makePlanView(inputs, session, flags);
   const { resources, moved, plans, changed } = view;
   const counts = countChanges(resources);
-  const code = changed && flags.detailedExitcode ? EXIT.changes : EXIT.ok;
   const warnings = planWarnings(view);
+  // A resource whose own spec stops it before any write is an error of the input, not a change.
+  const blocked = plans.flatMap((p) => p.plan.blocked);
+  const code = blocked.length > 0 ? EXIT.invalid : changed && flags.detailedExitcode ? EXIT.changes : EXIT.ok;
   if (context.output === "json") {
     context.printJson({
       changes: changed,
@@ -147,11 +149,22 @@ async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
       })),
       floorSeconds: Math.max(0, ...plans.map((p) => p.plan.floor.seconds)) / session.timeScale,
       warnings,
+      blocked: blocked.map((b) => ({
+        resource: formatRef(b.resource),
+        reason: b.reason,
+        message: b.message,
+      })),
       reads: plans.reduce((sum, p) => sum + p.observation.reads, 0),
     });
     return code;
   }
   for (const warning of warnings) context.say(`azid: warning: ${warning}`);
   context.print(formatPlanView(view, inputs.resources.length));
+  if (blocked.length > 0) {
+    const lines = blocked.map((b) => `  ${formatRef(b.resource)}: ${b.reason}: ${b.message}`);
+    context.say(
+      `azid: ${plural(blocked.length, "resource")} cannot be applied as declared:\n${lines.join("\n")}`,
+    );
+  }
   return code;
 }
