@@ -1,7 +1,10 @@
 // The declared side of every command: the manifests of -f, the policies of -f and --policy,
 // and what the policies decide for each resource.
+
+import { builtinRoleByName } from "../api/builtin-roles.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import type { PolicyViolation } from "../plan/policy.js";
+import { didYouMean, similarRoleNames } from "../plan/roles.js";
 import { plural } from "../util/text.js";
 import { CliError, EXIT } from "./exit-codes.js";
 import type { ManifestFlags, PolicyFlags } from "./flags.js";
@@ -62,7 +65,40 @@ export function loadInputs(flags: ManifestFlags & Partial<PolicyFlags>): Inputs 
     policies,
     namespaceLabels: flags.namespaceLabels ? parseLabels(flags.namespaceLabels) : {},
   });
-  return { paths: flags.filename, set, resources: managedResources(set), enforcement, issues };
+  const resources = managedResources(set);
+  issues.push(...mistypedRoles(set, resources));
+  return { paths: flags.filename, set, resources, enforcement, issues };
+}
+
+/**
+ * Role names that are neither built-in nor a CustomRole of the namespace but within a few edits
+ * of one: typos, found offline before anything is read or written. (A name close to nothing may
+ * be a custom role defined outside azid: only Azure can tell, and plan asks it.)
+ */
+function mistypedRoles(set: ManifestSet, resources: readonly ManagedResource[]): ManifestIssue[] {
+  return resources.flatMap((resource) => {
+    if (resource.kind === "CustomRole") return [];
+    const namespace = resource.metadata.namespace ?? "default";
+    const customRoles = set.customRoles.filter(
+      (role) => (role.metadata.namespace ?? "default") === namespace,
+    );
+    const source = set.sources.get(resourceKey(resource));
+    return (resource.spec.roleAssignments ?? []).flatMap((assignment, index) => {
+      const name = assignment.role;
+      if (!name || !source || builtinRoleByName(name)) return [];
+      if (customRoles.some((role) => role.spec.roleName.toLowerCase() === name.toLowerCase())) return [];
+      const similar = similarRoleNames(name, customRoles);
+      if (similar.length === 0) return [];
+      return [
+        {
+          source,
+          resource: `${resource.kind} ${namespace}/${resource.metadata.name}`,
+          field: `spec.roleAssignments[${index}].role`,
+          message: `RoleNotFound: "${name}" is not a built-in role nor a CustomRole of this namespace${didYouMean(similar)}`,
+        },
+      ];
+    });
+  });
 }
 
 /** Resources some policy refuses (wholly or in part), with the rules that refused. */

@@ -119,23 +119,48 @@ describe("azid apply / plan", () => {
     }
   });
 
-  test("a mistyped role: plan names it with the closest role (exit 3); apply writes nothing of it", async () => {
+  test("a mistyped role is found offline: plan and apply stop with the closest role (exit 3), 0 writes", async () => {
     const typo = userAssigned(s.sub, "typo");
     typo.spec.roleAssignments = [
       { role: "Reader", scope: rgId(s.sub) },
       { role: "Storage Blob Data Raeder", scope: rgId(s.sub) },
     ];
     const file = s.writeManifests("typo.yaml", [typo]);
+    await s.f.admin("POST", "stats/reset");
+    const runs: Record<string, string[]> = {
+      validate: ["validate", "-f", file],
+      plan: ["plan", "-f", file, "--sandbox", s.sandboxFile],
+      apply: ["apply", "-f", file, "--sandbox", s.sandboxFile, "--no-progress"],
+    };
+    for (const [command, args] of Object.entries(runs)) {
+      const run = await s.azid(args);
+      assert.equal(run.code, 3, `${command}: ${run.stderr}${run.stdout}`);
+      assert.match(
+        run.stdout + run.stderr,
+        /spec\.roleAssignments\[1\]\.role: RoleNotFound: "Storage Blob Data Raeder" is not a built-in role nor a CustomRole of this namespace \(did you mean "Storage Blob Data Reader"\?\)/,
+        command,
+      );
+    }
+    assert.equal((await s.stats()).requests.write, 0, "nothing read as a write, nothing written");
+  });
+
+  test("a role that exists nowhere: plan names it (exit 3); apply writes nothing of the resource", async () => {
+    const ghost = userAssigned(s.sub, "ghost");
+    ghost.spec.roleAssignments = [
+      { role: "Reader", scope: rgId(s.sub) },
+      { role: "Quarterly Ledger Auditor", scope: rgId(s.sub) },
+    ];
+    const file = s.writeManifests("ghost.yaml", [ghost]);
     const plan = await s.azid(["plan", "-f", file, "--sandbox", s.sandboxFile]);
     assert.equal(plan.code, 3, plan.stderr + plan.stdout);
     assert.match(
       plan.stderr,
-      /UserAssignedIdentity\/team-a\/typo: RoleNotFound: role "Storage Blob Data Raeder" does not exist in subscription [0-9a-f-]+ \(did you mean "Storage Blob Data Reader"\?\)/,
+      /UserAssignedIdentity\/team-a\/ghost: RoleNotFound: role "Quarterly Ledger Auditor" does not exist in subscription [0-9a-f-]+; nothing is written/,
     );
     await s.f.admin("POST", "stats/reset");
     const apply = await s.azid(["apply", "-f", file, "--sandbox", s.sandboxFile, "--no-progress"]);
     assert.equal(apply.code, 1, apply.stderr + apply.stdout);
-    assert.match(apply.stdout, /UserAssignedIdentity\/team-a\/typo\s+NotReady\s+0 writes\s+.*RoleNotFound/);
+    assert.match(apply.stdout, /UserAssignedIdentity\/team-a\/ghost\s+NotReady\s+0 writes\s+.*RoleNotFound/);
     assert.equal(armWrites(await s.stats()), 0, "not the identity, not the good grant");
   });
 });
