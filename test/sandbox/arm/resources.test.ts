@@ -151,7 +151,7 @@ describe("resources with an identity block", () => {
     assert.deepEqual(Object.keys(after.body.identity.userAssignedIdentities), [temp.body.id]);
   });
 
-  it("answers an identity PATCH with 202 and Azure-AsyncOperation when long-running operations are on", async () => {
+  it("answers a Compute identity PATCH as Compute does when long-running operations are on: 200 with the resource and Azure-AsyncOperation", async () => {
     await put(vm("slow"), {
       location: "East US",
       identity: { type: "UserAssigned", userAssignedIdentities: { [ids.one!]: {} } },
@@ -161,13 +161,15 @@ describe("resources with an identity block", () => {
       const accepted = await patch(vm("slow"), {
         identity: { type: "UserAssigned", userAssignedIdentities: { [ids.two!]: {} } },
       });
-      assert.equal(accepted.status, 202);
+      assert.equal(accepted.status, 200);
+      assert.equal(accepted.body.properties.provisioningState, "Updating");
+      assert.equal(accepted.body.name, "slow");
       const asyncUrl = new URL(String(accepted.headers["azure-asyncoperation"]));
       assert.match(
         asyncUrl.pathname,
         /\/providers\/Microsoft\.Compute\/locations\/eastus\/operations\/[0-9a-f-]{36}$/,
       );
-      assert.ok(accepted.headers.location);
+      assert.equal(accepted.headers.location, undefined, "Compute's 200 carries no Location");
       const during = await f.request("GET", vm("slow"));
       assert.equal(during.body.properties.provisioningState, "Updating");
       assert.deepEqual(

@@ -18,6 +18,7 @@ import type { JsonObject, JsonValue } from "../json.js";
 import { isObject } from "../json.js";
 import { decodeObject, duplicateFields, parseBody } from "../rest/decode-request.js";
 import { patch } from "../rest/patch.js";
+import { queryBool, queryOptionalBool } from "../rest/query-bool.js";
 import { listObjects } from "../rest/read.js";
 import {
   type ApiContext,
@@ -136,7 +137,7 @@ function requestOptions(kind: OptionsKind, query: Query, dryRunValues: string[])
   }
   if (query.fieldManager) options.fieldManager = query.fieldManager;
   if (query.fieldValidation !== undefined) options.fieldValidation = query.fieldValidation;
-  if (kind === "PatchOptions" && query.force !== undefined) options.force = query.force === "true";
+  if (kind === "PatchOptions" && query.force !== undefined) options.force = queryBool(query.force);
   return options;
 }
 
@@ -203,7 +204,7 @@ export async function handleResource(
   };
   const warnings: string[] = version.deprecationWarning ? [version.deprecationWarning] : [];
   const method = req.method ?? "GET";
-  const watch = query.watch === "true" || query.watch === "1";
+  const watch = queryBool(query.watch);
 
   if (method === "GET") {
     const table = negotiate(req.headers.accept, query);
@@ -286,7 +287,7 @@ export async function handleResource(
       case "PATCH": {
         if (!info.name) throw methodNotAllowed();
         options = writeOptions(query, dryRunValues, req, user, "PatchOptions", writeWarnings);
-        const force = query.force === undefined ? undefined : query.force === "true";
+        const force = queryOptionalBool(query.force);
         result = patch(deps.store, scope, options, info.name, {
           contentType: req.headers["content-type"] ?? "",
           body,
