@@ -16,10 +16,19 @@ const NAMESPACE_CONTROLLER = serviceAccountUser("kube-system", "namespace-contro
 export class NamespaceController {
   private readonly queue = new ReconcileQueue((name) => this.reconcile(name));
   private readonly namespaceType: ResourceType;
+  /** When this controller first saw each namespace deleting (the Terminating window starts). */
+  private readonly terminatingSince = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
 
+  /**
+   * @param terminatingMs the least time a deleted namespace stays Terminating: a real namespace
+   *   controller takes at least a discovery round and a list per resource, and clients (kubectl
+   *   wait, test harnesses, controllers refusing writes with NamespaceTerminating) meet that window.
+   */
   constructor(
     private readonly ctx: ApiContext,
     private readonly store: GenericStore,
+    private readonly terminatingMs = 0,
   ) {
     this.namespaceType = ctx.registry.typeForStore(NAMESPACE_STORE)!;
     ctx.storage.onCommit((changed, event) => {
@@ -40,6 +49,8 @@ export class NamespaceController {
 
   stop(): void {
     this.queue.stop();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
   }
 
   private terminating(namespace: string): boolean {
@@ -49,7 +60,10 @@ export class NamespaceController {
 
   private reconcile(name: string): void {
     const live = this.ctx.storage.store(NAMESPACE_STORE, false).get(name);
-    if (!live || !metaOf(live.object).deletionTimestamp) return;
+    if (!live || !metaOf(live.object).deletionTimestamp) {
+      this.terminatingSince.delete(name);
+      return;
+    }
     for (const store of this.ctx.storage.allStores()) {
       if (!store.namespaced) continue;
       const type = this.ctx.registry.typeForStore(store.id);
@@ -65,6 +79,8 @@ export class NamespaceController {
       }
     }
     if (this.hasContent(name)) return;
+    if (this.stillInWindow(name)) return;
+    this.terminatingSince.delete(name);
     const next = clone(live.object);
     if (isObject(next.spec)) next.spec.finalizers = [];
     this.store.finishUpdate(
@@ -74,6 +90,21 @@ export class NamespaceController {
       next,
       "update",
     );
+  }
+
+  /** True (and a later reconcile scheduled) while the namespace's least Terminating time has not passed. */
+  private stillInWindow(name: string): boolean {
+    const now = Date.now();
+    const since = this.terminatingSince.get(name) ?? now;
+    this.terminatingSince.set(name, since);
+    const left = since + this.terminatingMs - now;
+    if (left <= 0) return false;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.queue.add(name);
+    }, left);
+    this.timers.add(timer);
+    return true;
   }
 
   private hasContent(namespace: string): boolean {

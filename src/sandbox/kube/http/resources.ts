@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { UserInfo } from "../admission/user-info.js";
 import { groupVersion } from "../api/resource-type.js";
+import type { ServiceAccountIssuer } from "../auth/service-account-issuer.js";
 import {
   ApiError,
   badRequest,
@@ -20,6 +21,7 @@ import { decodeObject, duplicateFields, parseBody } from "../rest/decode-request
 import { patch } from "../rest/patch.js";
 import { queryBool, queryOptionalBool } from "../rest/query-bool.js";
 import { listObjects } from "../rest/read.js";
+import { SCALE_PATCH_TYPES, scaleOf, updateScale } from "../rest/scale.js";
 import {
   type ApiContext,
   apiVersionOf,
@@ -31,6 +33,7 @@ import {
 } from "../rest/scope.js";
 import type { DeleteOptions, GenericStore, WriteResult } from "../rest/store.js";
 import { parseIncludeObject, type TableOptions, tableJson } from "../rest/table.js";
+import { createToken } from "../rest/token-request.js";
 import { startWatch, type WatchSettings } from "../rest/watch.js";
 import { decodeProtobufObject, PROTOBUF } from "./protobuf.js";
 import type { ResourceRequest } from "./request-info.js";
@@ -40,6 +43,8 @@ export interface ResourceHandlerDeps {
   ctx: ApiContext;
   store: GenericStore;
   watch: Omit<WatchSettings, "table">;
+  /** Signs serviceaccounts/token answers. */
+  issuer: ServiceAccountIssuer;
 }
 
 type Query = Record<string, string>;
@@ -191,10 +196,16 @@ export async function handleResource(
   const subresourceServed =
     subresource === "" ||
     (subresource === "status" && type.statusSubresource) ||
-    (subresource === "finalize" && type.kind === "Namespace" && type.group === "");
+    (subresource === "finalize" && type.kind === "Namespace" && type.group === "") ||
+    (subresource === "scale" && type.scale !== undefined) ||
+    (subresource === "token" && type.kind === "ServiceAccount" && type.group === "");
   if (!subresourceServed || (subresource !== "" && info.name === "")) throw pathNotFound();
   const query: Query = Object.fromEntries(url.searchParams);
   const dryRunValues = url.searchParams.getAll("dryRun");
+  if (subresource === "scale" || subresource === "token") {
+    await handleSubresourceOfOwnKind(deps, req, res, { ...info, subresource }, query, dryRunValues, user);
+    return;
+  }
   const scope: RequestScope = {
     ctx: deps.ctx,
     type,
@@ -318,6 +329,48 @@ export async function handleResource(
     const answer = result.status ?? fromStorage(scope, result.object);
     sendJson(res, result.code, JSON.stringify(answer), [...warnings, ...options.warnings]);
   }
+}
+
+/** scale (an autoscaling/v1 Scale) and token (a TokenRequest): subresources whose kind is not their parent's. */
+async function handleSubresourceOfOwnKind(
+  deps: ResourceHandlerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: ResourceRequest & { subresource: "scale" | "token" },
+  query: Query,
+  dryRunValues: string[],
+  user: UserInfo,
+): Promise<void> {
+  const served = deps.ctx.registry.resolve(info.group, info.version, info.resource)!;
+  const scope: RequestScope = {
+    ctx: deps.ctx,
+    type: served.type,
+    version: served.version,
+    namespace: info.namespace,
+    subresource: "",
+  };
+  const method = req.method ?? "GET";
+  const body = method === "GET" ? "" : (await readBody(req)).toString("utf8");
+  if (info.subresource === "token") {
+    if (method !== "POST") throw methodNotAllowed();
+    parseDryRun(dryRunValues);
+    sendJson(res, 201, JSON.stringify(createToken(deps.store, scope, deps.issuer, info.name, body)));
+    return;
+  }
+  if (method === "GET") {
+    const live = deps.store.live(scope, info.name);
+    sendJson(res, 200, JSON.stringify(scaleOf(scope, live.object, live.rv)));
+    return;
+  }
+  if (method !== "PUT" && method !== "PATCH") throw methodNotAllowed();
+  const kind = method === "PUT" ? "UpdateOptions" : "PatchOptions";
+  const warnings: string[] = [];
+  const options = writeOptions(query, dryRunValues, req, user, kind, warnings);
+  const contentType = req.headers["content-type"] ?? "application/json";
+  if (method === "PATCH" && !SCALE_PATCH_TYPES.includes(contentType.split(";")[0]!.trim().toLowerCase()))
+    throw unsupportedMediaType(contentType, SCALE_PATCH_TYPES);
+  const result = updateScale(deps.store, scope, options, info.name, { method, contentType, body });
+  sendJson(res, result.code, JSON.stringify(result.scale), options.warnings);
 }
 
 const WRITE_MEDIA_TYPES = ["application/json", "application/yaml"];
