@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { type ArmEmulator, startArmEmulator } from "../../../src/sandbox/arm/index.js";
 import { PACKAGE_ROOT } from "../../../src/util/paths.js";
 
 /** Debian's interpreter: the clients live in its dist-packages, not in a pyenv python first on PATH. */
@@ -82,4 +83,17 @@ export function failures(run: CheckRun): string {
   const failed = run.checks.filter((c) => !c.ok).map((c) => `✖ ${c.check}\n${c.detail}`);
   if (run.code !== 0 && failed.length === 0) failed.push(`exit ${run.code}\n${run.stderr.slice(-4000)}`);
   return failed.join("\n\n");
+}
+
+/**
+ * An emulator for Python clients: time scale 1, since azure-core for Python reads `Retry-After`
+ * only as whole seconds or an HTTP date (the decimal seconds another time scale sends make its
+ * LRO poller fail, silently in azure-core 1.26); no throttling and no federated-credential write
+ * window, so that the checks take seconds; Compute's long-running PATCH on (1 s), so that
+ * clients poll it.
+ */
+export async function startArm(): Promise<ArmEmulator> {
+  const arm = await startArmEmulator({ timeScale: 1 });
+  arm.updateSettings({ throttling: false, ficWriteSeconds: 0, lro: { enabled: true, durationSeconds: 1 } });
+  return arm;
 }
