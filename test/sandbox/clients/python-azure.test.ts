@@ -6,10 +6,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { ArmEmulator } from "../../../src/sandbox/arm/index.js";
 import {
-  AZ,
   CLIENTS_DIR,
   failures,
-  requireAz,
   requirePythonModules,
   runChecks,
   SYSTEM_PYTHON,
