@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createPublicKey, verify } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { queryBool, queryOptionalBool } from "../../../src/sandbox/kube/rest/query-bool.js";
-import { type KubeEmulator, startTestKube } from "../../support/kube.js";
+import { type KubeEmulator, kubectlFor, startTestKube } from "../../support/kube.js";
 import { registerCrd, widgetCrd } from "./support/fixtures.js";
 import { RawClient } from "./support/raw-client.js";
 
@@ -187,6 +187,19 @@ describe("what other clients need", () => {
       spec: { boundObjectRef: { kind: "Secret", name: "missing" } },
     });
     assert.equal(unbound.status, 404, "a binding to a missing Secret is refused");
+  });
+
+  test("kubectl scale and kubectl create token (a protobuf TokenRequest) use these subresources", async () => {
+    const kubectl = kubectlFor(kube);
+    const scaled = await kubectl.run(["scale", "deployment", "web", "--replicas=5"]);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    assert.equal((await api.get("/apis/apps/v1/namespaces/default/deployments/web")).body.spec.replicas, 5);
+    const token = await kubectl.run(["create", "token", "app", "--audience", "api://AzureADTokenExchange"]);
+    assert.equal(token.code, 0, token.stderr);
+    assert.equal(decode(token.stdout.trim().split(".")[1]!).sub, "system:serviceaccount:default:app");
+    const short = await kubectl.run(["create", "token", "app", "--duration", "1m"]);
+    assert.notEqual(short.code, 0);
+    assert.match(short.stderr, /may not specify a duration less than 10 minutes/);
   });
 
   test("a deleted namespace stays Terminating for a while, refusing creates, then goes", async () => {

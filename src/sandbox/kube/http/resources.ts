@@ -350,11 +350,19 @@ async function handleSubresourceOfOwnKind(
     subresource: "",
   };
   const method = req.method ?? "GET";
-  const body = method === "GET" ? "" : (await readBody(req)).toString("utf8");
+  const raw = method === "GET" ? Buffer.alloc(0) : await readBody(req);
+  const body = raw.toString("utf8");
   if (info.subresource === "token") {
     if (method !== "POST") throw methodNotAllowed();
     parseDryRun(dryRunValues);
-    sendJson(res, 201, JSON.stringify(createToken(deps.store, scope, deps.issuer, info.name, body)));
+    // kubectl create token sends the TokenRequest as protobuf.
+    const isProtobuf = (req.headers["content-type"] ?? "").split(";")[0]!.trim() === PROTOBUF;
+    const request = isProtobuf
+      ? decodeProtobufObject(raw, "TokenRequest")!
+      : body.trim() === ""
+        ? {}
+        : parseBody(body);
+    sendJson(res, 201, JSON.stringify(createToken(deps.store, scope, deps.issuer, info.name, request)));
     return;
   }
   if (method === "GET") {

@@ -2,9 +2,8 @@
 // account, signed by the server's issuer, as kube-apiserver's token REST issues it.
 import type { BoundObjectRef, ServiceAccountIssuer } from "../auth/service-account-issuer.js";
 import { badRequest, type FieldError, fieldErrors, invalid, notFound } from "../errors.js";
-import { isObject, type JsonObject } from "../json.js";
+import { isObject, type JsonObject, type JsonValue } from "../json.js";
 import { metaOf, objectKey } from "../objects.js";
-import { parseBody } from "./decode-request.js";
 import type { RequestScope } from "./scope.js";
 import type { GenericStore } from "./store.js";
 
@@ -25,9 +24,8 @@ export function createToken(
   scope: RequestScope,
   issuer: ServiceAccountIssuer,
   name: string,
-  body: string,
+  request: JsonValue,
 ): JsonObject {
-  const request = body.trim() === "" ? {} : parseBody(body);
   if (!isObject(request)) throw badRequest("the TokenRequest must be a JSON object");
   const spec = isObject(request.spec) ? request.spec : {};
   const errors: FieldError[] = [];
