@@ -220,4 +220,40 @@ describe("what other clients need", () => {
     }
     assert.equal((await api.get("/api/v1/namespaces/doomed")).status, 404);
   });
+
+  test("a Terminating namespace says what remains and which finalizers hold it, as the namespace controller does", async () => {
+    await api.post("/api/v1/namespaces", { metadata: { name: "held" } });
+    await api.post("/api/v1/namespaces/held/configmaps", {
+      metadata: { name: "guarded", finalizers: ["example.com/guard"] },
+    });
+    const rv = (await api.get("/api/v1/namespaces/held")).body.metadata.resourceVersion;
+    await api.delete("/api/v1/namespaces/held");
+    const watch = await api.watch(
+      `/api/v1/namespaces?watch=true&fieldSelector=metadata.name=held&resourceVersion=${rv}`,
+    );
+    // biome-ignore lint/suspicious/noExplicitAny: Kubernetes JSON
+    let conditions: any[] = [];
+    while (!conditions.some((c) => c.type === "NamespaceFinalizersRemaining" && c.status === "True")) {
+      const event = await watch.next(10_000);
+      assert.ok(event !== "end");
+      conditions = event.object.status.conditions ?? [];
+    }
+    const byType = Object.fromEntries(conditions.map((c) => [c.type, c]));
+    assert.deepEqual(
+      [byType.NamespaceContentRemaining.reason, byType.NamespaceContentRemaining.message],
+      ["SomeResourcesRemain", "Some resources are remaining: configmaps has 1 resource instances"],
+    );
+    assert.equal(
+      byType.NamespaceFinalizersRemaining.message,
+      "Some content in the namespace has finalizers remaining: example.com/guard in 1 resource instances",
+    );
+    assert.equal(byType.NamespaceDeletionDiscoveryFailure.status, "False");
+    await api.patch("/api/v1/namespaces/held/configmaps/guarded", { metadata: { finalizers: null } }, MERGE);
+    for (;;) {
+      const event = await watch.next(10_000);
+      assert.ok(event !== "end");
+      if (event.type === "DELETED") break;
+    }
+    watch.close();
+  });
 });

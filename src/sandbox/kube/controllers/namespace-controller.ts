@@ -3,10 +3,12 @@
 // "kubernetes" finalizer, which lets the namespace go.
 import { serviceAccountUser } from "../admission/user-info.js";
 import type { ResourceType } from "../api/resource-type.js";
-import { clone, isObject } from "../json.js";
+import { clone, deepEqual, isObject } from "../json.js";
 import { metaOf } from "../objects.js";
 import type { ApiContext } from "../rest/scope.js";
 import type { GenericStore } from "../rest/store.js";
+import { rfc3339 } from "../time.js";
+import { namespaceConditions, type RemainingContent } from "./namespace-conditions.js";
 import { ReconcileQueue, systemScope, systemWriteOptions } from "./reconcile-queue.js";
 
 const NAMESPACE_STORE = "/namespaces";
@@ -78,13 +80,47 @@ export class NamespaceController {
         );
       }
     }
+    this.reportConditions(name);
     if (this.hasContent(name)) return;
     if (this.stillInWindow(name)) return;
     this.terminatingSince.delete(name);
-    const next = clone(live.object);
+    // The conditions just written changed the namespace: finalize its current state.
+    const current = this.ctx.storage.store(NAMESPACE_STORE, false).get(name) ?? live;
+    const next = clone(current.object);
     if (isObject(next.spec)) next.spec.finalizers = [];
     this.store.finishUpdate(
       systemScope(this.ctx, this.namespaceType, "", "finalize"),
+      systemWriteOptions(MANAGER, NAMESPACE_CONTROLLER),
+      current,
+      next,
+      "update",
+    );
+  }
+
+  /** Writes the Terminating namespace's conditions (what remains, which finalizers hold it) when they change. */
+  private reportConditions(name: string): void {
+    const live = this.ctx.storage.store(NAMESPACE_STORE, false).get(name);
+    if (!live) return;
+    const remaining: RemainingContent = { resources: new Map(), finalizers: new Map() };
+    for (const store of this.ctx.storage.allStores()) {
+      if (!store.namespaced || store.namespaceSize(name) === 0) continue;
+      const type = this.ctx.registry.typeForStore(store.id);
+      const resource = type ? (type.group ? `${type.resource}.${type.group}` : type.resource) : store.id;
+      remaining.resources.set(resource, store.namespaceSize(name));
+      for (const stored of store.scan(name)) {
+        for (const finalizer of metaOf(stored.object).finalizers ?? []) {
+          remaining.finalizers.set(finalizer, (remaining.finalizers.get(finalizer) ?? 0) + 1);
+        }
+      }
+    }
+    const status = isObject(live.object.status) ? live.object.status : {};
+    const previous = Array.isArray(status.conditions) ? status.conditions.filter(isObject) : [];
+    const conditions = namespaceConditions(remaining, previous, rfc3339(this.ctx.now()));
+    if (deepEqual(conditions, previous)) return;
+    const next = clone(live.object);
+    next.status = { ...status, conditions };
+    this.store.finishUpdate(
+      systemScope(this.ctx, this.namespaceType, "", "status"),
       systemWriteOptions(MANAGER, NAMESPACE_CONTROLLER),
       live,
       next,
