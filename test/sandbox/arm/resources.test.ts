@@ -156,7 +156,7 @@ describe("resources with an identity block", () => {
       location: "East US",
       identity: { type: "UserAssigned", userAssignedIdentities: { [ids.one!]: {} } },
     });
-    f.arm.updateSettings({ lro: { enabled: true, durationSeconds: 20 } }); // 200 ms at time scale 100
+    f.arm.updateSettings({ lro: { enabled: true, durationSeconds: 100 } }); // 1 s at time scale 100
     try {
       const accepted = await patch(vm("slow"), {
         identity: { type: "UserAssigned", userAssignedIdentities: { [ids.two!]: {} } },
@@ -182,9 +182,13 @@ describe("resources with an identity block", () => {
       assert.deepEqual(openApiValidator().validateOperationStatus(status.body), []);
       const conflict = await patch(vm("slow"), { tags: { a: "b" } });
       assert.equal(conflict.status, 409, "one operation at a time on a resource");
-      // The SDK polls the operation to completion.
+      // The operation finishes; then the SDK polls one of its own to completion.
+      for (;;) {
+        const polled = await f.request("GET", `${asyncUrl.pathname}${asyncUrl.search}`);
+        if (polled.body.status === "Succeeded") break;
+        await new Promise((resolve) => setTimeout(resolve, Number(polled.headers["retry-after"]) * 1000));
+      }
       const rm = new ResourceManagementClient(f.credential, sub, f.clientOptions());
-      await new Promise((resolve) => setTimeout(resolve, 250));
       const done = await rm.resources.beginUpdateAndWait(
         "rg",
         "Microsoft.Compute",
