@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything a fresh clone needs before it runs the demo (or, with --tests, the tests):
-# npm dependencies, a build, Debian packages (redis-server, chromium: from apt when missing),
-# kubectl and helm.
+# npm dependencies, a build, Debian packages from apt when missing (redis-server; with --tests
+# also chromium and the real clients the sandbox is tested with: python3-kubernetes,
+# python3-azure and azure-cli, for /usr/bin/python3 and /usr/bin/az), kubectl and helm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,11 @@ packages=()
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 if $tests; then
   [ -x /usr/bin/chromium ] || packages+=(chromium) # renders the HTML report in its test
+  # The clients live in Debian's dist-packages: probe /usr/bin/python3, not a python first on PATH.
+  /usr/bin/python3 -c "import kubernetes" >/dev/null 2>&1 || packages+=(python3-kubernetes)
+  /usr/bin/python3 -c "import azure.identity, azure.mgmt.msi, azure.mgmt.compute" >/dev/null 2>&1 ||
+    packages+=(python3-azure)
+  [ -x /usr/bin/az ] || packages+=(azure-cli)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""

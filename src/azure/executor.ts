@@ -323,8 +323,9 @@ export class ActionExecutor {
   }
 
   /**
-   * PATCH of the `identity` alone. A provider that answers 202 (Compute does) is not waited
-   * for: the worker moves on, and the key comes back after Retry-After to read the result.
+   * PATCH of the `identity` alone. A long-running answer (Compute's 200 with Azure-AsyncOperation,
+   * another provider's 202) is not waited for: the worker moves on, and the key comes back after
+   * Retry-After to read the result.
    */
   private async patchIdentity(
     resourceId: string,

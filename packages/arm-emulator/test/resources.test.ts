@@ -151,23 +151,25 @@ describe("resources with an identity block", () => {
     assert.deepEqual(Object.keys(after.body.identity.userAssignedIdentities), [temp.body.id]);
   });
 
-  it("answers an identity PATCH with 202 and Azure-AsyncOperation when long-running operations are on", async () => {
+  it("answers a Compute identity PATCH as Compute does when long-running operations are on: 200 with the resource and Azure-AsyncOperation", async () => {
     await put(vm("slow"), {
       location: "East US",
       identity: { type: "UserAssigned", userAssignedIdentities: { [ids.one!]: {} } },
     });
-    f.arm.updateSettings({ lro: { enabled: true, durationSeconds: 20 } }); // 200 ms at time scale 100
+    f.arm.updateSettings({ lro: { enabled: true, durationSeconds: 100 } }); // 1 s at time scale 100
     try {
       const accepted = await patch(vm("slow"), {
         identity: { type: "UserAssigned", userAssignedIdentities: { [ids.two!]: {} } },
       });
-      assert.equal(accepted.status, 202);
+      assert.equal(accepted.status, 200);
+      assert.equal(accepted.body.properties.provisioningState, "Updating");
+      assert.equal(accepted.body.name, "slow");
       const asyncUrl = new URL(String(accepted.headers["azure-asyncoperation"]));
       assert.match(
         asyncUrl.pathname,
         /\/providers\/Microsoft\.Compute\/locations\/eastus\/operations\/[0-9a-f-]{36}$/,
       );
-      assert.ok(accepted.headers.location);
+      assert.equal(accepted.headers.location, undefined, "Compute's 200 carries no Location");
       const during = await f.request("GET", vm("slow"));
       assert.equal(during.body.properties.provisioningState, "Updating");
       assert.deepEqual(
@@ -180,9 +182,13 @@ describe("resources with an identity block", () => {
       assert.deepEqual(openApiValidator().validateOperationStatus(status.body), []);
       const conflict = await patch(vm("slow"), { tags: { a: "b" } });
       assert.equal(conflict.status, 409, "one operation at a time on a resource");
-      // The SDK polls the operation to completion.
+      // The operation finishes; then the SDK polls one of its own to completion.
+      for (;;) {
+        const polled = await f.request("GET", `${asyncUrl.pathname}${asyncUrl.search}`);
+        if (polled.body.status === "Succeeded") break;
+        await new Promise((resolve) => setTimeout(resolve, Number(polled.headers["retry-after"]) * 1000));
+      }
       const rm = new ResourceManagementClient(f.credential, sub, f.clientOptions());
-      await new Promise((resolve) => setTimeout(resolve, 250));
       const done = await rm.resources.beginUpdateAndWait(
         "rg",
         "Microsoft.Compute",

@@ -8,6 +8,7 @@ import { type AuditRecord, PolicyAdmission } from "./admission/dispatcher.js";
 import { APISERVER_USER } from "./admission/user-info.js";
 import { builtinTypes } from "./api/builtin-types.js";
 import { Registry } from "./api/registry.js";
+import { DEFAULT_SERVICE_ACCOUNT_ISSUER, ServiceAccountIssuer } from "./auth/service-account-issuer.js";
 import { CrdController } from "./controllers/crd-controller.js";
 import { NamespaceController } from "./controllers/namespace-controller.js";
 import { PolicyStatusController } from "./controllers/policy-status-controller.js";
@@ -31,6 +32,11 @@ export interface KubeEmulatorOptions {
   watchHistory?: number;
   /** How often watches that asked for bookmarks get one (default 60 s, as the API server). */
   bookmarkIntervalMs?: number;
+  /** The service-account issuer (`--service-account-issuer`): the `iss` of serviceaccounts/token
+   *  tokens and of `/.well-known/openid-configuration` (default https://kubernetes.default.svc.cluster.local). */
+  serviceAccountIssuer?: string;
+  /** The least time a deleted namespace stays Terminating (default 500 ms; a real one takes longer). */
+  namespaceTerminatingMs?: number;
 }
 
 /** Hooks for tests: the faults a real control plane shows. */
@@ -61,6 +67,8 @@ export interface KubeEmulatorAdmin {
 export interface KubeEmulator {
   /** Base URL of the API server, e.g. http://127.0.0.1:PORT */
   readonly url: string;
+  /** The service-account issuer its tokens carry and its discovery document names. */
+  readonly serviceAccountIssuer: string;
   /** A kubeconfig file that kubectl and @kubernetes/client-node use as is. */
   readonly kubeconfigPath: string;
   readonly admin: KubeEmulatorAdmin;
@@ -87,7 +95,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     }
   }
   const crds = new CrdController(ctx, store);
-  const namespaces = new NamespaceController(ctx, store);
+  const namespaces = new NamespaceController(ctx, store, options.namespaceTerminatingMs ?? 500);
   const policyStatus = new PolicyStatusController(ctx, store);
   crds.serveAll();
   namespaces.resumeAll();
@@ -95,10 +103,15 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   persistence?.attach(storage);
   if (!restored) bootstrap(ctx, store);
 
+  const issuer = ServiceAccountIssuer.loadOrCreate(
+    options.serviceAccountIssuer ?? DEFAULT_SERVICE_ACCOUNT_ISSUER,
+    options.stateDir,
+  );
   const server = new ApiServer(ctx, store, {
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 0,
     watch: { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000, maxBufferedBytes: 64 * 1024 * 1024 },
+    issuer,
   });
   await server.listen();
 
@@ -147,6 +160,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
 
   return {
     url: server.url,
+    serviceAccountIssuer: issuer.issuer,
     kubeconfigPath,
     admin,
     async close() {

@@ -9,6 +9,7 @@ import type { DirectoryObject, Tenant } from "../store.js";
 
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const TOKEN_LIFETIME_SECONDS = 3599;
+const ADFS = "adfs";
 
 function metadata(ctx: Ctx, v2: boolean): Reply {
   const tenant = ctx.params.tenant!;
@@ -44,9 +45,12 @@ function form(ctx: Ctx): URLSearchParams {
   return ctx.body instanceof URLSearchParams ? ctx.body : new URLSearchParams();
 }
 
+/** The tenant an authority names. `adfs` (an ADFS-style authority, `<base>/adfs`, which MSAL uses
+ *  without instance discovery) is single-tenant: the tenant that holds the first subscription now. */
 function requireTenant(ctx: Ctx): Tenant {
   const id = ctx.params.tenant!;
-  const tenant = isGuid(id) ? ctx.em.store.tenant(id) : undefined;
+  const tenant =
+    id.toLowerCase() === ADFS ? adfsTenant(ctx) : isGuid(id) ? ctx.em.store.tenant(id) : undefined;
   if (!tenant)
     throw new OAuthError(
       400,
@@ -55,6 +59,11 @@ function requireTenant(ctx: Ctx): Tenant {
       `Tenant '${id}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
     );
   return tenant;
+}
+
+function adfsTenant(ctx: Ctx): Tenant | undefined {
+  const first = ctx.em.store.subscriptions.values().next().value;
+  return first ? ctx.em.store.tenant(first.tenantId) : ctx.em.store.tenants.values().next().value;
 }
 
 function audienceOf(scope: string | null): string {

@@ -1,5 +1,6 @@
-// The Microsoft Graph subset azid uses: service principals (by id, by appId or displayName filter)
-// and app-role assignments, on the principal (appRoleAssignments) and on the resource (appRoleAssignedTo).
+// The Microsoft Graph subset azid and `az` use: service principals (by id, by appId, displayName or
+// servicePrincipalNames filter), directoryObjects/getByIds, and app-role assignments, on the
+// principal (appRoleAssignments) and on the resource (appRoleAssignedTo).
 import type { Ctx, Handler } from "../context.js";
 import { GraphError } from "../errors.js";
 import { isGuid, key, randomToken } from "../ids.js";
@@ -26,6 +27,23 @@ function servicePrincipal(ctx: Ctx, id: string): DirectoryObject {
   return object;
 }
 
+const servicePrincipalNames = (sp: DirectoryObject): string[] => [
+  sp.appId ?? "",
+  ...(sp.alternativeNames?.slice(1) ?? []),
+];
+
+/** A directory object as getByIds returns it: typed by `@odata.type`. */
+function objectBody(object: DirectoryObject): unknown {
+  if (object.kind === "ServicePrincipal")
+    return { "@odata.type": "#microsoft.graph.servicePrincipal", ...(spBody(object) as object) };
+  return {
+    "@odata.type": object.kind === "User" ? "#microsoft.graph.user" : "#microsoft.graph.group",
+    id: object.id,
+    deletedDateTime: null,
+    displayName: object.displayName,
+  };
+}
+
 function spBody(sp: DirectoryObject): unknown {
   return {
     id: sp.id,
@@ -37,7 +55,7 @@ function spBody(sp: DirectoryObject): unknown {
     appOwnerOrganizationId: sp.appOwnerOrganizationId ?? sp.tenantId,
     createdDateTime: sp.createdDateTime,
     displayName: sp.displayName,
-    servicePrincipalNames: [sp.appId, ...(sp.alternativeNames?.slice(1) ?? [])],
+    servicePrincipalNames: servicePrincipalNames(sp),
     servicePrincipalType: sp.servicePrincipalType ?? "Application",
     signInAudience: "AzureADMyOrg",
     tags: [],
@@ -85,11 +103,65 @@ const getByAppId: Handler = (ctx) => {
   };
 };
 
+/** `servicePrincipalNames/any(c:c eq 'name')`, the lambda variable any name. */
+const SPN_FILTER = /^\s*servicePrincipalNames\/any\(\s*(\w+)\s*:\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i;
+
+const GETBYIDS_TYPES: Record<string, DirectoryObject["kind"]> = {
+  serviceprincipal: "ServicePrincipal",
+  user: "User",
+  group: "Group",
+};
+
+/** POST directoryObjects/getByIds: the objects among `ids` (of `types`, when given) that exist; unknown ids are left out. */
+const getByIds: Handler = (ctx) => {
+  const tenant = tenantOf(ctx);
+  const body = (ctx.body ?? {}) as { ids?: unknown; types?: unknown };
+  if (!Array.isArray(body.ids) || body.ids.some((id) => typeof id !== "string"))
+    throw new GraphError(400, "Request_BadRequest", "Invalid request: 'ids' must be an array of strings.");
+  if (body.ids.length > 1000)
+    throw new GraphError(400, "Request_BadRequest", "Too many ids: at most 1000 are accepted.");
+  let kinds: Set<string> | undefined;
+  if (body.types !== undefined) {
+    if (!Array.isArray(body.types))
+      throw new GraphError(
+        400,
+        "Request_BadRequest",
+        "Invalid request: 'types' must be an array of strings.",
+      );
+    kinds = new Set(
+      body.types
+        .map(
+          (t) =>
+            GETBYIDS_TYPES[
+              String(t)
+                .replace(/^#?microsoft\.graph\./i, "")
+                .toLowerCase()
+            ],
+        )
+        .filter((k): k is DirectoryObject["kind"] => k !== undefined),
+    );
+  }
+  const found = (body.ids as string[])
+    .map((id) => tenant.objects.get(key(id)))
+    .filter((o): o is DirectoryObject => o !== undefined && (kinds === undefined || kinds.has(o.kind)));
+  return {
+    status: 200,
+    body: { "@odata.context": context(ctx, "directoryObjects"), value: found.map(objectBody) },
+  };
+};
+
 const listServicePrincipals: Handler = (ctx) => {
   const tenant = tenantOf(ctx);
   const filter = ctx.query.get("$filter");
   let items: DirectoryObject[];
-  if (filter) {
+  const names = filter ? SPN_FILTER.exec(filter) : null;
+  if (names) {
+    // `az role assignment create --assignee <appId>` resolves the principal this way.
+    const value = names[3]!.replace(/''/g, "'").toLowerCase();
+    items = [...tenant.objects.values()].filter(
+      (o) => o.kind === "ServicePrincipal" && servicePrincipalNames(o).some((n) => n.toLowerCase() === value),
+    );
+  } else if (filter) {
     const m = /^\s*(appId|displayName|id)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(filter);
     if (!m)
       throw new GraphError(
@@ -223,6 +295,7 @@ export function registerGraph(router: Router<Handler>): void {
   const sp = "/v1.0/servicePrincipals/{id}";
   router
     .add("GET", "/v1.0/servicePrincipals", listServicePrincipals)
+    .add("POST", "/v1.0/directoryObjects/getByIds", getByIds)
     .add("GET", "/v1.0/servicePrincipals(appId='{appId}')", getByAppId)
     .add("GET", sp, getServicePrincipal)
     .add("GET", `${sp}/appRoleAssignments`, listAssignments("principal"))

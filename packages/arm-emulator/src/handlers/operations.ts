@@ -1,5 +1,6 @@
-// Compute-style long-running operations: an identity PATCH answered 202 with Azure-AsyncOperation
-// and Location, applied when its (scaled) duration has passed.
+// Long-running identity PATCHes, applied when their (scaled) duration has passed. Compute answers
+// 200 with the resource (provisioningState Updating) and an Azure-AsyncOperation header to poll;
+// other providers 202 with Azure-AsyncOperation, Location and Retry-After.
 import { apiVersion, type Ctx, type Handler, type Reply } from "../context.js";
 import type { Emulator } from "../emulator.js";
 import { ArmError } from "../errors.js";
@@ -43,6 +44,13 @@ export function startIdentityOperation(
   resource.provisioningState = "Updating";
   em.changed();
   const urls = operationUrls(ctx, op);
+  if (op.namespace.toLowerCase() === "microsoft.compute") {
+    return {
+      status: 200,
+      body: resourceBody(resource, em),
+      headers: { "Azure-AsyncOperation": urls.asyncOperation },
+    };
+  }
   return {
     status: 202,
     headers: {

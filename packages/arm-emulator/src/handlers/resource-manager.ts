@@ -1,6 +1,6 @@
 // Microsoft.Resources: subscriptions, tenants, providers, resource groups and resource lists.
 import { authorize, checkPolicy } from "../authorize.js";
-import { PROVIDERS, providerBody, providerNamespace } from "../catalog.js";
+import { locationsBody, PROVIDERS, providerBody, providerNamespace } from "../catalog.js";
 import { bodyObject, type Ctx, type Handler, page, queryParam } from "../context.js";
 import type { Emulator } from "../emulator.js";
 import { ArmError } from "../errors.js";
@@ -70,6 +70,11 @@ const getSubscription: Handler = (ctx) => {
       `The client '${ctx.caller.oid}' with object id '${ctx.caller.oid}' does not have authorization to perform action 'Microsoft.Resources/subscriptions/read' over scope '${subscriptionScope(sub.subscriptionId)}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
     );
   return { status: 200, body: subscriptionBody(sub) };
+};
+
+const listLocations: Handler = (ctx) => {
+  checkApiVersion(ctx, "Microsoft.Resources", "locations");
+  return { status: 200, body: locationsBody(subscriptionOfCtx(ctx).subscriptionId) };
 };
 
 const listTenants: Handler = (ctx) => {
@@ -227,6 +232,7 @@ export function registerResourceManager(router: Router<Handler>): void {
   router
     .add("GET", "/subscriptions", listSubscriptions)
     .add("GET", "/subscriptions/{subscriptionId}", getSubscription)
+    .add("GET", "/subscriptions/{subscriptionId}/locations", listLocations)
     .add("GET", "/tenants", listTenants)
     .add("GET", "/subscriptions/{subscriptionId}/providers", listProviders)
     .add("GET", "/subscriptions/{subscriptionId}/providers/{namespace}", getProvider)

@@ -8,6 +8,7 @@ import {
 import { type FieldError, fieldErrors } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import { deepEqual, isObject } from "../json.js";
+import type { ScalePaths } from "../rest/scale.js";
 import { componentType } from "./builtin-schemas.js";
 import { crdStrategy } from "./crd.js";
 import {
@@ -46,6 +47,7 @@ interface BuiltinSpec {
   nameRule?: NameRule;
   strategy?: Strategy;
   selectableFields?: (object: JsonObject) => Record<string, string>;
+  scale?: ScalePaths;
   convert?: Pick<ResourceVersion, "fromStorage" | "toStorage" | "fieldLabelToStorage">;
 }
 
@@ -78,8 +80,16 @@ function builtin(spec: BuiltinSpec): ResourceType {
     nameRule: spec.nameRule ?? "subdomain",
     strategy: spec.strategy ?? {},
   };
-  return spec.selectableFields ? { ...type, selectableFields: spec.selectableFields } : type;
+  const withScale = spec.scale ? { ...type, scale: spec.scale } : type;
+  return spec.selectableFields ? { ...withScale, selectableFields: spec.selectableFields } : withScale;
 }
+
+/** Deployments and StatefulSets: replicas in spec and status, the selector from spec.selector. */
+const WORKLOAD_SCALE: ScalePaths = {
+  specReplicasPath: ".spec.replicas",
+  statusReplicasPath: ".status.replicas",
+  selectorFromLabelSelector: true,
+};
 
 function objectAt(object: JsonObject, key: string): JsonObject {
   const value = object[key];
@@ -566,6 +576,7 @@ export function builtinTypes(): ResourceType[] {
       statusSubresource: true,
       tracksGeneration: true,
       strategy: deploymentStrategy,
+      scale: WORKLOAD_SCALE,
     }),
     builtin({
       group: "apps",
@@ -579,6 +590,7 @@ export function builtinTypes(): ResourceType[] {
       statusSubresource: true,
       tracksGeneration: true,
       strategy: statefulSetStrategy,
+      scale: WORKLOAD_SCALE,
     }),
     ...["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].map((kind) =>
       builtin({

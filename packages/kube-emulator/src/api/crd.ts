@@ -286,6 +286,22 @@ export function customResourceTypeOf(crd: JsonObject): ResourceType {
     strategy: {},
     crdName: String(at(crd, "metadata", "name") ?? ""),
   };
+  const scale = at(storage ?? {}, "subresources", "scale");
+  const withScale: ResourceType =
+    isObject(scale) &&
+    typeof scale.specReplicasPath === "string" &&
+    typeof scale.statusReplicasPath === "string"
+      ? {
+          ...type,
+          scale: {
+            specReplicasPath: scale.specReplicasPath,
+            statusReplicasPath: scale.statusReplicasPath,
+            ...(typeof scale.labelSelectorPath === "string"
+              ? { labelSelectorPath: scale.labelSelectorPath }
+              : {}),
+          },
+        }
+      : type;
   const selectable = selectableFieldsOf(storage);
-  return selectable ? { ...type, selectableFields: selectable } : type;
+  return selectable ? { ...withScale, selectableFields: selectable } : withScale;
 }

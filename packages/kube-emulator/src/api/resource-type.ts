@@ -3,6 +3,7 @@
 // generic store calls, as the API server's registry.Store is parameterised per kind.
 import type { FieldError } from "../errors.js";
 import type { JsonObject } from "../json.js";
+import type { ScalePaths } from "../rest/scale.js";
 import type { JsonSchemaProps } from "../schema/index.js";
 import type { TypeNode } from "../typed.js";
 
@@ -63,6 +64,8 @@ export interface ResourceType {
   /** Resources served by two groups share one store (core/v1 and events.k8s.io/v1 events). */
   readonly storeId: string;
   readonly statusSubresource: boolean;
+  /** The scale subresource, when served: where the kind keeps its replicas and selector. */
+  readonly scale?: ScalePaths;
   /** Whether metadata.generation is maintained (custom resources and kinds with a spec). */
   readonly tracksGeneration: boolean;
   /** PUT of a missing object creates it (Leases, Events). */

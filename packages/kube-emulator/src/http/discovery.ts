@@ -81,6 +81,28 @@ export function apiResourceList(registry: Registry, group: string, version: stri
         verbs: ["get", "patch", "update"],
       });
     }
+    if (type.scale) {
+      resources.push({
+        name: `${type.resource}/scale`,
+        singularName: "",
+        namespaced: type.namespaced,
+        group: "autoscaling",
+        version: "v1",
+        kind: "Scale",
+        verbs: ["get", "patch", "update"],
+      });
+    }
+    if (type.kind === "ServiceAccount" && type.group === "") {
+      resources.push({
+        name: "serviceaccounts/token",
+        singularName: "",
+        namespaced: true,
+        group: "authentication.k8s.io",
+        version: "v1",
+        kind: "TokenRequest",
+        verbs: ["create"],
+      });
+    }
     if (type.kind === "Namespace" && type.group === "") {
       resources.push({
         name: "namespaces/finalize",

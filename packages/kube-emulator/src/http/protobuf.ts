@@ -1,5 +1,5 @@
 // Protobuf request bodies. kubectl's typed clients (`kubectl create namespace | configmap |
-// secret | serviceaccount`) send core kinds as Kubernetes protobuf: the "k8s\0" magic and a
+// secret | serviceaccount | token`) send core kinds as Kubernetes protobuf: the "k8s\0" magic and a
 // runtime.Unknown wrapping the object's message. These few messages are decoded into the
 // JSON form the rest of the server reads; every other kind still answers 415, and answers
 // are always JSON (the clients accept it).
@@ -53,8 +53,27 @@ const OBJECT_REFERENCE: Message = {
   7: { name: "fieldPath", kind: "string" },
 };
 
-/** The core/v1 kinds kubectl creates with protobuf, by kind. */
+/** The core/v1 kinds kubectl creates with protobuf (and the TokenRequest of `kubectl create token`), by kind. */
 const KINDS: Record<string, Message> = {
+  TokenRequest: {
+    1: { name: "metadata", kind: OBJECT_META },
+    2: {
+      name: "spec",
+      kind: {
+        1: { name: "audiences", kind: "string", repeated: true },
+        3: {
+          name: "boundObjectRef",
+          kind: {
+            1: { name: "kind", kind: "string" },
+            2: { name: "apiVersion", kind: "string" },
+            3: { name: "name", kind: "string" },
+            4: { name: "uid", kind: "string" },
+          },
+        },
+        4: { name: "expirationSeconds", kind: "int" },
+      },
+    },
+  },
   Namespace: {
     1: { name: "metadata", kind: OBJECT_META },
     2: { name: "spec", kind: { 1: { name: "finalizers", kind: "string", repeated: true } } },

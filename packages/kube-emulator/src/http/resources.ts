@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { UserInfo } from "../admission/user-info.js";
 import { groupVersion } from "../api/resource-type.js";
+import type { ServiceAccountIssuer } from "../auth/service-account-issuer.js";
 import {
   ApiError,
   badRequest,
@@ -18,7 +19,9 @@ import type { JsonObject, JsonValue } from "../json.js";
 import { isObject } from "../json.js";
 import { decodeObject, duplicateFields, parseBody } from "../rest/decode-request.js";
 import { patch } from "../rest/patch.js";
+import { queryBool, queryOptionalBool } from "../rest/query-bool.js";
 import { listObjects } from "../rest/read.js";
+import { SCALE_PATCH_TYPES, scaleOf, updateScale } from "../rest/scale.js";
 import {
   type ApiContext,
   apiVersionOf,
@@ -30,6 +33,7 @@ import {
 } from "../rest/scope.js";
 import type { DeleteOptions, GenericStore, WriteResult } from "../rest/store.js";
 import { parseIncludeObject, type TableOptions, tableJson } from "../rest/table.js";
+import { createToken } from "../rest/token-request.js";
 import { startWatch, type WatchSettings } from "../rest/watch.js";
 import { decodeProtobufObject, PROTOBUF } from "./protobuf.js";
 import type { ResourceRequest } from "./request-info.js";
@@ -39,6 +43,8 @@ export interface ResourceHandlerDeps {
   ctx: ApiContext;
   store: GenericStore;
   watch: Omit<WatchSettings, "table">;
+  /** Signs serviceaccounts/token answers. */
+  issuer: ServiceAccountIssuer;
 }
 
 type Query = Record<string, string>;
@@ -136,7 +142,7 @@ function requestOptions(kind: OptionsKind, query: Query, dryRunValues: string[])
   }
   if (query.fieldManager) options.fieldManager = query.fieldManager;
   if (query.fieldValidation !== undefined) options.fieldValidation = query.fieldValidation;
-  if (kind === "PatchOptions" && query.force !== undefined) options.force = query.force === "true";
+  if (kind === "PatchOptions" && query.force !== undefined) options.force = queryBool(query.force);
   return options;
 }
 
@@ -190,10 +196,16 @@ export async function handleResource(
   const subresourceServed =
     subresource === "" ||
     (subresource === "status" && type.statusSubresource) ||
-    (subresource === "finalize" && type.kind === "Namespace" && type.group === "");
+    (subresource === "finalize" && type.kind === "Namespace" && type.group === "") ||
+    (subresource === "scale" && type.scale !== undefined) ||
+    (subresource === "token" && type.kind === "ServiceAccount" && type.group === "");
   if (!subresourceServed || (subresource !== "" && info.name === "")) throw pathNotFound();
   const query: Query = Object.fromEntries(url.searchParams);
   const dryRunValues = url.searchParams.getAll("dryRun");
+  if (subresource === "scale" || subresource === "token") {
+    await handleSubresourceOfOwnKind(deps, req, res, { ...info, subresource }, query, dryRunValues, user);
+    return;
+  }
   const scope: RequestScope = {
     ctx: deps.ctx,
     type,
@@ -203,7 +215,7 @@ export async function handleResource(
   };
   const warnings: string[] = version.deprecationWarning ? [version.deprecationWarning] : [];
   const method = req.method ?? "GET";
-  const watch = query.watch === "true" || query.watch === "1";
+  const watch = queryBool(query.watch);
 
   if (method === "GET") {
     const table = negotiate(req.headers.accept, query);
@@ -286,7 +298,7 @@ export async function handleResource(
       case "PATCH": {
         if (!info.name) throw methodNotAllowed();
         options = writeOptions(query, dryRunValues, req, user, "PatchOptions", writeWarnings);
-        const force = query.force === undefined ? undefined : query.force === "true";
+        const force = queryOptionalBool(query.force);
         result = patch(deps.store, scope, options, info.name, {
           contentType: req.headers["content-type"] ?? "",
           body,
@@ -317,6 +329,56 @@ export async function handleResource(
     const answer = result.status ?? fromStorage(scope, result.object);
     sendJson(res, result.code, JSON.stringify(answer), [...warnings, ...options.warnings]);
   }
+}
+
+/** scale (an autoscaling/v1 Scale) and token (a TokenRequest): subresources whose kind is not their parent's. */
+async function handleSubresourceOfOwnKind(
+  deps: ResourceHandlerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: ResourceRequest & { subresource: "scale" | "token" },
+  query: Query,
+  dryRunValues: string[],
+  user: UserInfo,
+): Promise<void> {
+  const served = deps.ctx.registry.resolve(info.group, info.version, info.resource)!;
+  const scope: RequestScope = {
+    ctx: deps.ctx,
+    type: served.type,
+    version: served.version,
+    namespace: info.namespace,
+    subresource: "",
+  };
+  const method = req.method ?? "GET";
+  const raw = method === "GET" ? Buffer.alloc(0) : await readBody(req);
+  const body = raw.toString("utf8");
+  if (info.subresource === "token") {
+    if (method !== "POST") throw methodNotAllowed();
+    parseDryRun(dryRunValues);
+    // kubectl create token sends the TokenRequest as protobuf.
+    const isProtobuf = (req.headers["content-type"] ?? "").split(";")[0]!.trim() === PROTOBUF;
+    const request = isProtobuf
+      ? decodeProtobufObject(raw, "TokenRequest")!
+      : body.trim() === ""
+        ? {}
+        : parseBody(body);
+    sendJson(res, 201, JSON.stringify(createToken(deps.store, scope, deps.issuer, info.name, request)));
+    return;
+  }
+  if (method === "GET") {
+    const live = deps.store.live(scope, info.name);
+    sendJson(res, 200, JSON.stringify(scaleOf(scope, live.object, live.rv)));
+    return;
+  }
+  if (method !== "PUT" && method !== "PATCH") throw methodNotAllowed();
+  const kind = method === "PUT" ? "UpdateOptions" : "PatchOptions";
+  const warnings: string[] = [];
+  const options = writeOptions(query, dryRunValues, req, user, kind, warnings);
+  const contentType = req.headers["content-type"] ?? "application/json";
+  if (method === "PATCH" && !SCALE_PATCH_TYPES.includes(contentType.split(";")[0]!.trim().toLowerCase()))
+    throw unsupportedMediaType(contentType, SCALE_PATCH_TYPES);
+  const result = updateScale(deps.store, scope, options, info.name, { method, contentType, body });
+  sendJson(res, result.code, JSON.stringify(result.scale), options.warnings);
 }
 
 const WRITE_MEDIA_TYPES = ["application/json", "application/yaml"];

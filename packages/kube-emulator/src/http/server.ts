@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { requestUser } from "../admission/user-info.js";
+import type { ServiceAccountIssuer } from "../auth/service-account-issuer.js";
 import { conflict, OBJECT_MODIFIED, pathNotFound, serviceUnavailable } from "../errors.js";
 import type { ApiContext } from "../rest/scope.js";
 import type { GenericStore } from "../rest/store.js";
@@ -20,6 +21,7 @@ export interface ApiServerOptions {
   host: string;
   port: number;
   watch: Omit<WatchSettings, "table">;
+  issuer: ServiceAccountIssuer;
 }
 
 export class ApiServer {
@@ -117,7 +119,7 @@ export class ApiServer {
         throw conflict(info, info.name, OBJECT_MODIFIED);
       }
       await handleResource(
-        { ctx: this.ctx, store: this.store, watch: this.options.watch },
+        { ctx: this.ctx, store: this.store, watch: this.options.watch, issuer: this.options.issuer },
         req,
         res,
         info,
@@ -144,6 +146,20 @@ export class ApiServer {
       return true;
     }
     if (path === "/version" || path === "/version/") return json(versionInfo());
+    // Service-account issuer discovery, as kube-apiserver serves it to relying parties.
+    if (path === "/.well-known/openid-configuration" && req.method === "GET") {
+      sendJson(res, 200, JSON.stringify(this.options.issuer.discovery(`${this.url}/openid/v1/jwks`)));
+      return true;
+    }
+    if (path === "/openid/v1/jwks" && req.method === "GET") {
+      const body = JSON.stringify(this.options.issuer.jwks());
+      res.writeHead(200, {
+        "Content-Type": "application/jwk-set+json",
+        "Content-Length": Buffer.byteLength(body),
+      });
+      res.end(body);
+      return true;
+    }
     if (parts[0] === "api" && parts.length === 1) return json(apiVersions(req.headers.host ?? ""));
     if (parts[0] === "api" && parts.length === 2) return json(apiResourceList(registry, "", parts[1]!));
     if (parts[0] === "apis" && parts.length === 1) return json(apiGroupList(registry));

@@ -7,6 +7,7 @@ import { badRequest, expired, fieldErrors, invalid, tooLargeResourceVersion } fr
 import type { JsonObject } from "../json.js";
 import type { StoredObject, StoreEvent, WatchSink } from "../storage/resource-store.js";
 import { Storage } from "../storage/storage.js";
+import { queryBool, queryOptionalBool } from "./query-bool.js";
 import { type ListQuery, type Matcher, makeMatcher, parseResourceVersion } from "./read.js";
 import { apiVersionOf, encodeStored, type RequestScope, storeOf } from "./scope.js";
 import { type TableOptions, tableJson } from "./table.js";
@@ -26,6 +27,8 @@ export interface WatchSettings {
   table?: TableOptions;
 }
 
+const PRE_TIMEOUT_BOOKMARK_MS = 2000;
+
 const LIST_OPTIONS = { group: "meta.k8s.io", kind: "ListOptions" };
 
 type EventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -42,7 +45,7 @@ function plan(scope: RequestScope, query: WatchQuery, matcher: Matcher, bookmark
   const store = storeOf(scope);
   const current = scope.ctx.storage.resourceVersion;
   const rv = parseResourceVersion(query.resourceVersion);
-  const sendInitial = query.sendInitialEvents === undefined ? undefined : query.sendInitialEvents === "true";
+  const sendInitial = queryOptionalBool(query.sendInitialEvents);
   if (sendInitial !== undefined) {
     const errors = [];
     if (query.resourceVersionMatch !== "NotOlderThan") {
@@ -87,6 +90,7 @@ export class WatchStream implements WatchSink {
   private headersSent = false;
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private timeoutTimer: NodeJS.Timeout | undefined;
+  private preTimeoutBookmark: NodeJS.Timeout | undefined;
   private readonly apiVersion: string;
 
   constructor(
@@ -147,6 +151,13 @@ export class WatchStream implements WatchSink {
     if (timeoutSeconds !== undefined && timeoutSeconds > 0) {
       this.timeoutTimer = setTimeout(() => this.terminate(false), timeoutSeconds * 1000);
       this.timeoutTimer.unref();
+      // The cacher sends a bookmark 2 s before the deadline, so that a client resumes the next
+      // watch from a recent resourceVersion rather than relisting (cacheWatcher.nextBookmarkTime).
+      const preTimeoutMs = timeoutSeconds * 1000 - PRE_TIMEOUT_BOOKMARK_MS;
+      if (this.bookmarks && preTimeoutMs > 0) {
+        this.preTimeoutBookmark = setTimeout(() => this.sendBookmark(), preTimeoutMs);
+        this.preTimeoutBookmark.unref();
+      }
     }
   }
 
@@ -209,6 +220,7 @@ export class WatchStream implements WatchSink {
     this.closed = true;
     clearInterval(this.bookmarkTimer);
     clearTimeout(this.timeoutTimer);
+    clearTimeout(this.preTimeoutBookmark);
     this.onClose(this);
   }
 }
@@ -221,7 +233,7 @@ export function startWatch(
   settings: WatchSettings,
 ): WatchStream {
   const matcher = makeMatcher(scope, query.labelSelector, query.fieldSelector);
-  const bookmarks = query.allowWatchBookmarks === "true";
+  const bookmarks = queryBool(query.allowWatchBookmarks);
   const timeout = query.timeoutSeconds === undefined ? undefined : Number(query.timeoutSeconds);
   if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) {
     throw badRequest(`invalid timeoutSeconds: ${query.timeoutSeconds}`);
