@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command } from "commander";
+import { PACKAGE_ROOT } from "../util/paths.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 
 /**
@@ -25,10 +28,16 @@ const program = new Command()
     "keeps Azure managed identities, their attachments and role grants as declared, " +
       "and repairs them after a subscription moves to another Microsoft Entra tenant",
   )
+  .version(
+    (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version,
+  )
   .showHelpAfterError()
   .addHelpText("after", EXIT_CODES_HELP);
 
-const named = process.argv[2] ? COMMANDS[process.argv[2]] : undefined;
-for (const load of named ? [named] : Object.values(COMMANDS)) (await load()).register(program);
+const first = process.argv[2];
+const named = first ? COMMANDS[first] : undefined;
+const versionOnly = first === "--version" || first === "-V";
+for (const load of named ? [named] : versionOnly ? [] : Object.values(COMMANDS))
+  (await load()).register(program);
 
 await program.parseAsync(process.argv);
