@@ -36,9 +36,13 @@ default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=4096:4096"]
 runtime = "runc"
 CONF
 export CONTAINERS_CONF="$conf_dir/containers.conf"
+# A build's RUN steps take no default_ulimits from containers.conf: the same limits as flags.
+export IMAGE_TEST_BUILD_FLAGS="--ulimit nofile=${nofile}:${nofile} --ulimit nproc=4096:4096"
 
 # The bases, by name and digest (stand-ins made here unless real images of those names are stored).
-bases=$(scripts/image/stand-in-bases.sh)
+# The compose file's Redis image too (a stand-in where it cannot be pulled).
+redis_image=$(node -e 'const y=require("yaml");const c=y.parse(require("fs").readFileSync("docker-compose.yml","utf8"),{merge:true});process.stdout.write(c.services.redis.image)')
+bases=$(REDIS_IMAGE="$redis_image" scripts/image/stand-in-bases.sh)
 node_digest=$(echo "$bases" | sed -n 1p | sed 's/.*@//')
 runtime_digest=$(echo "$bases" | sed -n 2p | sed 's/.*@//')
 say "bases: $(echo "$bases" | tr '\n' ' ')"
@@ -51,7 +55,8 @@ if [ -n "$ca_file" ] && [ "$ca_file" != null ] && [ -s "$ca_file" ]; then secret
 PRODUCT=localhost/azid:image-test
 SANDBOX=localhost/azid-sandbox:image-test
 build() {
-  podman build --pull=never --layers "${secret[@]}" \
+  # shellcheck disable=SC2086 # the flags are words
+  podman build --pull=never --layers $IMAGE_TEST_BUILD_FLAGS "${secret[@]}" \
     --build-arg "NODE_DIGEST=$node_digest" --build-arg "RUNTIME_DIGEST=$runtime_digest" "$@" . >"$conf_dir/build.log" 2>&1 ||
     { tail -40 "$conf_dir/build.log"; say "FAILED: podman build $*"; exit 1; }
 }
@@ -100,4 +105,4 @@ npx tsc -p tsconfig.json
 node --enable-source-maps dist/test/image/run-image.js chart "$PRODUCT"
 
 # The compose stack with its own file and commands.
-node --enable-source-maps dist/test/image/run-compose.js "$SANDBOX" "$node_digest" "$runtime_digest"
+node --enable-source-maps dist/test/image/run-compose.js "$node_digest" "$runtime_digest" ${secret:+"$ca_file"}

@@ -97,6 +97,20 @@ if needs_build "$RUNTIME_IMAGE"; then
   echo "stand-in-bases: made $RUNTIME_IMAGE" >&2
 fi
 
+# The compose file's Redis image, when asked for (REDIS_IMAGE): Debian's redis-server on the same
+# root, over /data owned by uid 999, and with protected mode off as the official image is built
+# (it serves other containers without a password; the compose file does not publish it).
+if [ -n "${REDIS_IMAGE:-}" ] && needs_build "$REDIS_IMAGE"; then
+  c=$(buildah from --pull=never "$NODE_IMAGE")
+  buildah run "$c" -- sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server redis-tools >/dev/null && rm -rf /var/lib/apt/lists/* /usr/local/bin/node /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx && groupadd -g 999 redis-user && useradd -u 999 -g 999 -M -d /data redis-user && mkdir -p /data && chown 999:999 /data' >&2
+  printf '#!/bin/sh\nexec /usr/bin/redis-server "$@" --protected-mode no\n' >"$work/redis-server"
+  chmod 755 "$work/redis-server"
+  buildah copy --quiet "$c" "$work/redis-server" /usr/local/bin/redis-server >/dev/null
+  buildah config --label "$LABEL=$STAMP" --workingdir /data --cmd redis-server --env NODE_VERSION- "$c"
+  buildah commit --quiet --rm "$c" "$REDIS_IMAGE" >/dev/null
+  echo "stand-in-bases: made $REDIS_IMAGE" >&2
+fi
+
 for name in "$NODE_IMAGE" "$RUNTIME_IMAGE"; do
   echo "$name@$(digest_of "$name")"
 done
