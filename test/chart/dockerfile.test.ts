@@ -83,6 +83,24 @@ describe("Dockerfile", () => {
     );
   });
 
+  test("the install check fails on a half-empty node_modules, and passes on a whole one", () => {
+    // What npm's "Exit handler never called!" leaves: some packages, not all.
+    const dir = mkdtempSync(join(tmpdir(), "azid-npm-check-"));
+    try {
+      for (const file of ["package.json", "package-lock.json"])
+        cpSync(join(PACKAGE_ROOT, file), join(dir, file));
+      cpSync(join(PACKAGE_ROOT, "node_modules", "yaml"), join(dir, "node_modules", "yaml"), {
+        recursive: true,
+      });
+      const half = spawnSync("npm", ["ls", "--all", "--omit=dev"], { cwd: dir, encoding: "utf8" });
+      assert.notEqual(half.status, 0, "npm ls passes a half-empty node_modules");
+      const whole = spawnSync("npm", ["ls", "--all"], { cwd: PACKAGE_ROOT, encoding: "utf8" });
+      assert.equal(whole.status, 0, whole.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("npm gets a proxy's CA through a build secret, never a layer", () => {
     for (const run of [...runs("build"), ...runs("prod-deps")].filter((r) => r.includes("npm ci"))) {
       assert.match(run, /--mount=type=secret,id=npm-ca\b/);
