@@ -61,7 +61,7 @@ build() {
 }
 start=$(date +%s)
 build --target runtime -t "$PRODUCT"
-say "built $PRODUCT in $(($(date +%s) - start)) s (layers cached between runs)"
+say "built $PRODUCT in $(($(date +%s) - start)) s (layers of earlier runs reused)"
 size() { podman image inspect --format '{{.Size}}' "$1" | awk '{ printf "%.0f MB", $1 / 1000000 }'; }
 say "image size: $PRODUCT $(size "$PRODUCT")"
 

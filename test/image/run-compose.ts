@@ -143,7 +143,7 @@ async function main(): Promise<void> {
         );
     }
     say(
-      `${builds.length} build for ${Object.values(services).filter((s) => built.has(s.image)).length} services using ${[...built].join(", ")} (${((Date.now() - buildStarted) / 1000).toFixed(1)} s, layers cached)`,
+      `${builds.length} build for ${Object.values(services).filter((s) => built.has(s.image)).length} services using ${[...built].join(", ")} (${((Date.now() - buildStarted) / 1000).toFixed(1)} s, layers of earlier builds reused)`,
     );
 
     await podman(["network", "create", project]);
