@@ -38,7 +38,10 @@ const program = new Command()
   .hook("preAction", (_program, command) => checkRequiredFlags(command))
   .addHelpText("after", EXIT_CODES_HELP);
 
-const named = process.argv[2] ? COMMANDS[process.argv[2]] : undefined;
-for (const load of named ? [named] : Object.values(COMMANDS)) (await load()).register(program);
+const first = process.argv[2];
+const named = first ? COMMANDS[first] : undefined;
+const versionOnly = first === "--version";
+for (const load of named ? [named] : versionOnly ? [] : Object.values(COMMANDS))
+  (await load()).register(program);
 
 await program.parseAsync(process.argv);

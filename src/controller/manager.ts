@@ -15,6 +15,7 @@ import {
   WorkQueue,
   type WorkQueueOptions,
 } from "../queue/index.js";
+import { cacheSyncTimeoutError } from "./cache-sync-error.js";
 import { InformerSet } from "./caches.js";
 import { Enqueuer } from "./enqueuer.js";
 import { judge } from "./error-policy.js";
@@ -377,8 +378,7 @@ export class Manager {
     try {
       await this.informers.waitForSync(signal);
     } catch (error) {
-      if (timeout.aborted)
-        throw new Error(`the caches did not sync within ${timeoutMs} ms; is the API server reachable?`);
+      if (timeout.aborted) throw cacheSyncTimeoutError(this.informers.all(), timeoutMs);
       throw error;
     }
     this.options.logger.info(

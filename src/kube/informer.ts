@@ -114,6 +114,11 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
     });
   }
 
+  /** Why the cache has not synced: the last failure of a scope not listed yet (undefined when none failed). */
+  syncFailure(): unknown {
+    return this.reflectors.find((reflector) => !reflector.synced && reflector.lastError)?.lastError;
+  }
+
   /** True unless a list or watch of some namespace is failing right now. */
   isConnected(): boolean {
     return this.reflectors.every((reflector) => reflector.connected);

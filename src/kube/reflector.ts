@@ -36,6 +36,8 @@ const SHORT_WATCH_MS = 1000;
 export class Reflector<T extends KubeObject> {
   synced = false;
   connected = false;
+  /** The last list or watch failure, until a list succeeds: what a caller stuck waiting for sync reports. */
+  lastError: unknown;
   private resourceVersion = "";
   private stopped = false;
   private failures = 0;
@@ -74,6 +76,7 @@ export class Reflector<T extends KubeObject> {
       } catch (err) {
         if (this.stopped) break;
         this.connected = false;
+        this.lastError = err;
         this.failures++;
         const delayMs = this.backoffMs();
         this.logger.warn({ err: describeError(err), delayMs }, "list/watch failed; retrying");
@@ -110,6 +113,7 @@ export class Reflector<T extends KubeObject> {
     this.resourceVersion = resourceVersion;
     this.connected = true;
     this.failures = 0;
+    this.lastError = undefined;
     if (!this.synced) {
       this.synced = true;
       this.sink.synced();

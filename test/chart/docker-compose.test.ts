@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -80,11 +80,15 @@ describe("docker-compose.yml", () => {
     assert.ok(controller.healthcheck.test.join(" ").includes("/healthz"));
   });
 
-  test("the azid containers are built from the Dockerfile and locked down", () => {
+  test("the azid containers run one image, built once from the Dockerfile's sandbox target, locked down", () => {
+    assert.deepEqual(services.sandbox.build, { context: ".", target: "sandbox" });
+    assert.equal(services.controller.build, undefined, "a second build section builds the image twice");
+    assert.equal(services.controller.pull_policy, "never", "the controller's image is built, never pulled");
+    const dockerfile = readFileSync(join(PACKAGE_ROOT, "Dockerfile"), "utf8");
+    assert.match(dockerfile, /^FROM \S+ AS sandbox$/m, "the target exists");
     for (const name of ["sandbox", "controller"]) {
       const service = services[name];
-      assert.equal(service.build, ".");
-      assert.equal(service.image, "azid:local");
+      assert.equal(service.image, "azid-sandbox:local");
       assert.equal(service.user, "65532:65532");
       assert.equal(service.read_only, true);
       assert.deepEqual(service.cap_drop, ["ALL"]);
@@ -140,5 +144,61 @@ describe("azid sandbox --info-file", () => {
     const [code] = await once(child, "exit");
     assert.equal(code, 0);
     assert.ok(!existsSync(infoFile), "a stopped sandbox leaves no stale file");
+  });
+});
+
+describe("azid sandbox as compose runs it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "azid-compose-sandbox-"));
+  let child: ChildProcess | undefined;
+  after(async () => {
+    if (child && child.exitCode === null) {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("with --host=0.0.0.0 its files name loopback, and azid's CRDs are established before the file appears", async () => {
+    const infoFile = join(dir, "sandbox.json");
+    child = spawn(
+      process.execPath,
+      [
+        join(PACKAGE_ROOT, "bin", "azid.js"),
+        "sandbox",
+        "--host=0.0.0.0",
+        `--state-dir=${join(dir, "state")}`,
+        `--info-file=${infoFile}`,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    while (!existsSync(infoFile)) {
+      assert.equal(child.exitCode, null, `azid sandbox exited early: ${stderr}`);
+      await sleep(50);
+    }
+    const info = JSON.parse(readFileSync(infoFile, "utf8"));
+    assert.match(info.kube, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(info.arm, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const kubeconfig = readFileSync(info.kubeconfig, "utf8");
+    assert.ok(kubeconfig.includes(`server: ${info.kube}`), kubeconfig);
+    assert.ok(!kubeconfig.includes("0.0.0.0"));
+    const response = await fetch(`${info.kube}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`);
+    const crds = (await response.json()) as {
+      items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+    };
+    const established = crds.items
+      .filter((crd) => crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True"))
+      .map((crd) => crd.metadata.name)
+      .sort();
+    assert.deepEqual(
+      established,
+      readdirSync(join(PACKAGE_ROOT, "crds"))
+        .filter((f) => f.endsWith(".yaml"))
+        .map((f) => parseDocument(readFileSync(join(PACKAGE_ROOT, "crds", f), "utf8")).toJS().metadata.name)
+        .sort(),
+    );
   });
 });

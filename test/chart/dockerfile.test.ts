@@ -41,53 +41,138 @@ const { args, stages } = parseDockerfile(dockerfile);
 const final = stages.at(-1) as Stage;
 const of = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword);
 
+const stage = (name: string) => stages.find((s) => s.name === name) as Stage;
+const runs = (name: string) => of(stage(name), "RUN").map((i) => i.args);
+const argValue = (name: string) => args.find((a) => a.args.startsWith(`${name}=`))?.args.split("=")[1];
+
 describe("Dockerfile", () => {
-  test("is multi-stage: a build stage, a production-dependencies stage and a runtime stage", () => {
+  test("is multi-stage: build, production dependencies, the shipped tree, the sandbox target and the product last", () => {
     assert.deepEqual(
       stages.map((s) => s.name),
-      ["build", "prod-deps", "runtime"],
+      ["build", "prod-deps", "sandbox-deps", "app", "sandbox", "runtime"],
     );
-    const runs = (stage: Stage) => of(stage, "RUN").map((i) => i.args);
     assert.ok(
-      runs(stages[0] as Stage).some((r) => /npm ci\b(?!.*--omit=dev)/.test(r)),
+      runs("build").some((r) => /npm ci\b(?!.*--omit=dev)/.test(r)),
       "build installs dev deps",
     );
-    assert.ok(runs(stages[0] as Stage).some((r) => r.includes("npm run build")));
-    assert.ok(runs(stages[1] as Stage).some((r) => r.includes("npm ci --omit=dev")));
+    assert.ok(runs("build").some((r) => r.includes("npm run build")));
+    assert.ok(runs("prod-deps").some((r) => r.includes("npm ci --omit=dev")));
   });
 
-  test("the runtime stage is small, runs as a numeric non-root user and has no build tools", () => {
-    const baseArg = args.find((a) => a.args.startsWith("RUNTIME_IMAGE="))?.args.split("=")[1];
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile build argument
-    assert.equal(final.base, "${RUNTIME_IMAGE}");
-    assert.match(baseArg ?? "", /^gcr\.io\/distroless\/nodejs\d+-debian\d+:nonroot$/);
-    const users = of(final, "USER");
-    assert.equal(users.length, 1);
-    const [uid, gid] = (users[0] as Instruction).args.split(":").map(Number);
-    assert.ok(Number.isInteger(uid) && (uid as number) > 0, "numeric non-root uid");
-    assert.ok(Number.isInteger(gid) && (gid as number) > 0, "numeric non-root gid");
-    assert.deepEqual(of(final, "RUN"), [], "the runtime stage runs nothing (it has no shell)");
+  test("needs no BuildKit frontend from a registry (no syntax directive)", () => {
+    assert.ok(!/^#\s*syntax\s*=/im.test(dockerfile), "a # syntax= line makes BuildKit pull a frontend");
   });
 
-  test("ships production dependencies only: node_modules comes from the prod-deps stage", () => {
-    const copies = of(final, "COPY").map((i) => i.args);
-    const modules = copies.filter((c) => c.includes("node_modules"));
-    assert.deepEqual(modules, ["--from=prod-deps /app/node_modules ./node_modules"]);
-    for (const copy of copies) {
-      assert.match(copy, /^--from=(build|prod-deps)\b/, `runtime copies only from earlier stages: ${copy}`);
+  test("pins every base image by digest, given as a build argument a local stand-in can override", () => {
+    for (const name of ["NODE_DIGEST", "RUNTIME_DIGEST"]) {
+      assert.match(argValue(name) ?? "", /^sha256:[0-9a-f]{64}$/, name);
+    }
+    for (const s of stages) {
+      const local = stages.some((other) => other.name === s.base);
+      if (!local) assert.match(s.base, /^\$\{(NODE|RUNTIME)_IMAGE\}@\$\{\1_DIGEST\}$/, `FROM ${s.base}`);
+    }
+  });
+
+  test("an npm ci that fails but exits 0 fails the build", () => {
+    const install = runs("build").find((r) => r.includes("npm ci")) ?? "";
+    assert.match(install, /&& npm ls --all >\/dev\/null/);
+    assert.match(install, /&& test -x node_modules\/\.bin\/tsc/);
+    assert.match(
+      runs("prod-deps").find((r) => r.includes("npm ci")) ?? "",
+      /&& npm ls --all --omit=dev >\/dev\/null/,
+    );
+  });
+
+  test("the install check fails on a half-empty node_modules, and passes on a whole one", () => {
+    // What npm's "Exit handler never called!" leaves: some packages, not all.
+    const dir = mkdtempSync(join(tmpdir(), "azid-npm-check-"));
+    try {
+      for (const file of ["package.json", "package-lock.json"])
+        cpSync(join(PACKAGE_ROOT, file), join(dir, file));
+      cpSync(join(PACKAGE_ROOT, "node_modules", "yaml"), join(dir, "node_modules", "yaml"), {
+        recursive: true,
+      });
+      const half = spawnSync("npm", ["ls", "--all", "--omit=dev"], { cwd: dir, encoding: "utf8" });
+      assert.notEqual(half.status, 0, "npm ls passes a half-empty node_modules");
+      const whole = spawnSync("npm", ["ls", "--all"], { cwd: PACKAGE_ROOT, encoding: "utf8" });
+      assert.equal(whole.status, 0, whole.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("npm gets a proxy's CA through a build secret, never a layer", () => {
+    for (const run of [...runs("build"), ...runs("prod-deps")].filter((r) => r.includes("npm ci"))) {
+      assert.match(run, /--mount=type=secret,id=npm-ca\b/);
+      assert.match(run, /NODE_EXTRA_CA_CERTS=\/run\/secrets\/npm-ca/);
+    }
+    assert.ok(!/COPY[^\n]*(\.crt|\.pem|ca-certificates)/i.test(dockerfile), "no CA file is copied");
+  });
+
+  test("the shipped stages run as a numeric non-root user over code root owns, and have no build tools", () => {
+    assert.match(argValue("RUNTIME_IMAGE") ?? "", /^gcr\.io\/distroless\/nodejs\d+-debian\d+:nonroot$/);
+    for (const name of ["sandbox", "runtime"]) {
+      const shipped = stage(name);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile build arguments
+      assert.equal(shipped.base, "${RUNTIME_IMAGE}@${RUNTIME_DIGEST}");
+      const users = of(shipped, "USER");
+      assert.equal(users.length, 1, name);
+      const [uid, gid] = (users[0] as Instruction).args.split(":").map(Number);
+      assert.ok(Number.isInteger(uid) && (uid as number) > 0, "numeric non-root uid");
+      assert.ok(Number.isInteger(gid) && (gid as number) > 0, "numeric non-root gid");
+      assert.deepEqual(of(shipped, "RUN"), [], "a shipped stage runs nothing (it has no shell)");
+      // /app comes whole from the app stage, before USER and WORKDIR, without --chown: root owns it.
+      const order = shipped.instructions.map((i) => i.keyword);
+      const copyApp = shipped.instructions.findIndex(
+        (i) => i.keyword === "COPY" && i.args === "--from=app /app /app",
+      );
+      assert.ok(copyApp >= 0 && copyApp < order.indexOf("WORKDIR") && copyApp < order.indexOf("USER"), name);
+    }
+  });
+
+  test("ships production dependencies only; the emulators only in the sandbox target", () => {
+    const appCopies = of(stage("app"), "COPY").map((i) => i.args);
+    assert.deepEqual(
+      appCopies.filter((c) => c.includes("node_modules")),
+      ["--from=prod-deps /app/node_modules /app/node_modules"],
+    );
+    for (const copy of appCopies) {
+      assert.match(copy, /^--from=(build|prod-deps)\b/, `copies only from earlier stages: ${copy}`);
       assert.ok(!/\/src\/(src|test|bench|node_modules)\b/.test(copy), `no sources or dev deps: ${copy}`);
     }
-    assert.ok(copies.some((c) => c.includes("/src/dist/src ./dist/src")));
+    assert.ok(appCopies.some((c) => c.includes("/src/dist/src /app/dist/src")));
+    assert.ok(
+      runs("prod-deps").some((r) => r.includes("npm ci --omit=dev --workspaces=false")),
+      "the product's dependencies leave the emulator workspaces out",
+    );
+    assert.deepEqual(
+      of(final, "COPY").map((i) => i.args),
+      ["--from=app /app /app"],
+    );
+    const sandboxCopies = of(stage("sandbox"), "COPY").map((i) => i.args);
+    for (const emulator of ["arm-emulator", "kube-emulator"]) {
+      assert.ok(
+        sandboxCopies.includes(`--from=build /src/packages/${emulator}/dist /app/packages/${emulator}/dist`),
+      );
+    }
+    assert.ok(sandboxCopies.includes("--from=sandbox-deps /app/node_modules /app/node_modules"));
   });
 
-  test("starts azid controller by default, with azid as the entry point", () => {
+  test("starts azid controller by default, serving metrics on the port it exposes", () => {
     const entrypoint = JSON.parse((of(final, "ENTRYPOINT")[0] as Instruction).args);
     assert.equal(entrypoint[0], "/nodejs/bin/node");
     assert.equal(entrypoint.at(-1), "/app/bin/azid.js");
-    assert.deepEqual(JSON.parse((of(final, "CMD")[0] as Instruction).args), ["controller"]);
+    const command: string[] = JSON.parse((of(final, "CMD")[0] as Instruction).args);
+    assert.equal(command[0], "controller");
+    const metricsAddr = command.find((a) => a.startsWith("--metrics-addr="))?.split("=")[1];
+    assert.match(
+      metricsAddr ?? "",
+      /^:\d+$/,
+      "metrics on every interface, or EXPOSE would name a port nothing outside reaches",
+    );
     assert.deepEqual(
       of(final, "EXPOSE").map((i) => i.args),
-      ["8080"],
+      [metricsAddr?.slice(1)],
     );
   });
 

@@ -10,13 +10,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { ConditionType } from "../../api/conditions.js";
-import { customResourceDefinition } from "../../api/crd.js";
-import { KINDS } from "../../api/kinds.js";
 import type { Condition } from "../../api/schemas/common.js";
 import type { TenantMigration } from "../../api/schemas/tenant-migration.js";
 import { formatDuration, plural } from "../../util/text.js";
 import { openAzureSession } from "../azure-session.js";
 import { type Declared, declaredPrincipals, differences } from "../demo/exact-state.js";
+import { installCrds } from "../demo/install-crds.js";
 import { KubeApi, type KubeObject } from "../demo/kube-api.js";
 import { startControllerChild, startRedisServer } from "../demo/processes.js";
 import { readEstate } from "../demo/read-estate.js";
@@ -268,21 +267,6 @@ async function run(
     context.say(`azid: report written to ${flags.report}`);
   }
   return code;
-}
-
-async function installCrds(kube: KubeApi): Promise<void> {
-  const crds = KINDS.map((kind) => customResourceDefinition(kind) as unknown as KubeObject);
-  for (const crd of crds) await kube.apply(crd);
-  await waitFor("the CRDs to be established", 60_000, async () => {
-    for (const crd of crds) {
-      const found = await kube.get<{ status?: { conditions?: Condition[] } }>(
-        "CustomResourceDefinition",
-        crd.metadata.name,
-      );
-      if (!found?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True"))
-        throw new Error(`${crd.metadata.name} not established`);
-    }
-  });
 }
 
 async function declaredOf(kube: KubeApi): Promise<Declared> {

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { PACKAGE_ROOT } from "../../util/paths.js";
+import { installCrds } from "../demo/install-crds.js";
+import { KubeApi } from "../demo/kube-api.js";
 import { createSampleAzureResources } from "../demo/sample.js";
 import { CliError } from "../exit-codes.js";
 import { parseNumber } from "../options.js";
@@ -12,8 +14,9 @@ export function registerSandboxCommand(program: Command): void {
   program
     .command("sandbox")
     .description(
-      "start the ARM and Kubernetes emulators on loopback for local play and tests (not for production); " +
-        "prints one JSON line (the sandbox file for --sandbox) when ready, and on stderr what to do next; " +
+      "start the ARM and Kubernetes emulators on loopback for local play and tests (not for production), " +
+        "with azid's CRDs installed; prints one JSON line (the sandbox file for --sandbox) when ready, " +
+        "and on stderr what to do next; " +
         "serves until SIGINT/SIGTERM",
     )
     .option("--arm-port <n>", "ARM emulator port (0 = a free port)", parseNumber, 0)
@@ -29,7 +32,11 @@ export function registerSandboxCommand(program: Command): void {
       "keep state (and the TLS material) in this folder across restarts; without it a temporary " +
         "folder is used and removed when the sandbox exits",
     )
-    .option("--host <address>", "address to bind (loopback by default)", "127.0.0.1")
+    .option(
+      "--host <address>",
+      "address to bind (loopback by default); with 0.0.0.0 or :: the URLs written name loopback",
+      "127.0.0.1",
+    )
     .option(
       "--info-file <path>",
       "also write the JSON line to this file, atomically, once ready (for containers without a shell)",
@@ -37,6 +44,7 @@ export function registerSandboxCommand(program: Command): void {
     .option("--seed", "create a resource group and three VMs to play with (as the portal would)", false)
     .option("--no-arm", "do not start the ARM emulator")
     .option("--no-kube", "do not start the Kubernetes emulator")
+    .option("--no-crds", "leave azid's CRDs out of the Kubernetes emulator")
     .action(async (opts) => {
       // The folder holds the emulators' private keys and a kubeconfig: a temporary one goes with the
       // process, however it ends (signals, an error, a normal exit; not SIGKILL).
@@ -59,6 +67,8 @@ export function registerSandboxCommand(program: Command): void {
         process.stderr.write(`azid: ${error.message}\n`);
         process.exit(error.exitCode);
       }
+      // Installed before the sandbox file appears: a controller started on it finds its kinds.
+      if (sandbox.info.kube && opts.crds) await installCrds(new KubeApi(sandbox.info.kube));
       const line = `${JSON.stringify(sandbox.info)}\n`;
       const sandboxFile = join(stateDir, "sandbox.json");
       writeFileSync(sandboxFile, line);
@@ -83,7 +93,9 @@ export function registerSandboxCommand(program: Command): void {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       process.once("SIGHUP", stop);
-      process.stderr.write(nextSteps(sandbox.info, { sandboxFile, stateDir, temporary, seeded }));
+      process.stderr.write(
+        nextSteps(sandbox.info, { sandboxFile, stateDir, temporary, seeded, crds: opts.crds }),
+      );
       process.stdout.write(line);
     });
 }
@@ -91,7 +103,7 @@ export function registerSandboxCommand(program: Command): void {
 /** What a person does next with the sandbox, with its own paths filled in. */
 function nextSteps(
   info: SandboxInfo,
-  context: { sandboxFile: string; stateDir: string; temporary: boolean; seeded: string[] },
+  context: { sandboxFile: string; stateDir: string; temporary: boolean; seeded: string[]; crds: boolean },
 ): string {
   const lines = ["azid sandbox: emulators for local play and tests, not for production", ""];
   if (info.arm) {
@@ -102,9 +114,11 @@ function nextSteps(
   if (info.kube) lines.push(`  Kubernetes  ${info.kube}`);
   lines.push("", "Next, in another terminal:");
   if (info.kubeconfig) {
+    lines.push(`  export KUBECONFIG=${info.kubeconfig}`);
     lines.push(
-      `  export KUBECONFIG=${info.kubeconfig}`,
-      `  kubectl apply -f ${join(PACKAGE_ROOT, "crds")}    # azid's CRDs`,
+      context.crds
+        ? "  kubectl get crds    # azid's CRDs are installed: kubectl apply -f your identities"
+        : `  kubectl apply -f ${join(PACKAGE_ROOT, "crds")}    # azid's CRDs (--no-crds left them out)`,
     );
   }
   if (info.arm && info.caFile) {

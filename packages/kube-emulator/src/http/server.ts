@@ -53,8 +53,11 @@ export class ApiServer {
     });
   }
 
+  /** Where clients reach the server: a wildcard bind (0.0.0.0, ::) is reached on loopback, as the ARM emulator's URL. */
   get url(): string {
-    const host = this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host;
+    const bound = this.options.host;
+    const host =
+      bound === "0.0.0.0" || bound === "::" ? "127.0.0.1" : bound.includes(":") ? `[${bound}]` : bound;
     return `http://${host}:${this.boundPort}`;
   }
 
