@@ -195,15 +195,18 @@ describe("Dockerfile", () => {
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith("#"));
     assert.equal(lines[0], "*", "everything is excluded first");
-    const allowed = lines.slice(1).map((l) => l.replace(/^!/, "").replace(/\/$/, ""));
+    const allowed = lines
+      .slice(1)
+      .filter((l) => l.startsWith("!"))
+      .map((l) => l.replace(/^!/, "").replace(/\/$/, ""));
+    const keptOut = lines.slice(1).filter((l) => !l.startsWith("!"));
+    assert.deepEqual(keptOut.sort(), ["packages/*/dist/", "packages/*/node_modules/", "packages/*/test/"]);
     assert.deepEqual(allowed.sort(), [
       "bin",
       "crds",
       "package-lock.json",
       "package.json",
-      "packages/*/package.json",
-      "packages/*/src",
-      "packages/*/tsconfig.json",
+      "packages",
       "spec",
       "src",
       "tsconfig.build.json",
