@@ -34,15 +34,18 @@ COPY . .
 RUN npm run build \
     && mkdir -p crds /state
 
-# The production dependencies alone, from the same lockfile, checked the same way. Without the
-# workspaces: the emulators are dev dependencies of the product, and so are theirs.
+# The production dependencies alone, from the same lockfile. Without the workspaces: the
+# emulators are dev dependencies of the product, and so are theirs. `npm ls` cannot check such an
+# install (it fails on the absent workspace folders): check-install.cjs looks for every package
+# the product needs instead, so a half-empty node_modules fails here.
 FROM ${NODE_IMAGE}@${NODE_DIGEST} AS prod-deps
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json scripts/check-install.cjs ./
 RUN --mount=type=secret,id=npm-ca --mount=type=cache,target=/root/.npm \
     if [ -s /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi; \
     npm ci --omit=dev --workspaces=false --ignore-scripts --no-audit --no-fund --prefer-offline \
-    && npm ls --all --omit=dev --workspaces=false >/dev/null
+    && node check-install.cjs \
+    && rm check-install.cjs
 
 # The sandbox's dependencies: the production ones plus the emulator workspaces and theirs.
 FROM ${NODE_IMAGE}@${NODE_DIGEST} AS sandbox-deps
