@@ -161,6 +161,31 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
     }
   }
 
+  /** Applying met a failure: a condition and a Warning say why; the queue acts on the verdict. */
+  async function reportApplyFailure(
+    migration: TenantMigration & KubeObject,
+    status: TenantMigrationStatus,
+    verdict: Verdict,
+  ): Promise<{ requeueAfterMs: number }> {
+    const message = `checking the custom roles needs reads that failed: ${verdict.message}`;
+    const next: TenantMigrationStatus = {
+      ...status,
+      conditions: setIn(
+        status.conditions,
+        condition(MigrationCondition.CustomRolesRestored, "False", verdict.reason, message),
+      ),
+    };
+    await runtime.status.write(MIGRATIONS, migration, next as Record<string, unknown>);
+    runtime.events.record({
+      regarding: migration,
+      type: "Warning",
+      reason: verdict.reason,
+      action: "Apply",
+      note: message,
+    });
+    return afterPlanFailure(verdict, runtime.azure.timeScale);
+  }
+
   return async (request, ctx) => {
     const migration = caches.of<TenantMigration & KubeObject>(MIGRATIONS).get("", request.name);
     if (!migration) return;
@@ -235,21 +260,33 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
         });
         status = { ...status, toTenantId: tenantNow };
       }
-      const restored =
-        status.conditions?.find((c) => c.type === MigrationCondition.CustomRolesRestored)?.status === "True";
-      if (!restored && (await customRolesRestored(subscription, declared.customRoles))) {
-        status = {
-          ...status,
-          conditions: setIn(
-            status.conditions,
-            condition(
+      const restoredCondition = status.conditions?.find(
+        (c) => c.type === MigrationCondition.CustomRolesRestored,
+      );
+      if (restoredCondition?.status !== "True") {
+        const check = await customRolesRestored(subscription, declared.customRoles).then(
+          (restored) => ({ restored }),
+          (error: unknown) => ({ verdict: judge(error) }),
+        );
+        if ("verdict" in check) {
+          // The approved phase stays: the check says why it cannot go on and is made again.
+          return reportApplyFailure(migration, status, check.verdict);
+        }
+        const next = check.restored
+          ? condition(
               MigrationCondition.CustomRolesRestored,
               "True",
               MigrationReason.Restored,
               "identities are being repaired",
-            ),
-          ),
-        };
+            )
+          : condition(
+              MigrationCondition.CustomRolesRestored,
+              "False",
+              MigrationReason.Restoring,
+              "re-creating custom roles first",
+            );
+        if (restoredCondition?.reason !== next.reason)
+          status = { ...status, conditions: setIn(status.conditions, next) };
       }
       const resources = [...declared.customRoles, ...declared.userAssigned, ...declared.systemAssigned];
       const toTenantId = status.toTenantId ?? "";
