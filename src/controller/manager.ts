@@ -10,6 +10,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import {
   type Classify,
+  exponentialBackoffMs,
   type RedisConnectionOptions,
   type RetryDecision,
   WorkQueue,
@@ -62,6 +63,20 @@ export interface ManagerTuning {
   healthTimeoutMs?: number;
   /** How long a failed add waits before it is tried again. Default 1 s. */
   addRetryMs?: number;
+  /** The wait before a failed leader duty starts again, doubling per failure. Default 1 s to 1 min. */
+  dutyBackoff?: { baseMs: number; capMs: number };
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 interface RunningController {
@@ -349,7 +364,8 @@ export class Manager {
       logger: options.logger.child({ controller: name }),
       metrics: options.metrics,
       isLeader: () => this.elector.isLeader(),
-      enqueue: (key) => controller.queue.add(key),
+      // Through the enqueuer: an add while Redis is away is kept and retried, never a rejection.
+      enqueue: (key) => controller.enqueuer.enqueue(key),
     };
   }
 
@@ -418,15 +434,38 @@ export class Manager {
       const duty = controller.handlers?.whileLeading;
       return duty ? [{ name: controller.definition.name, duty }] : [];
     });
-    return Promise.all(
-      duties.map(async ({ name, duty }) => {
-        try {
-          await duty(signal);
-        } catch (err) {
-          if (!signal.aborted) this.options.logger.error({ err, controller: name }, "a leader duty failed");
-        }
-      }),
-    ).then(() => undefined);
+    return Promise.all(duties.map(({ name, duty }) => this.keepDuty(name, duty, signal))).then(
+      () => undefined,
+    );
+  }
+
+  /**
+   * Runs a leader duty for as long as this replica leads: a duty that fails (or ends) is started
+   * again after an exponential backoff, so that tenant-move detection never stays dead until
+   * leadership changes.
+   */
+  private async keepDuty(
+    name: string,
+    duty: (signal: AbortSignal) => void | Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const backoff = this.options.tuning?.dutyBackoff ?? { baseMs: 1000, capMs: 60_000 };
+    for (let failures = 0; !signal.aborted; ) {
+      try {
+        await duty(signal);
+        if (signal.aborted) return;
+        this.options.logger.warn(
+          { controller: name },
+          "a leader duty ended while leading; starting it again",
+        );
+      } catch (err) {
+        if (signal.aborted) return;
+        this.options.logger.error({ err, controller: name }, "a leader duty failed; starting it again");
+      }
+      failures++;
+      this.options.metrics.leaderDutyRestarts.inc({ controller: name });
+      await abortableDelay(exponentialBackoffMs(failures, backoff), signal);
+    }
   }
 
   /** A changed credentials file reconciles everything again: a new tenant's credential is used at once. */

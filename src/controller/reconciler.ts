@@ -122,6 +122,9 @@ export interface ControllerRuntime {
   readonly metrics: Metrics;
   /** Whether this replica holds the leader lease now. */
   isLeader(): boolean;
-  /** Adds a key of this controller's kind to its queue now (from a leader duty, say). */
-  enqueue(key: string): Promise<void>;
+  /**
+   * Adds a key of this controller's kind to its queue now (from a leader duty, say). Never fails:
+   * while Redis is away the key is kept and added once it is back.
+   */
+  enqueue(key: string): void;
 }
