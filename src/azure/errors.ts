@@ -3,7 +3,7 @@ import { scrubSecrets } from "../observability/logger.js";
 
 /**
  * Every failure that comes out of src/azure is one of these classes, so that the error
- * policy (src/controller/error-policy.ts) decides retries from types, never from strings.
+ * policy (src/engine/error-policy.ts) decides retries from types, never from strings.
  */
 export class AzureError extends Error {
   override readonly name: string = "AzureError";

@@ -12,6 +12,10 @@ import type { TenantMigration } from "../api/schemas/tenant-migration.js";
 import { CredentialTenantError } from "../azure/errors.js";
 import { ActionExecutor } from "../azure/executor.js";
 import { IdentityPatches } from "../azure/identity-patches.js";
+import { VerdictError } from "../engine/error-policy.js";
+import { ObservationCache } from "../engine/observation-cache.js";
+import { PermissionGuard } from "../engine/permission-guard.js";
+import { type SyncOutcome, syncResource } from "../engine/resource-sync.js";
 import {
   AZID_FINALIZER,
   ensureFinalizer,
@@ -23,9 +27,6 @@ import { AZID_RESOURCES, type KubeObject, keyOf, NAMESPACES, type ResourceType }
 import type { ActionKind } from "../plan/actions.js";
 import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
-import { VerdictError } from "./error-policy.js";
-import { ObservationCache } from "./observation-cache.js";
-import { PermissionGuard } from "./permission-guard.js";
 import type {
   Caches,
   ControllerDefinition,
@@ -35,7 +36,6 @@ import type {
   Reconciler,
   SecondaryWatch,
 } from "./reconciler.js";
-import { type SyncOutcome, syncResource } from "./resource-sync.js";
 import { identityDependencies } from "./secondary-watches.js";
 import { isApplying } from "./tenant-migration-state.js";
 

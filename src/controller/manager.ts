@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AzureClients, type AzureEndpoints } from "../azure/clients.js";
 import type { CredentialProvider } from "../azure/credentials.js";
+import { judge } from "../engine/error-policy.js";
 import type { KubeClient } from "../kube/client.js";
 import { EventRecorder } from "../kube/events.js";
 import { LeaderElector } from "../kube/leader-election.js";
@@ -18,7 +19,6 @@ import {
 } from "../queue/index.js";
 import { InformerSet } from "./caches.js";
 import { Enqueuer } from "./enqueuer.js";
-import { judge } from "./error-policy.js";
 import { type HealthCheck, type HealthReport, runChecks } from "./health.js";
 import type {
   AzureRuntime,

@@ -14,14 +14,14 @@ import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-iden
 import type { TenantMigration, TenantMigrationStatus } from "../api/schemas/tenant-migration.js";
 import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 import { ActionExecutor } from "../azure/executor.js";
+import { judge, judgeAll, type Verdict, VerdictError } from "../engine/error-policy.js";
+import { observeForPlan } from "../engine/observe-for-plan.js";
 import { AZID_RESOURCES, type KubeObject, NAMESPACES } from "../kube/resources.js";
 import * as build from "../plan/build.js";
 import { emptyObserved, subscriptionKey } from "../plan/observed.js";
 import { evaluatePolicy } from "../plan/policy.js";
 import { planRemediation, type RemediationInput, toMigrationPlan } from "../plan/remediation.js";
 import { customRoleDefinitionGuid } from "../plan/roles.js";
-import { judge, judgeAll, type Verdict, VerdictError } from "./error-policy.js";
-import { observeForPlan } from "./observe-for-plan.js";
 import type { ControllerDefinition, ControllerRuntime, Reconciler } from "./reconciler.js";
 import { isApproved, progressOf } from "./tenant-migration-state.js";
 

@@ -14,7 +14,7 @@ import {
   toAzureError,
 } from "../../src/azure/errors.js";
 import { OperationInProgressError } from "../../src/azure/executor.js";
-import { judge, judgeAll, RECHECK } from "../../src/controller/error-policy.js";
+import { judge, judgeAll, RECHECK } from "../../src/engine/error-policy.js";
 
 describe("error policy: one verdict per failure", () => {
   const cases: Array<[string, unknown, Record<string, unknown>]> = [
