@@ -1,13 +1,12 @@
 // Reading Azure for a whole plan: every read the planners need (and will need once the plan's
-// new principals exist), run in waves and folded into one observed state until none is left.
-// Reads only: this is what `plan` and remediate's plan cost in ARM calls.
+// new principals exist), run through the one plan/act loop (converge) with a planner that asks
+// for reads only, until none is left. This is what `plan` and remediate's plan cost in ARM calls.
 import type { AzureError } from "../azure/errors.js";
 import type { ActionExecutor } from "../azure/executor.js";
 import type { ReadAction } from "../plan/actions.js";
-import { applyResult } from "../plan/apply-result.js";
 import type { ObservedState } from "../plan/observed.js";
 import { type RemediationInput, remediationReads } from "../plan/remediation.js";
-import { pool } from "../util/pool.js";
+import { converge } from "./converge.js";
 
 export interface Observation {
   observed: ObservedState;
@@ -19,24 +18,23 @@ export interface Observation {
 export async function observeForPlan(
   input: RemediationInput,
   executor: ActionExecutor,
-  options: { concurrency?: number; maxRounds?: number } = {},
+  options: { concurrency?: number } = {},
 ): Promise<Observation> {
-  let observed = input.observed;
-  const failures: Observation["failures"] = [];
-  let reads = 0;
-  for (let round = 0; round < (options.maxRounds ?? 25); round++) {
-    const wanted = remediationReads({ ...input, observed }).filter((read) => !observed.failures[read.key]);
-    if (wanted.length === 0) break;
-    const outcomes = await pool(wanted, options.concurrency ?? 16, (read) =>
-      executor.execute(read, input.subscriptionId),
-    );
-    for (const [index, read] of wanted.entries()) {
-      const outcome = outcomes[index];
-      if (!outcome) continue;
-      reads++;
-      if (outcome.error) failures.push({ action: read, error: outcome.error });
-      observed = applyResult(observed, read, outcome.result);
-    }
-  }
-  return { observed, failures, reads };
+  // A read that failed is not asked for again: its failure is the answer.
+  const readsOnly = (observed: ObservedState) => ({
+    actions: remediationReads({ ...input, observed }).filter((read) => !observed.failures[read.key]),
+    status: undefined,
+    notices: [],
+    deleted: false,
+  });
+  const run = await converge(readsOnly, input.observed, {
+    executor,
+    subscriptionId: input.subscriptionId,
+    concurrency: options.concurrency ?? 16,
+  });
+  return {
+    observed: run.observed,
+    failures: run.failures as Observation["failures"],
+    reads: run.executed.length,
+  };
 }
