@@ -1,34 +1,27 @@
 import { randomUUID } from "node:crypto";
-import { AzureClients, type AzureEndpoints } from "../azure/clients.js";
+import type { AzureEndpoints } from "../azure/clients.js";
 import type { CredentialProvider } from "../azure/credentials.js";
-import { judge } from "../engine/error-policy.js";
+import { classify } from "../engine/error-policy.js";
 import type { KubeClient } from "../kube/client.js";
 import { EventRecorder } from "../kube/events.js";
 import { LeaderElector } from "../kube/leader-election.js";
 import { type KubeObject, objectKey, parseKey } from "../kube/resources.js";
-import { StatusWriter, sameJson } from "../kube/status.js";
+import { StatusWriter } from "../kube/status.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import {
-  type Classify,
-  exponentialBackoffMs,
-  type RedisConnectionOptions,
-  type RetryDecision,
-  WorkQueue,
-  type WorkQueueOptions,
-} from "../queue/index.js";
+import { type RedisConnectionOptions, WorkQueue, type WorkQueueOptions } from "../queue/index.js";
+import { AzureWiring } from "./azure-wiring.js";
 import { InformerSet } from "./caches.js";
 import { Enqueuer } from "./enqueuer.js";
 import { type HealthCheck, type HealthReport, runChecks } from "./health.js";
+import { keepLeaderDuty } from "./leader-duties.js";
+import { DEFAULT_PREDICATE } from "./predicates.js";
 import type {
-  AzureRuntime,
   ControllerDefinition,
   ControllerHandlers,
   ControllerRuntime,
   RuntimeSettings,
-  UpdatePredicate,
 } from "./reconciler.js";
-import { RedisRateGate } from "./redis-rate-gate.js";
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -67,60 +60,12 @@ export interface ManagerTuning {
   dutyBackoff?: { baseMs: number; capMs: number };
 }
 
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 interface RunningController {
   definition: ControllerDefinition;
   queue: WorkQueue;
   enqueuer: Enqueuer;
   handlers?: ControllerHandlers;
 }
-
-/**
- * Every update but one that changed nothing besides the status (the controller's own writes) and
- * bookkeeping, or that only added finalizers: the echo of the finalizer a first reconcile adds
- * before it goes on, which would otherwise reconcile every new object twice. A removed finalizer
- * still counts (it may be azid's own, to add back).
- */
-export const ignoreStatusOnlyUpdates: UpdatePredicate = (before, after) => {
-  const added = onlyAddedTo(before.metadata?.finalizers ?? [], after.metadata?.finalizers ?? []);
-  return !sameJson(withoutStatus(before, added), withoutStatus(after, added));
-};
-
-function onlyAddedTo(before: readonly string[], after: readonly string[]): boolean {
-  return before.every((finalizer) => after.includes(finalizer));
-}
-
-function withoutStatus(object: KubeObject, withoutFinalizers: boolean): unknown {
-  const { status: _status, metadata, ...rest } = object;
-  const { resourceVersion: _rv, managedFields: _fields, finalizers, ...meta } = metadata ?? {};
-  return { ...rest, metadata: withoutFinalizers ? meta : { ...meta, finalizers } };
-}
-
-/** The error policy's verdict as the work queue's decision. */
-export const classify: Classify = (error): RetryDecision => {
-  const verdict = judge(error);
-  switch (verdict.kind) {
-    case "retry":
-      return { kind: "retry" };
-    case "throttled":
-      return { kind: "throttled", retryAfterMs: verdict.retryAfterMs };
-    case "terminal":
-      // Not retried; resync and changes bring the key back. A reconciler that reports the reason in
-      // a condition returns `requeueAfterMs: recheckAfterMs` itself instead of throwing.
-      return { kind: "terminal" };
-  }
-};
 
 /**
  * controller-runtime's manager: one work queue per controller, the informers of every kind the
@@ -140,8 +85,7 @@ export class Manager {
    * against an unreachable Redis, answers the readiness check, and holds the Azure token buckets.
    */
   private shared: WorkQueue | undefined;
-  private azure: AzureRuntime | undefined;
-  private credentialsTimer: NodeJS.Timeout | undefined;
+  private readonly azure: AzureWiring;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopped: Promise<void> | undefined;
   private readonly startAbort = new AbortController();
@@ -153,6 +97,12 @@ export class Manager {
         throw new Error(`a controller cannot be named ${controller.name}: taken`);
       names.add(controller.name);
     }
+    this.azure = new AzureWiring({
+      ...options.azure,
+      metrics: options.metrics,
+      logger: options.logger,
+      credentialsPollMs: options.tuning?.credentialsPollMs,
+    });
     this.identity = `${options.podName}_${randomUUID().slice(0, 8)}`;
     const logger = options.logger;
     this.informers = new InformerSet(
@@ -211,7 +161,8 @@ export class Manager {
       for (const controller of this.controllers) await this.startWorkers(controller);
       if (this.state !== "starting") throw new Error("the manager stopped while starting");
       this.elector.start();
-      this.watchCredentials();
+      // A new tenant's credential is used at once, for every resource.
+      this.azure.watchCredentials(() => this.reconcileEverything("credentials changed"));
       this.state = "running";
       logger.info(
         { controllers: this.controllers.map((c) => c.definition.name), identity: this.identity },
@@ -280,7 +231,7 @@ export class Manager {
     const { logger } = this.options;
     this.state = "stopping";
     this.startAbort.abort(new Error("the manager is stopping"));
-    clearInterval(this.credentialsTimer);
+    this.azure.stop();
     for (const controller of this.controllers) controller.enqueuer.close();
     logger.info({ gracePeriodMs }, "stopping: finishing running reconciles");
     const [reports] = await Promise.all([
@@ -329,7 +280,7 @@ export class Manager {
   private watch(controller: RunningController): void {
     const { definition, enqueuer } = controller;
     const own = this.informers.informer(definition.resource);
-    const predicate = definition.predicate ?? ignoreStatusOnlyUpdates;
+    const predicate = definition.predicate ?? DEFAULT_PREDICATE;
     const keyOf = (object: KubeObject) => objectKey(definition.resource, object);
     own.addHandler({
       onAdd: (object) => enqueuer.enqueue(keyOf(object)),
@@ -359,7 +310,7 @@ export class Manager {
       caches: this.informers,
       status: this.status,
       events: this.events,
-      azure: this.azureRuntime(),
+      azure: this.azure.runtimeOn(this.shared!),
       settings: options.settings,
       logger: options.logger.child({ controller: name }),
       metrics: options.metrics,
@@ -367,23 +318,6 @@ export class Manager {
       // Through the enqueuer: an add while Redis is away is kept and retried, never a rejection.
       enqueue: (key) => controller.enqueuer.enqueue(key),
     };
-  }
-
-  /** One Azure runtime for every controller, pacing ARM calls with buckets every replica shares. */
-  private azureRuntime(): AzureRuntime {
-    if (!this.azure) {
-      const { endpoints, credentials, timeScale } = this.options.azure;
-      const gate = new RedisRateGate(this.shared!.buckets, { timeScale });
-      const clients = new AzureClients({
-        endpoints,
-        credentials,
-        gate,
-        metrics: this.options.metrics,
-        logger: this.options.logger,
-      });
-      this.azure = { endpoints, credentials, clients, gate, targetLock: this.shared!.locks, timeScale };
-    }
-    return this.azure;
   }
 
   private async waitForCaches(): Promise<void> {
@@ -434,62 +368,23 @@ export class Manager {
       const duty = controller.handlers?.whileLeading;
       return duty ? [{ name: controller.definition.name, duty }] : [];
     });
-    return Promise.all(duties.map(({ name, duty }) => this.keepDuty(name, duty, signal))).then(
-      () => undefined,
-    );
+    const { logger, metrics, tuning } = this.options;
+    return Promise.all(
+      duties.map(({ name, duty }) =>
+        keepLeaderDuty(name, duty, signal, { logger, metrics, backoff: tuning?.dutyBackoff }),
+      ),
+    ).then(() => undefined);
   }
 
-  /**
-   * Runs a leader duty for as long as this replica leads: a duty that fails (or ends) is started
-   * again after an exponential backoff, so that tenant-move detection never stays dead until
-   * leadership changes.
-   */
-  private async keepDuty(
-    name: string,
-    duty: (signal: AbortSignal) => void | Promise<void>,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const backoff = this.options.tuning?.dutyBackoff ?? { baseMs: 1000, capMs: 60_000 };
-    for (let failures = 0; !signal.aborted; ) {
-      try {
-        await duty(signal);
-        if (signal.aborted) return;
-        this.options.logger.warn(
-          { controller: name },
-          "a leader duty ended while leading; starting it again",
-        );
-      } catch (err) {
-        if (signal.aborted) return;
-        this.options.logger.error({ err, controller: name }, "a leader duty failed; starting it again");
+  /** Every object of every controller's kind to its queue again, e.g. once azid's credential changed. */
+  private reconcileEverything(why: string): void {
+    let keys = 0;
+    for (const controller of this.controllers) {
+      for (const object of this.informers.informer(controller.definition.resource).list()) {
+        controller.enqueuer.enqueue(objectKey(controller.definition.resource, object));
+        keys++;
       }
-      failures++;
-      this.options.metrics.leaderDutyRestarts.inc({ controller: name });
-      await abortableDelay(exponentialBackoffMs(failures, backoff), signal);
     }
-  }
-
-  /** A changed credentials file reconciles everything again: a new tenant's credential is used at once. */
-  private watchCredentials(): void {
-    const { credentials } = this.options.azure;
-    this.credentialsTimer = setInterval(() => {
-      try {
-        if (!credentials.reloadIfChanged()) return;
-      } catch (err) {
-        this.options.logger.error(
-          { err },
-          "the credentials file changed but cannot be used; keeping the previous one",
-        );
-        return;
-      }
-      let keys = 0;
-      for (const controller of this.controllers) {
-        for (const object of this.informers.informer(controller.definition.resource).list()) {
-          controller.enqueuer.enqueue(objectKey(controller.definition.resource, object));
-          keys++;
-        }
-      }
-      this.options.logger.info({ keys }, "credentials changed; reconciling every resource again");
-    }, this.options.tuning?.credentialsPollMs ?? 10_000);
-    this.credentialsTimer.unref();
+    this.options.logger.info({ keys }, `${why}; reconciling every resource again`);
   }
 }
