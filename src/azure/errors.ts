@@ -37,6 +37,17 @@ export class TransientError extends AzureError {
   override readonly name: string = "TransientError";
 }
 
+/** A long-running operation Azure has accepted but not finished; the key comes back later. */
+export class OperationInProgressError extends TransientError {
+  override readonly name: string = "OperationInProgressError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message, "OperationInProgress", 202);
+  }
+}
+
 export class NotFoundError extends AzureError {
   override readonly name: string = "NotFoundError";
 }

@@ -13,6 +13,7 @@ import { type RedisConnectionOptions, WorkQueue, type WorkQueueOptions } from ".
 import { AzureWiring } from "./azure-wiring.js";
 import { InformerSet } from "./caches.js";
 import { Enqueuer } from "./enqueuer.js";
+import { ControllerError } from "./errors.js";
 import { type HealthCheck, type HealthReport, runChecks } from "./health.js";
 import { keepLeaderDuty } from "./leader-duties.js";
 import { DEFAULT_PREDICATE } from "./predicates.js";
@@ -94,7 +95,10 @@ export class Manager {
     const names = new Set<string>(["manager"]);
     for (const controller of options.controllers) {
       if (names.has(controller.name))
-        throw new Error(`a controller cannot be named ${controller.name}: taken`);
+        throw new ControllerError(
+          "DuplicateController",
+          `a controller cannot be named ${controller.name}: taken`,
+        );
       names.add(controller.name);
     }
     this.azure = new AzureWiring({
@@ -141,14 +145,14 @@ export class Manager {
    * sync, then starts the workers, leader election and the credentials watch.
    */
   async start(): Promise<void> {
-    if (this.state !== "new") throw new Error("a manager starts once");
+    if (this.state !== "new") throw new ControllerError("AlreadyStarted", "a manager starts once");
     this.state = "starting";
     const { logger } = this.options;
     try {
       const shared = await this.openQueue("manager");
       if (this.state !== "starting") {
         await shared.close({ gracePeriodMs: 0 });
-        throw new Error("the manager stopped while starting");
+        throw new ControllerError("StoppedWhileStarting", "the manager stopped while starting");
       }
       this.shared = shared;
       for (const definition of this.options.controllers) await this.openController(definition);
@@ -159,7 +163,8 @@ export class Manager {
       this.informers.start();
       await this.waitForCaches();
       for (const controller of this.controllers) await this.startWorkers(controller);
-      if (this.state !== "starting") throw new Error("the manager stopped while starting");
+      if (this.state !== "starting")
+        throw new ControllerError("StoppedWhileStarting", "the manager stopped while starting");
       this.elector.start();
       // A new tenant's credential is used at once, for every resource.
       this.azure.watchCredentials(() => this.reconcileEverything("credentials changed"));
@@ -266,7 +271,7 @@ export class Manager {
     if (this.state !== "starting") {
       // Stopped while Redis was being reached: this queue was not there for the shutdown to close.
       await queue.close({ gracePeriodMs: 0 });
-      throw new Error("the manager stopped while starting");
+      throw new ControllerError("StoppedWhileStarting", "the manager stopped while starting");
     }
     const enqueuer = new Enqueuer(
       (key) => queue.add(key),
@@ -328,7 +333,10 @@ export class Manager {
       await this.informers.waitForSync(signal);
     } catch (error) {
       if (timeout.aborted)
-        throw new Error(`the caches did not sync within ${timeoutMs} ms; is the API server reachable?`);
+        throw new ControllerError(
+          "CacheSyncTimeout",
+          `the caches did not sync within ${timeoutMs} ms; is the API server reachable?`,
+        );
       throw error;
     }
     this.options.logger.info(

@@ -6,12 +6,12 @@ import {
   ConflictError,
   CredentialTenantError,
   InvalidRequestError,
+  OperationInProgressError,
   PermissionError,
   PolicyDeniedError,
   PrincipalNotFoundError,
   ThrottledError,
 } from "../azure/errors.js";
-import { OperationInProgressError } from "../azure/executor.js";
 import { scrubSecrets } from "../observability/logger.js";
 import { reasonForFailure } from "../plan/failures.js";
 import type { ReconcileResult, RetryDecision } from "../queue/types.js";

@@ -6,6 +6,7 @@ import {
   CredentialTenantError,
   InvalidRequestError,
   NotFoundError,
+  OperationInProgressError,
   PermissionError,
   PolicyDeniedError,
   PrincipalNotFoundError,
@@ -13,7 +14,6 @@ import {
   TransientError,
   toAzureError,
 } from "../../src/azure/errors.js";
-import { OperationInProgressError } from "../../src/azure/executor.js";
 import {
   classify,
   judge,
