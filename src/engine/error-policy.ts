@@ -135,11 +135,12 @@ function messageOf(error: unknown): string {
  * condition, an event): the queue acts on it without judging again.
  */
 export function nextFor(verdict: Verdict, timeScale = 1): ReconcileResult {
+  const message = `${verdict.reason}: ${verdict.message}`;
   switch (verdict.kind) {
     case "retry":
-      return { failure: { kind: "retry" } };
+      return { failure: { kind: "retry" }, message };
     case "throttled":
-      return { failure: { kind: "throttled", retryAfterMs: verdict.retryAfterMs } };
+      return { failure: { kind: "throttled", retryAfterMs: verdict.retryAfterMs }, message };
     case "terminal":
       return { requeueAfterMs: verdict.recheckAfterMs / timeScale };
   }
@@ -152,7 +153,8 @@ export function nextFor(verdict: Verdict, timeScale = 1): ReconcileResult {
  */
 export function classify(error: unknown): RetryDecision {
   const verdict = judge(error);
-  return verdict.kind === "terminal" ? { kind: "terminal" } : (nextFor(verdict).failure as RetryDecision);
+  if (verdict.kind === "throttled") return { kind: "throttled", retryAfterMs: verdict.retryAfterMs };
+  return { kind: verdict.kind };
 }
 
 /** What `judgeSync` needs to know about one reconcile of an azid resource. */

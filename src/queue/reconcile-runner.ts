@@ -138,11 +138,11 @@ export class ReconcileRunner {
         signal: flight.abort.signal,
         logger,
       });
-      const failure = (result as { failure?: unknown } | undefined)?.failure;
+      const { failure, message } = (result ?? {}) as { failure?: unknown; message?: unknown };
       outcome =
         failure === undefined
           ? { kind: "done", requeueAfterMs: this.requeueAfter(result, logger) }
-          : { kind: "failed", decision: this.validDecision(failure, logger), error: undefined };
+          : { kind: "failed", decision: this.validDecision(failure, logger), error: message };
     } catch (error) {
       outcome = { kind: "failed", decision: this.decide(error, logger), error };
     }

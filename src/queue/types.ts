@@ -8,6 +8,8 @@ import type { Logger } from "../observability/logger.js";
 export interface ReconcileResult {
   requeueAfterMs?: number;
   failure?: RetryDecision;
+  /** What failed, for the log line of a `failure`. */
+  message?: string;
 }
 
 /** What the one error policy decides for a failed reconcile. */

@@ -160,12 +160,12 @@ describe("error policy: the queue's decision", () => {
   };
 
   const verdicts: Array<[string, Verdict, number, Record<string, unknown>]> = [
-    ["retry: backoff", retry, 1, { failure: { kind: "retry" } }],
+    ["retry: backoff", retry, 1, { failure: { kind: "retry" }, message: "AzureError: 503" }],
     [
       "throttled: parked for Retry-After",
       throttled,
       20,
-      { failure: { kind: "throttled", retryAfterMs: 7000 } },
+      { failure: { kind: "throttled", retryAfterMs: 7000 }, message: "Throttled: 429" },
     ],
     ["terminal: recheck after its delay", terminal, 1, { requeueAfterMs: RECHECK.permission }],
     ["terminal: on ARM's clock", terminal, 20, { requeueAfterMs: RECHECK.permission / 20 }],
@@ -226,7 +226,7 @@ describe("error policy: after a reconcile of an azid resource", () => {
       { verdict: blip, status: ready("False", "AzureError") },
       {
         writeStatus: false,
-        next: { failure: { kind: "retry" } },
+        next: { failure: { kind: "retry" }, message: "AzureError: 503" },
         warning: { reason: "AzureError", message: "503" },
       },
     ],
