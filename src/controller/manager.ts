@@ -14,7 +14,7 @@ import { AzureWiring } from "./azure-wiring.js";
 import { InformerSet } from "./caches.js";
 import { Enqueuer } from "./enqueuer.js";
 import { ControllerError } from "./errors.js";
-import { type HealthCheck, type HealthReport, runChecks } from "./health.js";
+import { checkThat, type HealthCheck, type HealthReport, runChecks } from "./health.js";
 import { keepLeaderDuty } from "./leader-duties.js";
 import { DEFAULT_PREDICATE } from "./predicates.js";
 import type {
@@ -181,44 +181,33 @@ export class Manager {
 
   /** Liveness: the process serves; a manager that stopped is not alive. */
   async liveness(): Promise<HealthReport> {
-    return runChecks(
-      [
-        {
-          name: "manager",
-          run: () => {
-            if (this.state === "stopped") throw new Error("stopped");
-          },
-        },
-      ],
-      1000,
+    const alive = checkThat(
+      "manager",
+      () => this.state !== "stopped",
+      () => "stopped",
     );
+    return runChecks([alive], 1000);
   }
 
   /** Readiness: started and not stopping, caches synced, Redis and the API server answering. */
   async readiness(): Promise<HealthReport> {
     const checks: HealthCheck[] = [
-      {
-        name: "manager",
-        run: () => {
-          if (this.state !== "running") throw new Error(this.state);
-        },
-      },
-      {
-        name: "informers",
-        run: () => {
-          if (!this.informers.hasSynced()) throw new Error("caches not synced");
-        },
-      },
-      {
-        name: "apiserver",
-        run: () => this.options.client.version(),
-      },
-      {
-        name: "redis",
-        run: async () => {
-          if (!(await this.shared?.isHealthy())) throw new Error("Redis does not answer");
-        },
-      },
+      checkThat(
+        "manager",
+        () => this.state === "running",
+        () => this.state,
+      ),
+      checkThat(
+        "informers",
+        () => this.informers.hasSynced(),
+        () => "caches not synced",
+      ),
+      { name: "apiserver", run: () => this.options.client.version() },
+      checkThat(
+        "redis",
+        async () => (await this.shared?.isHealthy()) === true,
+        () => "Redis does not answer",
+      ),
     ];
     return runChecks(checks, this.options.tuning?.healthTimeoutMs ?? 2000);
   }

@@ -23,9 +23,11 @@ export interface ReconcileRequest extends ObjectRef {
 
 /**
  * A function of a key that re-reads the current state (from the caches) and makes the world match
- * it. It never learns which change caused it, returns `{ requeueAfterMs }` to be called again
- * later, and throws to fail: the error policy (`judge`) decides between retry with backoff,
- * throttled (parked for Retry-After, no attempt counted) and terminal (not retried). `ctx` has the
+ * it. It never learns which change caused it and returns the queue's decision: nothing,
+ * `{ requeueAfterMs }` to be called again later, or a failure it judged and reported with the
+ * error policy (`nextFor` / `judgeSync` in src/engine/error-policy.ts: retry with backoff, or
+ * throttled, parked for Retry-After without counting an attempt). Anything it throws goes through
+ * the policy's `classify`. `ctx` has the
  * reconcile's logger (with key and reconcileId), its attempt number and an AbortSignal that fires
  * when the key is lost or the replica shuts down past its grace period.
  */
