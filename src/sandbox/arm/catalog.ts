@@ -65,6 +65,7 @@ export function graphServicePrincipalData(): GraphServicePrincipalData {
 export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 
 const RESOURCES_VERSIONS = [
+  "2015-11-01",
   "2020-01-01",
   "2021-04-01",
   "2022-09-01",
@@ -98,6 +99,7 @@ const COMPUTE_VERSIONS = [
   "2026-03-01",
   "2026-04-01",
 ];
+const KEYVAULT_VERSIONS = ["2026-02-01"];
 const WEB_VERSIONS = ["2022-03-01", "2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01", "2024-11-01"];
 const LOCATIONS = [
   "East US",
@@ -148,6 +150,12 @@ export const PROVIDERS: Record<string, ResourceTypeInfo[]> = {
     { resourceType: "virtualMachines", apiVersions: COMPUTE_VERSIONS },
     { resourceType: "virtualMachineScaleSets", apiVersions: COMPUTE_VERSIONS },
     { resourceType: "locations/operations", apiVersions: COMPUTE_VERSIONS },
+  ],
+  "Microsoft.KeyVault": [
+    { resourceType: "vaults", apiVersions: KEYVAULT_VERSIONS },
+    { resourceType: "vaults/accessPolicies", apiVersions: KEYVAULT_VERSIONS },
+    { resourceType: "deletedVaults", apiVersions: KEYVAULT_VERSIONS },
+    { resourceType: "checkNameAvailability", apiVersions: KEYVAULT_VERSIONS },
   ],
   "Microsoft.Web": [
     { resourceType: "sites", apiVersions: WEB_VERSIONS },

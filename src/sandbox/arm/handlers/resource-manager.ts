@@ -8,6 +8,7 @@ import { isAtOrBelow, key, resourceGroupScope, subscriptionScope } from "../ids.
 import type { Router } from "../router.js";
 import type { ResourceGroup, Subscription } from "../store.js";
 import { checkApiVersion, locationOf, requireGroup, subscriptionOfCtx, tagsOf } from "./common.js";
+import { vaultResourceEntries } from "./keyvault.js";
 import { deleteIdentity, identityBody } from "./msi.js";
 import { resourceBody } from "./resource-model.js";
 import { deleteResource } from "./resources.js";
@@ -202,6 +203,10 @@ function expanded(ctx: Ctx, groupBucket?: string): unknown[] {
   const all = [
     ...identities.map((i) => identityBody(i, "2024-11-30") as Record<string, unknown>),
     ...resources.map((r) => resourceBody(r, ctx.em)),
+    ...(vaultResourceEntries(ctx, sub.subscriptionId, groupBucket && ctx.params.resourceGroupName) as Record<
+      string,
+      unknown
+    >[]),
   ];
   return filter ? all.filter((r) => key(String(r.type)) === key(filter)) : all;
 }
