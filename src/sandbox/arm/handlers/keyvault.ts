@@ -180,8 +180,16 @@ function permissionsOf(value: unknown, where: string): Permissions {
   return out;
 }
 
-/** The entries of a request, checked; each must use the vault's tenant, as the document says. */
-function accessPoliciesOf(value: unknown, where: string, vaultTenantId: string): AccessPolicyEntry[] {
+/**
+ * The entries of a request, checked. Entries that a write creates or changes must use the vault's
+ * tenant, as the document says; `vaultTenantId` undefined skips that (a remove may name an entry of
+ * the tenant the vault had before, to clean up after a tenant change).
+ */
+function accessPoliciesOf(
+  value: unknown,
+  where: string,
+  vaultTenantId: string | undefined,
+): AccessPolicyEntry[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw badRequest(`'${where}' must be an array.`);
   return value.map((raw, i) => {
@@ -192,7 +200,7 @@ function accessPoliciesOf(value: unknown, where: string, vaultTenantId: string):
       throw badRequest(`'${at}.objectId' is required.`);
     if (e.applicationId !== undefined && e.applicationId !== null && !isGuid(e.applicationId))
       throw badRequest(`'${at}.applicationId' must be a GUID.`);
-    if (key(e.tenantId) !== key(vaultTenantId))
+    if (vaultTenantId !== undefined && key(e.tenantId) !== key(vaultTenantId))
       throw badRequest(
         `The tenant '${e.tenantId}' of '${at}' is not the vault's tenant '${vaultTenantId}'. All identities in the access policies must use the vault's tenant ID.`,
       );
@@ -502,7 +510,11 @@ const updateAccessPolicy: Handler = (ctx) => {
   const body = bodyObject(ctx);
   const p = objectAt(body.properties, "properties");
   if (!Array.isArray(p.accessPolicies)) throw badRequest("'properties.accessPolicies' is required.");
-  const changes = accessPoliciesOf(p.accessPolicies, "properties.accessPolicies", vault.tenantId);
+  const changes = accessPoliciesOf(
+    p.accessPolicies,
+    "properties.accessPolicies",
+    kind === "remove" ? undefined : vault.tenantId,
+  );
   const { entries, created } = applyAccessPolicyUpdate(vault.accessPolicies, kind, changes);
   checkLimit(entries);
   vault.accessPolicies = entries;
