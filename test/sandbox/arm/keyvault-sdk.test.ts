@@ -30,7 +30,7 @@ describe("@azure/arm-keyvault against the ARM emulator", () => {
         next: (r: unknown) => Promise<{ status: number }>,
       ) {
         const url = new URL(request.url);
-        sent.push(`${request.method} ${url.searchParams.get("api-version")}`);
+        sent.push(`${request.method} ${url.searchParams.get("api-version")} ${url.pathname}`);
         return next(request);
       },
     };
@@ -66,6 +66,14 @@ describe("@azure/arm-keyvault against the ARM emulator", () => {
       },
     });
     assert.equal(created.properties.provisioningState, "Succeeded", "the poller waits for the DNS name");
+    assert.ok(
+      sent.some((s) =>
+        /^GET \S+ \/subscriptions\/[^/]+\/providers\/Microsoft\.KeyVault\/locations\/westeurope\/operationResults\//.test(
+          s,
+        ),
+      ),
+      "the poller followed the create's Location",
+    );
     assert.equal(created.properties.tenantId, tenantId);
     assert.equal(created.properties.enableSoftDelete, true);
     assert.equal(created.properties.enableRbacAuthorization, false);

@@ -324,6 +324,67 @@ describe("Key Vault vaults in the ARM emulator", () => {
     );
   });
 
+  it("checks the caller's permissions: Reader may not write entries, Key Vault Contributor may but not purge", async () => {
+    await withFixture(async (f, p) => {
+      const tenant = f.arm.tenantId;
+      const sub = f.arm.subscriptionId;
+      const caller = "7c6b5a49-3827-4165-9a0b-1c2d3e4f5a62";
+      f.arm.addPrincipal(tenant, caller, { kind: "ServicePrincipal", displayName: "restricted app" });
+      f.arm.setCallerRestricted(caller, true);
+      const token = f.arm.issueToken({ oid: caller });
+      const grant = async (role: string, name: string) => {
+        const r = await f.request(
+          "PUT",
+          `/subscriptions/${sub}/resourceGroups/kv/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`,
+          {
+            body: {
+              properties: {
+                roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
+                principalId: caller,
+                principalType: "ServicePrincipal",
+              },
+            },
+          },
+        );
+        assert.equal(r.status, 201, r.text);
+      };
+      await f.request("PUT", p.vault("guarded"), { body: vaultBody(tenant) });
+      const add = () =>
+        f.request("PUT", p.policy("guarded", "add"), {
+          token,
+          body: { properties: { accessPolicies: [e(tenant, A, { secrets: ["get"] })] } },
+        });
+      await grant("acdd72a7-3385-48ef-bd42-f606fba81ae7", "9a8b7c6d-0000-4000-8000-0000000000a1"); // Reader
+      assert.equal((await f.request("GET", p.vault("guarded"), { token })).status, 200);
+      const refused = await add();
+      assert.deepEqual([refused.status, refused.body.error.code], [403, "AuthorizationFailed"]);
+      assert.match(refused.body.error.message, /Microsoft\.KeyVault\/vaults\/accessPolicies\/write/);
+      await grant("f25e0fa2-a7c8-4377-a976-54943a77a395", "9a8b7c6d-0000-4000-8000-0000000000a2"); // Key Vault Contributor
+      assert.equal((await add()).status, 201);
+      assert.equal((await f.request("DELETE", p.vault("guarded"), { token })).status, 200);
+      // The deleted vault lives at subscription scope, where the caller holds nothing.
+      const purge = await f.request("POST", `${p.deleted("guarded")}/purge?${KV}`, { token });
+      assert.deepEqual([purge.status, purge.body.error.code], [403, "AuthorizationFailed"]);
+    });
+  });
+
+  it("soft-deletes the vaults of a deleted resource group", async () => {
+    await withFixture(async (f, p) => {
+      await f.request("PUT", p.vault("grouped"), { body: vaultBody(f.arm.tenantId) });
+      const del = await f.request(
+        "DELETE",
+        `/subscriptions/${f.arm.subscriptionId}/resourcegroups/kv?api-version=2025-04-01`,
+      );
+      assert.equal(del.status, 200);
+      const list = await f.request(
+        "GET",
+        `/subscriptions/${f.arm.subscriptionId}/providers/Microsoft.KeyVault/vaults?${KV}`,
+      );
+      assert.deepEqual(list.body.value, []);
+      assert.equal((await f.request("GET", `${p.deleted("grouped")}?${KV}`)).status, 200);
+    });
+  });
+
   it("keeps vaults and deleted vaults across a restart from its state folder", async () => {
     const dir = await mkdtemp(join(tmpdir(), "azid-kv-"));
     try {

@@ -3,6 +3,7 @@
 // vaults (get, list, purge), name availability and the access-policy operation.
 import { authorize, checkPolicy } from "../authorize.js";
 import { apiVersion, bodyObject, type Ctx, type Handler, page, type Reply } from "../context.js";
+import type { Emulator } from "../emulator.js";
 import { ArmError } from "../errors.js";
 import { isGuid, key } from "../ids.js";
 import type { Router } from "../router.js";
@@ -459,7 +460,13 @@ const deleteVault: Handler = (ctx) => {
   requireGroup(ctx, ctx.params.resourceGroupName!);
   const vault = lookup(ctx);
   if (!vault) return { status: 204 };
-  const { vaults } = ctx.em.store;
+  deleteVaultSoftly(ctx.em, vault);
+  return { status: 200 };
+};
+
+/** Deletes a vault, keeping it as a deleted vault (its name reserved) unless soft delete is off. */
+export function deleteVaultSoftly(em: Emulator, vault: Vault): void {
+  const { vaults } = em.store;
   vaults.remove(vault);
   if (vault.properties.enableSoftDelete !== false) {
     const deletion = new Date();
@@ -473,9 +480,8 @@ const deleteVault: Handler = (ctx) => {
       vault,
     });
   }
-  ctx.em.changed();
-  return { status: 200 };
-};
+  em.changed();
+}
 
 const listByGroup: Handler = (ctx) => {
   checkApiVersion(ctx, NS, "vaults");
@@ -617,6 +623,11 @@ const operationResult: Handler = (ctx): Reply => {
 
 const checkNameAvailability: Handler = (ctx) => {
   checkApiVersion(ctx, NS, "checkNameAvailability");
+  authorize(
+    ctx,
+    `${NS}/checkNameAvailability/read`,
+    `/subscriptions/${subscriptionOfCtx(ctx).subscriptionId}`,
+  );
   const body = bodyObject(ctx);
   if (typeof body.name !== "string") throw badRequest("'name' is required.");
   if (typeof body.type !== "string" || key(body.type) !== key(TYPE))

@@ -8,7 +8,7 @@ import { isAtOrBelow, key, resourceGroupScope, subscriptionScope } from "../ids.
 import type { Router } from "../router.js";
 import type { ResourceGroup, Subscription } from "../store.js";
 import { checkApiVersion, locationOf, requireGroup, subscriptionOfCtx, tagsOf } from "./common.js";
-import { vaultResourceEntries } from "./keyvault.js";
+import { deleteVaultSoftly, vaultResourceEntries } from "./keyvault.js";
 import { deleteIdentity, identityBody } from "./msi.js";
 import { resourceBody } from "./resource-model.js";
 import { deleteResource } from "./resources.js";
@@ -183,6 +183,7 @@ const deleteGroup: Handler = (ctx) => {
     deleteIdentity(ctx.em, identity);
   for (const resource of [...(store.resourcesByGroup.get(bucket)?.values() ?? [])])
     deleteResource(ctx.em, resource);
+  for (const vault of store.vaults.inGroup(sub.subscriptionId, group.name)) deleteVaultSoftly(ctx.em, vault);
   for (const assignment of store.assignmentsAround(group.id, "all"))
     if (isAtOrBelow(assignment.scope, group.id)) store.removeAssignment(assignment);
   store.resourceGroups.delete(key(group.id));
