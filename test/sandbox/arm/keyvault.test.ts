@@ -152,6 +152,14 @@ describe("Key Vault vaults in the ARM emulator", () => {
       });
       assert.equal(off.body.properties.enableRbacAuthorization, false);
       assert.equal(off.body.properties.accessPolicies.length, 1, "a PATCH without accessPolicies keeps them");
+      const put = await f.request("PUT", p.vault("rbac"), { body: vaultBody(tenant) });
+      assert.equal(put.status, 200);
+      assert.equal(
+        put.body.properties.enableRbacAuthorization,
+        false,
+        "a PUT that leaves it out keeps the mode",
+      );
+      assert.deepEqual(put.body.properties.accessPolicies, [], "a PUT replaces the entries");
     });
   });
 

@@ -257,6 +257,13 @@ const SETTABLE = [
   "enablePurgeProtection",
 ];
 
+const STICKY = [
+  "enableRbacAuthorization",
+  "enableSoftDelete",
+  "softDeleteRetentionInDays",
+  "enablePurgeProtection",
+];
+
 /** The stored properties after a PUT (`replace`) or a PATCH (`merge`) of `p`. */
 function mergedProperties(
   base: Record<string, unknown>,
@@ -384,8 +391,15 @@ const putVault: Handler = (ctx) => {
   checkIrreversible(existing, p);
   const accessPolicies = accessPoliciesOf(p.accessPolicies, "properties.accessPolicies", p.tenantId);
   checkLimit(accessPolicies);
-  const properties = mergedProperties({}, p, true);
-  if (existing?.properties.enablePurgeProtection === true) properties.enablePurgeProtection = true;
+  // A PUT replaces the vault's properties, but the access model and the deletion settings it
+  // leaves out keep their values instead of falling back to a new vault's defaults.
+  const kept = Object.fromEntries(
+    STICKY.filter((name) => existing?.properties[name] !== undefined).map((name) => [
+      name,
+      existing!.properties[name],
+    ]),
+  );
+  const properties = mergedProperties(kept, p, true);
   if (existing) {
     existing.tags = tags;
     existing.tenantId = p.tenantId;
