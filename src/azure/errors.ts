@@ -3,7 +3,7 @@ import { scrubSecrets } from "../observability/logger.js";
 
 /**
  * Every failure that comes out of src/azure is one of these classes, so that the error
- * policy (src/controller/error-policy.ts) decides retries from types, never from strings.
+ * policy (src/engine/error-policy.ts) decides retries from types, never from strings.
  */
 export class AzureError extends Error {
   override readonly name: string = "AzureError";
@@ -35,6 +35,17 @@ export class ThrottledError extends AzureError {
 /** 5xx, 408, a dropped connection: worth retrying with backoff. */
 export class TransientError extends AzureError {
   override readonly name: string = "TransientError";
+}
+
+/** A long-running operation Azure has accepted but not finished; the key comes back later. */
+export class OperationInProgressError extends TransientError {
+  override readonly name: string = "OperationInProgressError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message, "OperationInProgress", 202);
+  }
 }
 
 export class NotFoundError extends AzureError {

@@ -15,7 +15,13 @@ import type {
 } from "../plan/observed.js";
 import { ApiVersionResolver } from "./api-versions.js";
 import type { ArmClients, AzureClients } from "./clients.js";
-import { AzureError, NotFoundError, ThrottledError, TransientError, toAzureError } from "./errors.js";
+import {
+  AzureError,
+  NotFoundError,
+  OperationInProgressError,
+  ThrottledError,
+  toAzureError,
+} from "./errors.js";
 import type { IdentityPatches } from "./identity-patches.js";
 import type { RateGate } from "./rate-gate.js";
 
@@ -344,17 +350,6 @@ export class ActionExecutor {
       );
     }
     return toResourceIdentity(poller.getResult()?.identity);
-  }
-}
-
-/** A long-running operation Azure has accepted but not finished; the key comes back later. */
-export class OperationInProgressError extends TransientError {
-  override readonly name: string = "OperationInProgressError";
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-  ) {
-    super(message, "OperationInProgress", 202);
   }
 }
 

@@ -10,7 +10,7 @@ import {
   RestError,
   type TlsSettings,
 } from "@azure/core-rest-pipeline";
-import { toAzureError } from "./errors.js";
+import { InvalidRequestError, toAzureError } from "./errors.js";
 
 /** A service principal as Microsoft Graph v1.0 returns it (the fields azid reads). */
 export interface ServicePrincipal {
@@ -104,8 +104,10 @@ export class GraphClient {
   private async send<T>(method: "GET" | "POST" | "DELETE", pathOrUrl: string, body?: unknown): Promise<T> {
     const url = pathOrUrl.startsWith("/") ? `${this.options.endpoint}${pathOrUrl}` : pathOrUrl;
     // A nextLink is followed only to Graph itself: the bearer token must not travel elsewhere.
-    if (!url.startsWith(`${this.options.endpoint}/`))
-      throw new Error(`refusing to follow ${url} outside Graph`);
+    if (!url.startsWith(`${this.options.endpoint}/`)) {
+      // No retry makes such a link safe: judged like a request Azure refuses (recheck in 30 min).
+      throw new InvalidRequestError(`refusing to follow ${url} outside Graph`, "NextLinkOutsideGraph", 0);
+    }
     const request = createPipelineRequest({
       url,
       method,

@@ -2,7 +2,7 @@
 // resource's planner run to its fixpoint against an Azure where each write succeeds, in repair
 // order, with the floor time ARM's buckets force on it.
 
-import { type Observation, observeForPlan } from "../controller/observe-for-plan.js";
+import { type Observation, observeForPlan } from "../engine/observe-for-plan.js";
 import type { ObservedSubscription } from "../plan/observed.js";
 import { emptyObserved, subscriptionKey } from "../plan/observed.js";
 import type { PolicyDecision } from "../plan/policy.js";

@@ -5,16 +5,10 @@
 import { ConditionType, Reason } from "../api/conditions.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
-import {
-  type AzureError,
-  ConflictError,
-  PrincipalNotFoundError,
-  ThrottledError,
-  TransientError,
-} from "../azure/errors.js";
+import type { AzureError } from "../azure/errors.js";
 import type { ActionExecutor } from "../azure/executor.js";
-import { OperationInProgressError } from "../azure/executor.js";
-import { converge } from "../controller/converge.js";
+import { converge } from "../engine/converge.js";
+import { judgeAll, type Verdict } from "../engine/error-policy.js";
 import { isRead, type WriteAction } from "../plan/actions.js";
 import { emptyObserved, type ObservedState } from "../plan/observed.js";
 import type { Notice } from "../plan/plan-types.js";
@@ -143,12 +137,15 @@ export async function reconcileResource(
     }
     errors = run.errors;
     lastObserved = run.observed;
-    const retryable = errors.filter(isRetryable);
+    // The controller's error policy: what it retries (with backoff, or after Retry-After) is
+    // retried here; what it stops on (a terminal verdict) ends this resource's run.
+    const verdict = judgeAll(errors);
     // Still waiting for something (a principal, a custom role, a long-running change) without
-    // any failure that a retry cannot fix: look again with fresh reads.
-    const waiting = errors.length === retryable.length && WAITING.has(readyOf(status).ready?.reason ?? "");
-    if ((retryable.length === 0 && !waiting) || attempts >= options.maxAttempts) break;
-    await sleep(retryDelay(retryable, attempts, options.baseDelayMs));
+    // any failure: look again with fresh reads.
+    const waiting = !verdict && WAITING.has(readyOf(status).ready?.reason ?? "");
+    const again = waiting || (verdict !== undefined && verdict.kind !== "terminal");
+    if (!again || attempts >= options.maxAttempts) break;
+    await sleep(retryDelay(verdict, attempts, options.baseDelayMs));
   }
   const outcome: ResourceOutcome = {
     key,
@@ -187,20 +184,8 @@ function stateOf(status: unknown): ResourceState {
 /** Ready reasons of a resource that is still on its way, not stopped. */
 const WAITING = new Set<string>([Reason.Progressing, Reason.Waiting]);
 
-/** Failures that another attempt can fix: throttling, 5xx, work in progress, replication, 409s. */
-export function isRetryable(error: AzureError): boolean {
-  return (
-    error instanceof ThrottledError ||
-    error instanceof TransientError ||
-    error instanceof PrincipalNotFoundError ||
-    error instanceof ConflictError
-  );
-}
-
-function retryDelay(errors: readonly AzureError[], attempt: number, baseDelayMs: number): number {
+/** Backoff doubling per attempt, or the wait a throttle asked for when it is longer. */
+function retryDelay(verdict: Verdict | undefined, attempt: number, baseDelayMs: number): number {
   const backoff = Math.min(baseDelayMs * 2 ** (attempt - 1), 30 * baseDelayMs);
-  const asked = errors.map((error) =>
-    error instanceof ThrottledError || error instanceof OperationInProgressError ? error.retryAfterMs : 0,
-  );
-  return Math.max(backoff, ...asked);
+  return Math.max(backoff, verdict?.kind === "throttled" ? verdict.retryAfterMs : 0);
 }

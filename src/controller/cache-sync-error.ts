@@ -1,11 +1,12 @@
 import type { Informer } from "../kube/informer.js";
 import { AZID_GROUP } from "../kube/resources.js";
+import { ControllerError } from "./errors.js";
 
 /**
  * The error of a cache sync that timed out, naming what is missing: an azid CRD the API server
  * does not serve (404 on its list) is the common cause, and the fix is to install the CRDs.
  */
-export function cacheSyncTimeoutError(informers: readonly Informer[], timeoutMs: number): Error {
+export function cacheSyncTimeoutError(informers: readonly Informer[], timeoutMs: number): ControllerError {
   const unsynced = informers.filter((informer) => !informer.hasSynced());
   const missingCrds = unsynced
     .filter((informer) => informer.resource.group === AZID_GROUP && statusOf(informer.syncFailure()) === 404)
@@ -32,7 +33,7 @@ export function cacheSyncTimeoutError(informers: readonly Informer[], timeoutMs:
   if (others.length > 0) {
     parts.push(`not listed yet: ${others.join(", ")}; is the API server reachable, and may azid list these?`);
   }
-  return new Error(parts.join("; "));
+  return new ControllerError("CacheSyncTimeout", parts.join("; "));
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -1,8 +1,9 @@
 import type { KubeClient } from "../kube/client.js";
 import { Informer } from "../kube/informer.js";
-import type { KubeObject, ResourceType } from "../kube/resources.js";
+import type { Kind, KubeObject, ResourceType } from "../kube/resources.js";
 import type { CacheReader, IndexFunc } from "../kube/store.js";
 import type { Logger } from "../observability/logger.js";
+import { ControllerError } from "./errors.js";
 import type { Caches, ControllerDefinition } from "./reconciler.js";
 
 export interface InformerSetOptions {
@@ -37,7 +38,10 @@ export class InformerSet implements Caches {
       for (const index of controller.indexes ?? []) {
         const kind = declare(index.resource);
         if (kind.indexers[index.name] && kind.indexers[index.name] !== index.index) {
-          throw new Error(`two different indexes named ${index.name} on ${index.resource.plural}`);
+          throw new ControllerError(
+            "DuplicateIndex",
+            `two different indexes named ${index.name} on ${index.resource.plural}`,
+          );
         }
         kind.indexers[index.name] = index.index;
       }
@@ -57,13 +61,18 @@ export class InformerSet implements Caches {
     }
   }
 
-  informer<T extends KubeObject = KubeObject>(resource: ResourceType): Informer<T> {
+  informer<T extends KubeObject = KubeObject>(resource: Kind<T>): Informer<T> {
     const informer = this.informers.get(resourceId(resource));
-    if (!informer) throw new Error(`${resource.plural} is not cached: declare it as a watch or a read`);
+    if (!informer)
+      throw new ControllerError(
+        "NotCached",
+        `${resource.plural} is not cached: declare it as a watch or a read`,
+      );
+    // One map for every kind: the handle says which type this one holds.
     return informer as unknown as Informer<T>;
   }
 
-  of<T extends KubeObject = KubeObject>(resource: ResourceType): CacheReader<T> {
+  of<T extends KubeObject = KubeObject>(resource: Kind<T>): CacheReader<T> {
     return this.informer<T>(resource);
   }
 

@@ -51,3 +51,17 @@ export function formatReport(endpoint: string, report: HealthReport): string {
   lines.push(`${endpoint} check ${report.ok ? "passed" : "failed"}`);
   return `${lines.join("\n")}\n`;
 }
+
+/** A check that fails with `reason` when `healthy` says no. */
+export function checkThat(
+  name: string,
+  healthy: () => boolean | Promise<boolean>,
+  reason: () => string,
+): HealthCheck {
+  return {
+    name,
+    run: async () => {
+      if (!(await healthy())) throw new Error(reason());
+    },
+  };
+}

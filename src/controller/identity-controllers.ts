@@ -12,20 +12,26 @@ import type { TenantMigration } from "../api/schemas/tenant-migration.js";
 import { CredentialTenantError } from "../azure/errors.js";
 import { ActionExecutor } from "../azure/executor.js";
 import { IdentityPatches } from "../azure/identity-patches.js";
+import { judgeSync } from "../engine/error-policy.js";
+import { ObservationCache } from "../engine/observation-cache.js";
+import { PermissionGuard } from "../engine/permission-guard.js";
+import { syncResource } from "../engine/resource-sync.js";
+import { AZID_FINALIZER, isBeingDeleted, withFinalizer } from "../kube/finalizers.js";
 import {
-  AZID_FINALIZER,
-  ensureFinalizer,
-  hasFinalizer,
-  isBeingDeleted,
-  removeFinalizer,
-} from "../kube/finalizers.js";
-import { AZID_RESOURCES, type KubeObject, keyOf, NAMESPACES, type ResourceType } from "../kube/resources.js";
+  CUSTOM_ROLES,
+  IDENTITY_POLICIES,
+  type Kind,
+  type KubeObject,
+  keyOf,
+  NAMESPACES,
+  SYSTEM_ASSIGNED_IDENTITIES,
+  TENANT_MIGRATIONS,
+  USER_ASSIGNED_IDENTITIES,
+} from "../kube/resources.js";
 import type { ActionKind } from "../plan/actions.js";
 import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
-import { VerdictError } from "./error-policy.js";
-import { ObservationCache } from "./observation-cache.js";
-import { PermissionGuard } from "./permission-guard.js";
+import type { ReconcileContext, ReconcileResult } from "../queue/index.js";
 import type {
   Caches,
   ControllerDefinition,
@@ -35,13 +41,11 @@ import type {
   Reconciler,
   SecondaryWatch,
 } from "./reconciler.js";
-import { type SyncOutcome, syncResource } from "./resource-sync.js";
 import { identityDependencies } from "./secondary-watches.js";
 import { isApplying } from "./tenant-migration-state.js";
 
-const IDENTITY_POLICIES = AZID_RESOURCES.IdentityPolicy!;
-const CUSTOM_ROLES = AZID_RESOURCES.CustomRole!;
-const TENANT_MIGRATIONS = AZID_RESOURCES.TenantMigration!;
+/** The kinds reconciled against Azure, with their objects' type. */
+type ManagedKind = Kind<ManagedResource & KubeObject>;
 
 /** The event reason for each write Azure accepted: what the controller did, in the past tense. */
 const EVENT_REASONS: Partial<Record<ActionKind, string>> = {
@@ -59,22 +63,19 @@ const EVENT_REASONS: Partial<Record<ActionKind, string>> = {
   RevokeAppRole: "AppRoleRevoked",
 };
 
-/** Not Ready without a failure to wait out (a principal to appear, a custom role to exist): look again. */
-const NOT_READY_RECHECK_MS = 30_000;
-
 export function userAssignedIdentityController(): ControllerDefinition {
-  return managedResourceController("userassignedidentity", AZID_RESOURCES.UserAssignedIdentity!);
+  return managedResourceController("userassignedidentity", USER_ASSIGNED_IDENTITIES);
 }
 
 export function systemAssignedIdentityController(): ControllerDefinition {
-  return managedResourceController("systemassignedidentity", AZID_RESOURCES.SystemAssignedIdentity!);
+  return managedResourceController("systemassignedidentity", SYSTEM_ASSIGNED_IDENTITIES);
 }
 
 export function customRoleController(): ControllerDefinition {
   return managedResourceController("customrole", CUSTOM_ROLES);
 }
 
-function managedResourceController(name: string, resource: ResourceType): ControllerDefinition {
+function managedResourceController(name: string, resource: ManagedKind): ControllerDefinition {
   const dependencies =
     resource === CUSTOM_ROLES
       ? { watches: [], indexes: [], reads: [NAMESPACES] }
@@ -94,12 +95,12 @@ function managedResourceController(name: string, resource: ResourceType): Contro
 
 const SUBSCRIPTION_INDEX = "subscription";
 
-function subscriptionIndex(resource: ResourceType): IndexDefinition {
+function subscriptionIndex(resource: ManagedKind): IndexDefinition {
   return {
     resource,
     name: SUBSCRIPTION_INDEX,
     index: (object) => {
-      const subscription = subscriptionOrUndefined(object as unknown as ManagedResource);
+      const subscription = subscriptionOrUndefined(object as ManagedResource & KubeObject);
       return subscription ? [subscription] : [];
     },
   };
@@ -109,7 +110,7 @@ function subscriptionIndex(resource: ResourceType): IndexDefinition {
  * A TenantMigration that starts applying, or whose custom roles are restored, reconciles the
  * resources of its subscription: they may repair now.
  */
-function migrationWatch(resource: ResourceType): SecondaryWatch {
+function migrationWatch(resource: ManagedKind): SecondaryWatch {
   return {
     resource: TENANT_MIGRATIONS,
     map({ before, after }: ObjectChange, caches: Caches) {
@@ -140,7 +141,7 @@ const TENANT_SWEEP_MS = 60_000;
  * CredentialTenantMismatch).
  */
 async function sweepTenants(
-  resource: ResourceType,
+  resource: ManagedKind,
   runtime: ControllerRuntime,
   signal: AbortSignal,
 ): Promise<void> {
@@ -149,7 +150,7 @@ async function sweepTenants(
   let reported = new Set<string>();
   while (!signal.aborted) {
     const bySubscription = new Map<string, ManagedResource[]>();
-    for (const managed of runtime.caches.of<KubeObject>(resource).list() as unknown as ManagedResource[]) {
+    for (const managed of runtime.caches.of(resource).list()) {
       const subscription = subscriptionOrUndefined(managed);
       if (subscription)
         bySubscription.set(subscription, [...(bySubscription.get(subscription) ?? []), managed]);
@@ -210,7 +211,7 @@ function subscriptionOrUndefined(resource: ManagedResource): string | undefined 
   }
 }
 
-function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reconciler {
+function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Reconciler {
   const executor = new ActionExecutor({
     clients: runtime.azure.clients,
     gate: runtime.azure.gate,
@@ -225,17 +226,15 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
     permissions.clear();
   });
   const { caches } = runtime;
-  // Rechecks wait for Azure (a permission granted, a principal replicated): on the sandbox's clock.
-  const armTime = (ms: number) => ms / runtime.azure.timeScale;
 
-  return async (request, ctx) => {
-    const object = caches.of<KubeObject>(resource).get(request.namespace, request.name);
-    if (!object) return;
-    const deleting = isBeingDeleted(object);
-    if (deleting && !hasFinalizer(object, AZID_FINALIZER)) return;
-    const current = deleting ? object : await ensureFinalizer(runtime.kube, resource, object, AZID_FINALIZER);
-    const managed = current as unknown as ManagedResource;
-    const namespace = request.namespace;
+  /** One sync with Azure and what follows it: events, the status, the queue's decision. */
+  async function sync(
+    current: ManagedResource & KubeObject,
+    ctx: ReconcileContext,
+  ): Promise<{ next: ReconcileResult; deleted: boolean }> {
+    const deleting = isBeingDeleted(current);
+    const managed = current;
+    const namespace = current.metadata?.namespace ?? "";
 
     const outcome = await syncResource(managed, {
       executor,
@@ -278,33 +277,45 @@ function reconcilerFor(resource: ResourceType, runtime: ControllerRuntime): Reco
         note: notice.message,
       });
     }
-    if (!keepsLastStatus(current, outcome, ctx.attempt)) {
+    const judgement = judgeSync({
+      verdict: outcome.verdict,
+      writes: outcome.writes,
+      unsettled: outcome.unsettled,
+      status: outcome.status,
+      previous: { status: current.status, generation: current.metadata?.generation },
+      deleting,
+      attempt: ctx.attempt,
+      timeScale: runtime.azure.timeScale,
+    });
+    if (judgement.writeStatus) {
       await runtime.status.write(resource, current, outcome.status as Record<string, unknown>);
     }
-    if (deleting && outcome.deleted) {
-      await removeFinalizer(runtime.kube, resource, current, AZID_FINALIZER);
-      return;
+    if (deleting && outcome.deleted) return { next: {}, deleted: true };
+    if (judgement.stopped) {
+      runtime.metrics.reconcileStopped.inc({ controller: runtime.name, reason: judgement.stopped });
     }
-
-    const verdict = outcome.verdict;
-    if (verdict?.kind === "terminal") {
-      runtime.metrics.reconcileStopped.inc({ controller: runtime.name, reason: verdict.reason });
-    }
-    // Why it stopped, for `kubectl describe`: an Azure failure, or a state only a person can fix.
-    const stopped = verdict ?? needsAttention(outcome.status);
-    if (stopped) {
+    if (judgement.warning) {
       runtime.events.record({
         regarding: current,
         type: "Warning",
-        reason: stopped.reason,
+        reason: judgement.warning.reason,
         action: deleting ? "Delete" : "Reconcile",
-        note: stopped.message,
+        note: judgement.warning.message,
       });
     }
-    if (verdict?.kind === "terminal") return { requeueAfterMs: armTime(verdict.recheckAfterMs) };
-    if (verdict) throw new VerdictError(verdict);
-    if (outcome.unsettled) return { requeueAfterMs: 1000 };
-    return isReady(outcome.status) ? undefined : { requeueAfterMs: armTime(NOT_READY_RECHECK_MS) };
+    return { next: judgement.next, deleted: false };
+  }
+
+  return async (request, ctx) => {
+    const object = caches.of(resource).get(request.namespace, request.name);
+    if (!object) return;
+    return withFinalizer(runtime.kube, resource, object, AZID_FINALIZER, {
+      apply: async (current) => (await sync(current, ctx)).next,
+      cleanup: async (current) => {
+        const { next, deleted } = await sync(current, ctx);
+        return { done: deleted, result: next };
+      },
+    });
   };
 }
 
@@ -330,52 +341,6 @@ function repairAllowed(
         (resource.kind === "CustomRole" ||
           conditionIsTrue(migration.status?.conditions, MigrationCondition.CustomRolesRestored)),
     );
-}
-
-/** Failed attempts in a row during which a Ready resource stays Ready through failed reads. */
-const TRANSIENT_READ_FAILURES_TOLERATED = 3;
-
-/**
- * True when this reconcile only failed to read, with errors worth retrying (5xx, a dropped
- * connection, after the SDK's own retries), wrote nothing, and the resource was Ready for its
- * current generation: it stays Ready for a few backed-off attempts rather than flapping to False
- * and back on a blip of ARM (alerts and GitOps health follow Ready). Its Warning event still says
- * what failed; a failure that lasts past the tolerance is written to the status. Throttling is
- * not tolerated so: a throttled reconcile counts no attempt, so the tolerance would never end.
- */
-function keepsLastStatus(current: KubeObject, outcome: SyncOutcome<unknown>, attempt: number): boolean {
-  const verdict = outcome.verdict;
-  if (verdict?.kind !== "retry" || outcome.writes > 0) return false;
-  if (attempt > TRANSIENT_READ_FAILURES_TOLERATED || isBeingDeleted(current)) return false;
-  const status = (current as { status?: { observedGeneration?: number; conditions?: Condition[] } }).status;
-  return status?.observedGeneration === current.metadata?.generation && isReady(status);
-}
-
-/** Not Ready for a reason no Azure call failed with, that waiting alone will not fix. */
-const ATTENTION_REASONS = new Set<string>([
-  Reason.InvalidSpec,
-  Reason.IdentityNotFound,
-  Reason.TargetNotFound,
-  Reason.ResourceGroupNotFound,
-  Reason.UnsupportedTarget,
-  Reason.LocationMismatch,
-  Reason.RoleNotFound,
-  Reason.CustomRoleNotFound,
-  Reason.AppRoleNotFound,
-]);
-
-function needsAttention(status: unknown): { reason: string; message: string } | undefined {
-  const ready = (status as { conditions?: Condition[] } | undefined)?.conditions?.find(
-    (condition) => condition.type === ConditionType.Ready,
-  );
-  return ready?.status === "False" && ATTENTION_REASONS.has(ready.reason) ? ready : undefined;
-}
-
-function isReady(status: unknown): boolean {
-  return conditionIsTrue(
-    (status as { conditions?: Condition[] } | undefined)?.conditions,
-    ConditionType.Ready,
-  );
 }
 
 function conditionIsTrue(conditions: readonly Condition[] | undefined, type: string): boolean {

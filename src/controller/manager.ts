@@ -1,34 +1,29 @@
 import { randomUUID } from "node:crypto";
-import { AzureClients, type AzureEndpoints } from "../azure/clients.js";
+import type { AzureEndpoints } from "../azure/clients.js";
 import type { CredentialProvider } from "../azure/credentials.js";
+import { classify } from "../engine/error-policy.js";
 import type { KubeClient } from "../kube/client.js";
 import { EventRecorder } from "../kube/events.js";
 import { LeaderElector } from "../kube/leader-election.js";
 import { type KubeObject, objectKey, parseKey } from "../kube/resources.js";
-import { StatusWriter, sameJson } from "../kube/status.js";
+import { StatusWriter } from "../kube/status.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import {
-  type Classify,
-  type RedisConnectionOptions,
-  type RetryDecision,
-  WorkQueue,
-  type WorkQueueOptions,
-} from "../queue/index.js";
+import { type RedisConnectionOptions, WorkQueue, type WorkQueueOptions } from "../queue/index.js";
+import { AzureWiring } from "./azure-wiring.js";
 import { cacheSyncTimeoutError } from "./cache-sync-error.js";
 import { InformerSet } from "./caches.js";
 import { Enqueuer } from "./enqueuer.js";
-import { judge } from "./error-policy.js";
-import { type HealthCheck, type HealthReport, runChecks } from "./health.js";
+import { ControllerError } from "./errors.js";
+import { checkThat, type HealthCheck, type HealthReport, runChecks } from "./health.js";
+import { keepLeaderDuty } from "./leader-duties.js";
+import { DEFAULT_PREDICATE } from "./predicates.js";
 import type {
-  AzureRuntime,
   ControllerDefinition,
   ControllerHandlers,
   ControllerRuntime,
   RuntimeSettings,
-  UpdatePredicate,
 } from "./reconciler.js";
-import { RedisRateGate } from "./redis-rate-gate.js";
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -63,6 +58,8 @@ export interface ManagerTuning {
   healthTimeoutMs?: number;
   /** How long a failed add waits before it is tried again. Default 1 s. */
   addRetryMs?: number;
+  /** The wait before a failed leader duty starts again, doubling per failure. Default 1 s to 1 min. */
+  dutyBackoff?: { baseMs: number; capMs: number };
 }
 
 interface RunningController {
@@ -71,42 +68,6 @@ interface RunningController {
   enqueuer: Enqueuer;
   handlers?: ControllerHandlers;
 }
-
-/**
- * Every update but one that changed nothing besides the status (the controller's own writes) and
- * bookkeeping, or that only added finalizers: the echo of the finalizer a first reconcile adds
- * before it goes on, which would otherwise reconcile every new object twice. A removed finalizer
- * still counts (it may be azid's own, to add back).
- */
-export const ignoreStatusOnlyUpdates: UpdatePredicate = (before, after) => {
-  const added = onlyAddedTo(before.metadata?.finalizers ?? [], after.metadata?.finalizers ?? []);
-  return !sameJson(withoutStatus(before, added), withoutStatus(after, added));
-};
-
-function onlyAddedTo(before: readonly string[], after: readonly string[]): boolean {
-  return before.every((finalizer) => after.includes(finalizer));
-}
-
-function withoutStatus(object: KubeObject, withoutFinalizers: boolean): unknown {
-  const { status: _status, metadata, ...rest } = object;
-  const { resourceVersion: _rv, managedFields: _fields, finalizers, ...meta } = metadata ?? {};
-  return { ...rest, metadata: withoutFinalizers ? meta : { ...meta, finalizers } };
-}
-
-/** The error policy's verdict as the work queue's decision. */
-export const classify: Classify = (error): RetryDecision => {
-  const verdict = judge(error);
-  switch (verdict.kind) {
-    case "retry":
-      return { kind: "retry" };
-    case "throttled":
-      return { kind: "throttled", retryAfterMs: verdict.retryAfterMs };
-    case "terminal":
-      // Not retried; resync and changes bring the key back. A reconciler that reports the reason in
-      // a condition returns `requeueAfterMs: recheckAfterMs` itself instead of throwing.
-      return { kind: "terminal" };
-  }
-};
 
 /**
  * controller-runtime's manager: one work queue per controller, the informers of every kind the
@@ -126,8 +87,7 @@ export class Manager {
    * against an unreachable Redis, answers the readiness check, and holds the Azure token buckets.
    */
   private shared: WorkQueue | undefined;
-  private azure: AzureRuntime | undefined;
-  private credentialsTimer: NodeJS.Timeout | undefined;
+  private readonly azure: AzureWiring;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopped: Promise<void> | undefined;
   private readonly startAbort = new AbortController();
@@ -136,9 +96,18 @@ export class Manager {
     const names = new Set<string>(["manager"]);
     for (const controller of options.controllers) {
       if (names.has(controller.name))
-        throw new Error(`a controller cannot be named ${controller.name}: taken`);
+        throw new ControllerError(
+          "DuplicateController",
+          `a controller cannot be named ${controller.name}: taken`,
+        );
       names.add(controller.name);
     }
+    this.azure = new AzureWiring({
+      ...options.azure,
+      metrics: options.metrics,
+      logger: options.logger,
+      credentialsPollMs: options.tuning?.credentialsPollMs,
+    });
     this.identity = `${options.podName}_${randomUUID().slice(0, 8)}`;
     const logger = options.logger;
     this.informers = new InformerSet(
@@ -177,14 +146,14 @@ export class Manager {
    * sync, then starts the workers, leader election and the credentials watch.
    */
   async start(): Promise<void> {
-    if (this.state !== "new") throw new Error("a manager starts once");
+    if (this.state !== "new") throw new ControllerError("AlreadyStarted", "a manager starts once");
     this.state = "starting";
     const { logger } = this.options;
     try {
       const shared = await this.openQueue("manager");
       if (this.state !== "starting") {
         await shared.close({ gracePeriodMs: 0 });
-        throw new Error("the manager stopped while starting");
+        throw new ControllerError("StoppedWhileStarting", "the manager stopped while starting");
       }
       this.shared = shared;
       for (const definition of this.options.controllers) await this.openController(definition);
@@ -195,9 +164,11 @@ export class Manager {
       this.informers.start();
       await this.waitForCaches();
       for (const controller of this.controllers) await this.startWorkers(controller);
-      if (this.state !== "starting") throw new Error("the manager stopped while starting");
+      if (this.state !== "starting")
+        throw new ControllerError("StoppedWhileStarting", "the manager stopped while starting");
       this.elector.start();
-      this.watchCredentials();
+      // A new tenant's credential is used at once, for every resource.
+      this.azure.watchCredentials(() => this.reconcileEverything("credentials changed"));
       this.state = "running";
       logger.info(
         { controllers: this.controllers.map((c) => c.definition.name), identity: this.identity },
@@ -211,44 +182,33 @@ export class Manager {
 
   /** Liveness: the process serves; a manager that stopped is not alive. */
   async liveness(): Promise<HealthReport> {
-    return runChecks(
-      [
-        {
-          name: "manager",
-          run: () => {
-            if (this.state === "stopped") throw new Error("stopped");
-          },
-        },
-      ],
-      1000,
+    const alive = checkThat(
+      "manager",
+      () => this.state !== "stopped",
+      () => "stopped",
     );
+    return runChecks([alive], 1000);
   }
 
   /** Readiness: started and not stopping, caches synced, Redis and the API server answering. */
   async readiness(): Promise<HealthReport> {
     const checks: HealthCheck[] = [
-      {
-        name: "manager",
-        run: () => {
-          if (this.state !== "running") throw new Error(this.state);
-        },
-      },
-      {
-        name: "informers",
-        run: () => {
-          if (!this.informers.hasSynced()) throw new Error("caches not synced");
-        },
-      },
-      {
-        name: "apiserver",
-        run: () => this.options.client.version(),
-      },
-      {
-        name: "redis",
-        run: async () => {
-          if (!(await this.shared?.isHealthy())) throw new Error("Redis does not answer");
-        },
-      },
+      checkThat(
+        "manager",
+        () => this.state === "running",
+        () => this.state,
+      ),
+      checkThat(
+        "informers",
+        () => this.informers.hasSynced(),
+        () => "caches not synced",
+      ),
+      { name: "apiserver", run: () => this.options.client.version() },
+      checkThat(
+        "redis",
+        async () => (await this.shared?.isHealthy()) === true,
+        () => "Redis does not answer",
+      ),
     ];
     return runChecks(checks, this.options.tuning?.healthTimeoutMs ?? 2000);
   }
@@ -266,7 +226,7 @@ export class Manager {
     const { logger } = this.options;
     this.state = "stopping";
     this.startAbort.abort(new Error("the manager is stopping"));
-    clearInterval(this.credentialsTimer);
+    this.azure.stop();
     for (const controller of this.controllers) controller.enqueuer.close();
     logger.info({ gracePeriodMs }, "stopping: finishing running reconciles");
     const [reports] = await Promise.all([
@@ -301,7 +261,7 @@ export class Manager {
     if (this.state !== "starting") {
       // Stopped while Redis was being reached: this queue was not there for the shutdown to close.
       await queue.close({ gracePeriodMs: 0 });
-      throw new Error("the manager stopped while starting");
+      throw new ControllerError("StoppedWhileStarting", "the manager stopped while starting");
     }
     const enqueuer = new Enqueuer(
       (key) => queue.add(key),
@@ -315,7 +275,7 @@ export class Manager {
   private watch(controller: RunningController): void {
     const { definition, enqueuer } = controller;
     const own = this.informers.informer(definition.resource);
-    const predicate = definition.predicate ?? ignoreStatusOnlyUpdates;
+    const predicate = definition.predicate ?? DEFAULT_PREDICATE;
     const keyOf = (object: KubeObject) => objectKey(definition.resource, object);
     own.addHandler({
       onAdd: (object) => enqueuer.enqueue(keyOf(object)),
@@ -345,30 +305,14 @@ export class Manager {
       caches: this.informers,
       status: this.status,
       events: this.events,
-      azure: this.azureRuntime(),
+      azure: this.azure.runtimeOn(this.shared!),
       settings: options.settings,
       logger: options.logger.child({ controller: name }),
       metrics: options.metrics,
       isLeader: () => this.elector.isLeader(),
-      enqueue: (key) => controller.queue.add(key),
+      // Through the enqueuer: an add while Redis is away is kept and retried, never a rejection.
+      enqueue: (key) => controller.enqueuer.enqueue(key),
     };
-  }
-
-  /** One Azure runtime for every controller, pacing ARM calls with buckets every replica shares. */
-  private azureRuntime(): AzureRuntime {
-    if (!this.azure) {
-      const { endpoints, credentials, timeScale } = this.options.azure;
-      const gate = new RedisRateGate(this.shared!.buckets, { timeScale });
-      const clients = new AzureClients({
-        endpoints,
-        credentials,
-        gate,
-        metrics: this.options.metrics,
-        logger: this.options.logger,
-      });
-      this.azure = { endpoints, credentials, clients, gate, targetLock: this.shared!.locks, timeScale };
-    }
-    return this.azure;
   }
 
   private async waitForCaches(): Promise<void> {
@@ -418,39 +362,23 @@ export class Manager {
       const duty = controller.handlers?.whileLeading;
       return duty ? [{ name: controller.definition.name, duty }] : [];
     });
+    const { logger, metrics, tuning } = this.options;
     return Promise.all(
-      duties.map(async ({ name, duty }) => {
-        try {
-          await duty(signal);
-        } catch (err) {
-          if (!signal.aborted) this.options.logger.error({ err, controller: name }, "a leader duty failed");
-        }
-      }),
+      duties.map(({ name, duty }) =>
+        keepLeaderDuty(name, duty, signal, { logger, metrics, backoff: tuning?.dutyBackoff }),
+      ),
     ).then(() => undefined);
   }
 
-  /** A changed credentials file reconciles everything again: a new tenant's credential is used at once. */
-  private watchCredentials(): void {
-    const { credentials } = this.options.azure;
-    this.credentialsTimer = setInterval(() => {
-      try {
-        if (!credentials.reloadIfChanged()) return;
-      } catch (err) {
-        this.options.logger.error(
-          { err },
-          "the credentials file changed but cannot be used; keeping the previous one",
-        );
-        return;
+  /** Every object of every controller's kind to its queue again, e.g. once azid's credential changed. */
+  private reconcileEverything(why: string): void {
+    let keys = 0;
+    for (const controller of this.controllers) {
+      for (const object of this.informers.informer(controller.definition.resource).list()) {
+        controller.enqueuer.enqueue(objectKey(controller.definition.resource, object));
+        keys++;
       }
-      let keys = 0;
-      for (const controller of this.controllers) {
-        for (const object of this.informers.informer(controller.definition.resource).list()) {
-          controller.enqueuer.enqueue(objectKey(controller.definition.resource, object));
-          keys++;
-        }
-      }
-      this.options.logger.info({ keys }, "credentials changed; reconciling every resource again");
-    }, this.options.tuning?.credentialsPollMs ?? 10_000);
-    this.credentialsTimer.unref();
+    }
+    this.options.logger.info({ keys }, `${why}; reconciling every resource again`);
   }
 }

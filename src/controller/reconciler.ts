@@ -8,12 +8,13 @@ import type { TargetLock } from "../azure/target-lock.js";
 import type { TenantRemediation } from "../config/controller-config.js";
 import type { KubeClient } from "../kube/client.js";
 import type { EventRecorder } from "../kube/events.js";
-import type { KubeObject, ObjectRef, ResourceType } from "../kube/resources.js";
+import type { Kind, KubeObject, ObjectRef, ResourceType } from "../kube/resources.js";
 import type { StatusWriter } from "../kube/status.js";
 import type { CacheReader, IndexFunc } from "../kube/store.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { ReconcileContext, ReconcileResult } from "../queue/index.js";
+import type { UpdatePredicate } from "./predicates.js";
 
 /** What a reconcile is about: its key (`Kind/namespace/name`) and the parts of it. */
 export interface ReconcileRequest extends ObjectRef {
@@ -22,9 +23,11 @@ export interface ReconcileRequest extends ObjectRef {
 
 /**
  * A function of a key that re-reads the current state (from the caches) and makes the world match
- * it. It never learns which change caused it, returns `{ requeueAfterMs }` to be called again
- * later, and throws to fail: the error policy (`judge`) decides between retry with backoff,
- * throttled (parked for Retry-After, no attempt counted) and terminal (not retried). `ctx` has the
+ * it. It never learns which change caused it and returns the queue's decision: nothing,
+ * `{ requeueAfterMs }` to be called again later, or a failure it judged and reported with the
+ * error policy (`nextFor` / `judgeSync` in src/engine/error-policy.ts: retry with backoff, or
+ * throttled, parked for Retry-After without counting an attempt). Anything it throws goes through
+ * the policy's `classify`. `ctx` has the
  * reconcile's logger (with key and reconcileId), its attempt number and an AbortSignal that fires
  * when the key is lost or the replica shuts down past its grace period.
  */
@@ -54,15 +57,12 @@ export interface IndexDefinition {
   index: IndexFunc<KubeObject>;
 }
 
-/** Which updates of the controller's own kind enqueue it; adds and deletes always do. */
-export type UpdatePredicate = (before: KubeObject, after: KubeObject) => boolean;
-
 export interface ControllerDefinition {
   /** The work queue's name and the `controller` label of the metrics, e.g. `userassignedidentity`. */
   name: string;
   /** The kind reconciled; one key per object. */
   resource: ResourceType;
-  /** Default: every update except those that change only the status (our own writes). */
+  /** Which updates of its own kind enqueue (adds and deletes always do). Default: DEFAULT_PREDICATE. */
   predicate?: UpdatePredicate;
   watches?: readonly SecondaryWatch[];
   /** Kinds read from the cache without enqueuing on their changes. */
@@ -87,7 +87,7 @@ export interface ControllerHandlers {
 /** The informer caches of every kind the controllers watch or read. */
 export interface Caches {
   /** The cache of a kind some controller declared (as its kind, a watch or a read); throws otherwise. */
-  of<T extends KubeObject = KubeObject>(resource: ResourceType): CacheReader<T>;
+  of<T extends KubeObject = KubeObject>(resource: Kind<T>): CacheReader<T>;
 }
 
 export interface AzureRuntime {
@@ -122,6 +122,9 @@ export interface ControllerRuntime {
   readonly metrics: Metrics;
   /** Whether this replica holds the leader lease now. */
   isLeader(): boolean;
-  /** Adds a key of this controller's kind to its queue now (from a leader duty, say). */
-  enqueue(key: string): Promise<void>;
+  /**
+   * Adds a key of this controller's kind to its queue now (from a leader duty, say). Never fails:
+   * while Redis is away the key is kept and added once it is back.
+   */
+  enqueue(key: string): void;
 }

@@ -5,14 +5,18 @@
 import { roleDefinitionGuid } from "../api/arm-id.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
-import { AZID_RESOURCES, type KubeObject, keyOf, NAMESPACES, type ResourceType } from "../kube/resources.js";
+import {
+  CUSTOM_ROLES,
+  IDENTITY_POLICIES,
+  type KubeObject,
+  keyOf,
+  NAMESPACES,
+  type ResourceType,
+} from "../kube/resources.js";
 import { sameJson } from "../kube/status.js";
 import { selectsNamespace } from "../plan/policy.js";
 import { customRoleDefinitionGuid } from "../plan/roles.js";
 import type { Caches, IndexDefinition, ObjectChange, SecondaryWatch } from "./reconciler.js";
-
-const IDENTITY_POLICIES = AZID_RESOURCES.IdentityPolicy!;
-const CUSTOM_ROLES = AZID_RESOURCES.CustomRole!;
 
 /** The index of identities by the custom roles they may refer to. */
 export const ROLE_REFERENCES = "roleReferences";

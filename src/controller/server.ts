@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { ControllerError } from "./errors.js";
 import { formatReport, type HealthReport } from "./health.js";
 
 export interface HealthServerOptions {
@@ -23,7 +24,7 @@ export interface HealthServer {
 /** Splits `host:port` / `:port` / `[::1]:port`; an empty host means every interface. */
 function parseAddress(address: string): { host: string | undefined; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
-  if (!match) throw new Error(`not host:port: ${address}`);
+  if (!match) throw new ControllerError("InvalidAddress", `--metrics-addr: not host:port: ${address}`);
   const host = match[1] ?? match[2] ?? "";
   return { host: host === "" ? undefined : host, port: Number(match[3]) };
 }

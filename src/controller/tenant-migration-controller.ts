@@ -10,27 +10,35 @@ import { type ManagedResource, subscriptionOfResource } from "../api/managed-res
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
-import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
 import type { TenantMigration, TenantMigrationStatus } from "../api/schemas/tenant-migration.js";
 import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 import { ActionExecutor } from "../azure/executor.js";
-import { AZID_RESOURCES, type KubeObject, NAMESPACES } from "../kube/resources.js";
+import { judge, judgeAll, nextFor, type Verdict } from "../engine/error-policy.js";
+import { observeForPlan } from "../engine/observe-for-plan.js";
+import {
+  CUSTOM_ROLES,
+  IDENTITY_POLICIES,
+  type Kind,
+  type KubeObject,
+  NAMESPACES,
+  SYSTEM_ASSIGNED_IDENTITIES,
+  TENANT_MIGRATIONS,
+  USER_ASSIGNED_IDENTITIES,
+} from "../kube/resources.js";
 import * as build from "../plan/build.js";
 import { emptyObserved, subscriptionKey } from "../plan/observed.js";
 import { evaluatePolicy } from "../plan/policy.js";
 import { planRemediation, type RemediationInput, toMigrationPlan } from "../plan/remediation.js";
 import { customRoleDefinitionGuid } from "../plan/roles.js";
+import type { ReconcileResult } from "../queue/index.js";
 import { formatDuration, plural } from "../util/text.js";
-import { judge, judgeAll, type Verdict, VerdictError } from "./error-policy.js";
-import { observeForPlan } from "./observe-for-plan.js";
 import type { ControllerDefinition, ControllerRuntime, Reconciler } from "./reconciler.js";
 import { isApproved, progressOf } from "./tenant-migration-state.js";
 
-const MIGRATIONS = AZID_RESOURCES.TenantMigration!;
-const UAIS = AZID_RESOURCES.UserAssignedIdentity!;
-const SAIS = AZID_RESOURCES.SystemAssignedIdentity!;
-const CUSTOM_ROLES = AZID_RESOURCES.CustomRole!;
-const POLICIES = AZID_RESOURCES.IdentityPolicy!;
+const MIGRATIONS = TENANT_MIGRATIONS;
+const UAIS = USER_ASSIGNED_IDENTITIES;
+const SAIS = SYSTEM_ASSIGNED_IDENTITIES;
+const POLICIES = IDENTITY_POLICIES;
 
 /** How often an applying migration looks at its resources' progress. */
 const PROGRESS_INTERVAL_MS = 2_000;
@@ -49,15 +57,15 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
   const { caches } = runtime;
 
   const declaredIn = (subscription: string) => {
-    const of = <T extends ManagedResource>(kind: typeof UAIS) =>
+    const of = <T extends ManagedResource & KubeObject>(kind: Kind<T>) =>
       caches
-        .of<T & KubeObject>(kind)
+        .of(kind)
         .list()
         .filter((resource) => subscriptionOfResource(resource) === subscription);
     return {
-      userAssigned: of<UserAssignedIdentity>(UAIS),
-      systemAssigned: of<SystemAssignedIdentity>(SAIS),
-      customRoles: of<CustomRole>(CUSTOM_ROLES),
+      userAssigned: of(UAIS),
+      systemAssigned: of(SAIS),
+      customRoles: of(CUSTOM_ROLES),
     };
   };
 
@@ -69,7 +77,9 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
       customRoles: caches.of<CustomRole & KubeObject>(CUSTOM_ROLES).list(resource.metadata.namespace),
     });
 
-  async function computePlan(migration: TenantMigration): Promise<TenantMigrationStatus> {
+  async function computePlan(
+    migration: TenantMigration,
+  ): Promise<{ status: TenantMigrationStatus } | { verdict: Verdict }> {
     const subscription = migration.spec.subscriptionId.toLowerCase();
     const declared = declaredIn(subscription);
     const input: RemediationInput = {
@@ -81,7 +91,7 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
     };
     const observation = await observeForPlan(input, executor);
     const verdict = judgeAll(observation.failures.map((failure) => failure.error));
-    if (verdict) throw new VerdictError(verdict);
+    if (verdict) return { verdict };
     const plan = planRemediation({ ...input, observed: observation.observed });
     const toTenantId = observation.observed.subscriptions[subscriptionKey(subscription)]?.tenantId;
     const moved = plan.fromTenantIds.length > 0;
@@ -89,7 +99,7 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
       resource: `UserAssignedIdentity/${identity.metadata.namespace}/${identity.metadata.name}`,
       ...(identity.status?.principalId ? { oldPrincipalId: identity.status.principalId } : {}),
     }));
-    return {
+    const status: TenantMigrationStatus = {
       ...(migration.status ?? {}),
       phase: !moved ? "NotNeeded" : migration.spec.mode === "Apply" ? "AwaitingApproval" : "Planned",
       ...(plan.fromTenantIds[0] ? { fromTenantId: plan.fromTenantIds[0] } : {}),
@@ -107,6 +117,7 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
       ],
       report: { actionsDone: 0, actionsFailed: 0, principals, summary: "not started" },
     };
+    return { status };
   }
 
   /** Custom roles first: true once every declared CustomRole's definition exists in Azure again. */
@@ -134,32 +145,57 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
   }
 
   /** Planning needs reads; when they fail the migration says why and the queue tries again. */
-  async function planOrReport(migration: TenantMigration & KubeObject) {
-    try {
-      return { status: await computePlan(migration) };
-    } catch (error) {
-      const verdict = error instanceof VerdictError ? error.verdict : judge(error);
-      const message = `planning needs reads that failed: ${verdict.reason}: ${verdict.message}`;
-      // A plan made for another tenant is no plan for this one.
-      const { plan: _stale, ...before } = migration.status ?? {};
-      const status: TenantMigrationStatus = {
-        ...before,
-        phase: "Pending",
-        conditions: setIn(
-          migration.status?.conditions,
-          condition(ConditionType.Planned, "False", MigrationReason.PlanFailed, message),
-        ),
-      };
-      await runtime.status.write(MIGRATIONS, migration, status as Record<string, unknown>);
-      runtime.events.record({
-        regarding: migration,
-        type: "Warning",
-        reason: MigrationEvent.PlanFailed,
-        action: "Plan",
-        note: message,
-      });
-      return { verdict };
-    }
+  async function planOrReport(
+    migration: TenantMigration & KubeObject,
+  ): Promise<{ status: TenantMigrationStatus } | { verdict: Verdict }> {
+    const planned = await computePlan(migration).catch((error: unknown) => ({ verdict: judge(error) }));
+    if ("status" in planned) return planned;
+    const { verdict } = planned;
+    const message = `planning needs reads that failed: ${verdict.reason}: ${verdict.message}`;
+    // A plan made for another tenant is no plan for this one.
+    const { plan: _stale, ...before } = migration.status ?? {};
+    const status: TenantMigrationStatus = {
+      ...before,
+      phase: "Pending",
+      conditions: setIn(
+        migration.status?.conditions,
+        condition(ConditionType.Planned, "False", MigrationReason.PlanFailed, message),
+      ),
+    };
+    await runtime.status.write(MIGRATIONS, migration, status as Record<string, unknown>);
+    runtime.events.record({
+      regarding: migration,
+      type: "Warning",
+      reason: MigrationEvent.PlanFailed,
+      action: "Plan",
+      note: message,
+    });
+    return { verdict };
+  }
+
+  /** Applying met a failure: a condition and a Warning say why; the queue acts on the verdict. */
+  async function reportApplyFailure(
+    migration: TenantMigration & KubeObject,
+    status: TenantMigrationStatus,
+    verdict: Verdict,
+  ): Promise<ReconcileResult> {
+    const message = `checking the custom roles needs reads that failed: ${verdict.message}`;
+    const next: TenantMigrationStatus = {
+      ...status,
+      conditions: setIn(
+        status.conditions,
+        condition(MigrationCondition.CustomRolesRestored, "False", verdict.reason, message),
+      ),
+    };
+    await runtime.status.write(MIGRATIONS, migration, next as Record<string, unknown>);
+    runtime.events.record({
+      regarding: migration,
+      type: "Warning",
+      reason: verdict.reason,
+      action: "Apply",
+      note: message,
+    });
+    return nextFor(verdict, runtime.azure.timeScale);
   }
 
   return async (request, ctx) => {
@@ -182,7 +218,7 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
 
     if ((!planned || phase === "NotNeeded") && phase !== "Applying") {
       const planning = await planOrReport(migration);
-      if (planning.verdict) return afterPlanFailure(planning.verdict, runtime.azure.timeScale);
+      if ("verdict" in planning) return nextFor(planning.verdict, runtime.azure.timeScale);
       status = planning.status;
       runtime.events.record({
         regarding: migration,
@@ -236,21 +272,33 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
         });
         status = { ...status, toTenantId: tenantNow };
       }
-      const restored =
-        status.conditions?.find((c) => c.type === MigrationCondition.CustomRolesRestored)?.status === "True";
-      if (!restored && (await customRolesRestored(subscription, declared.customRoles))) {
-        status = {
-          ...status,
-          conditions: setIn(
-            status.conditions,
-            condition(
+      const restoredCondition = status.conditions?.find(
+        (c) => c.type === MigrationCondition.CustomRolesRestored,
+      );
+      if (restoredCondition?.status !== "True") {
+        const check = await customRolesRestored(subscription, declared.customRoles).then(
+          (restored) => ({ restored }),
+          (error: unknown) => ({ verdict: judge(error) }),
+        );
+        if ("verdict" in check) {
+          // The approved phase stays: the check says why it cannot go on and is made again.
+          return reportApplyFailure(migration, status, check.verdict);
+        }
+        const next = check.restored
+          ? condition(
               MigrationCondition.CustomRolesRestored,
               "True",
               MigrationReason.Restored,
               "identities are being repaired",
-            ),
-          ),
-        };
+            )
+          : condition(
+              MigrationCondition.CustomRolesRestored,
+              "False",
+              MigrationReason.Restoring,
+              "re-creating custom roles first",
+            );
+        if (restoredCondition?.reason !== next.reason)
+          status = { ...status, conditions: setIn(status.conditions, next) };
       }
       const resources = [...declared.customRoles, ...declared.userAssigned, ...declared.systemAssigned];
       const toTenantId = status.toTenantId ?? "";
@@ -277,12 +325,6 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
     ctx.logger.debug({ phase: status.phase }, "tenant migration reconciled");
     return status.phase === "Applying" ? { requeueAfterMs: PROGRESS_INTERVAL_MS } : undefined;
   };
-}
-
-/** A failed plan is retried: with backoff, or after the recheck delay of a failure that needs a person. */
-function afterPlanFailure(verdict: Verdict, timeScale: number): { requeueAfterMs: number } {
-  if (verdict.kind === "terminal") return { requeueAfterMs: verdict.recheckAfterMs / timeScale };
-  throw new VerdictError(verdict);
 }
 
 const sameTenant = (a: string | undefined, b: string | undefined) => a?.toLowerCase() === b?.toLowerCase();

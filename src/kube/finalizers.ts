@@ -119,3 +119,37 @@ function describe(object: KubeObject): string {
   const { namespace, name } = object.metadata ?? {};
   return `${object.kind ?? "object"} ${namespace ? `${namespace}/` : ""}${name}`;
 }
+
+/** What a reconcile behind a finalizer does: make the world match, or clean up before the object goes. */
+export interface FinalizerHandlers<T extends KubeObject, R> {
+  apply(object: T): Promise<R>;
+  /** `done`: nothing is left to clean up, the finalizer may go. */
+  cleanup(object: T): Promise<{ done: boolean; result: R }>;
+}
+
+/**
+ * kube-rs's `finalizer`: an object without the finalizer gets it and the reconcile ends there
+ * (the update it causes reconciles it again, now safe to act on); an object being deleted is
+ * cleaned up, and the finalizer removed once cleanup is done; an object being deleted without
+ * the finalizer is none of ours any more. Everything else is applied.
+ */
+export async function withFinalizer<T extends KubeObject, R>(
+  client: KubeClient,
+  resource: ResourceType,
+  object: T,
+  finalizer: string,
+  handlers: FinalizerHandlers<T, R>,
+): Promise<R | undefined> {
+  const held = hasFinalizer(object, finalizer);
+  if (isBeingDeleted(object)) {
+    if (!held) return undefined;
+    const { done, result } = await handlers.cleanup(object);
+    if (done) await removeFinalizer(client, resource, object, finalizer);
+    return done ? undefined : result;
+  }
+  if (!held) {
+    await ensureFinalizer(client, resource, object, finalizer);
+    return undefined;
+  }
+  return handlers.apply(object);
+}

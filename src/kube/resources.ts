@@ -1,5 +1,10 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { KINDS } from "../api/kinds.js";
+import type { CustomRole } from "../api/schemas/custom-role.js";
+import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
+import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
+import type { TenantMigration } from "../api/schemas/tenant-migration.js";
+import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 
 /** An object as the API server sends it: JSON, timestamps as RFC 3339 strings. */
 export interface KubeObject extends KubernetesObject {
@@ -35,7 +40,31 @@ export const AZID_RESOURCES: Readonly<Record<string, ResourceType>> = Object.fro
   ]),
 );
 
-export const NAMESPACES: ResourceType = {
+/**
+ * A kind and the type of its objects: caches and writers read through it give that type, so no
+ * cast of a Kubernetes object is needed.
+ */
+export interface Kind<T extends KubeObject = KubeObject> extends ResourceType {
+  /** Never set: carries the objects' type for the compiler. */
+  readonly objectType?: T;
+}
+
+function azidKind<T extends KubeObject>(kind: string): Kind<T> {
+  const resource = AZID_RESOURCES[kind];
+  if (!resource) throw new Error(`${kind} is not an azid.dev kind (src/api/kinds.ts)`);
+  return resource;
+}
+
+/** A typed handle per azid.dev kind. */
+export const USER_ASSIGNED_IDENTITIES = azidKind<UserAssignedIdentity & KubeObject>("UserAssignedIdentity");
+export const SYSTEM_ASSIGNED_IDENTITIES = azidKind<SystemAssignedIdentity & KubeObject>(
+  "SystemAssignedIdentity",
+);
+export const CUSTOM_ROLES = azidKind<CustomRole & KubeObject>("CustomRole");
+export const IDENTITY_POLICIES = azidKind<IdentityPolicy & KubeObject>("IdentityPolicy");
+export const TENANT_MIGRATIONS = azidKind<TenantMigration & KubeObject>("TenantMigration");
+
+export const NAMESPACES: Kind = {
   group: "",
   version: "v1",
   plural: "namespaces",

@@ -77,6 +77,12 @@ export class Metrics {
     labelNames: ["subscription"] as const,
     registers: [this.registry],
   });
+  readonly leaderDutyRestarts = new Counter({
+    name: "azid_leader_duty_restarts_total",
+    help: "Leader duties (the tenant sweep) started again after they failed or ended while leading",
+    labelNames: ["controller"] as const,
+    registers: [this.registry],
+  });
   readonly tenantMismatch = new Gauge({
     name: "azid_tenant_mismatch",
     help: "Resources whose Azure tenant differs from their subscription's current tenant",

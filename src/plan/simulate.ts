@@ -1,11 +1,13 @@
-// Plans to a fixpoint against an imagined Azure: what reconcile does (plan, act, fold, plan
-// again) with the act step replaced by a function. Used to compute whole repair plans ahead of
-// time, and by tests to prove that the planners converge.
+// Plans to a fixpoint against an imagined Azure: the one plan/act loop (plan-loop.ts) with the
+// act step replaced by a function. Used to compute whole repair plans ahead of time, and by tests
+// to prove that the planners converge.
 import type { Action } from "./actions.js";
 import { type ActionResult, applyResult } from "./apply-result.js";
 import type { ObservedState } from "./observed.js";
+import { type Planner, planLoop } from "./plan-loop.js";
 import type { PlanResult } from "./plan-types.js";
 
+/** A plan that did not settle within the loop's rounds: a preview has no later reconcile to finish it. */
 export class NoFixpointError extends Error {
   override readonly name = "NoFixpointError";
   readonly code = "NoFixpoint";
@@ -21,27 +23,31 @@ export interface Simulation<Status> {
 }
 
 /**
- * Calls `plan` with the status of its previous call until it returns no action, executing each
- * action with `answer` (in list order, a valid serialisation of a concurrent wave).
+ * Runs the plan/act loop, executing each action with `answer` (in list order, a valid
+ * serialisation of a concurrent wave).
  */
 export function simulate<Status>(
-  plan: (observed: ObservedState, status: Status | undefined) => PlanResult<Status>,
+  plan: Planner<Status>,
   observed: ObservedState,
   answer: (action: Action, observed: ObservedState) => ActionResult,
   options: { initialStatus?: Status; maxRounds?: number } = {},
 ): Simulation<Status> {
-  const maxRounds = options.maxRounds ?? 50;
   const steps: Simulation<Status>["steps"] = [];
+  // The answer sees Azure as the actions before it in the wave left it.
   let state = observed;
-  let status = options.initialStatus;
-  for (let round = 0; round < maxRounds; round++) {
-    const result = plan(state, status);
-    if (result.actions.length === 0) return { steps, rounds: round, observed: state, final: result };
-    for (const action of result.actions) {
-      steps.push({ round, action });
-      state = applyResult(state, action, answer(action, state));
+  const loop = planLoop(plan, observed, options);
+  for (let round = 0, next = loop.next([]); ; round++) {
+    if (next.done) {
+      const end = next.value;
+      if (end.cutShort) throw new NoFixpointError(`no fixpoint after ${end.rounds} rounds`);
+      return { steps, rounds: end.rounds, observed: end.observed, final: end.final };
     }
-    status = result.status;
+    const results = next.value.actions.map((action) => {
+      steps.push({ round, action });
+      const result = answer(action, state);
+      state = applyResult(state, action, result);
+      return result;
+    });
+    next = loop.next(results);
   }
-  throw new NoFixpointError(`no fixpoint after ${maxRounds} rounds`);
 }

@@ -138,7 +138,11 @@ export class ReconcileRunner {
         signal: flight.abort.signal,
         logger,
       });
-      outcome = { kind: "done", requeueAfterMs: this.requeueAfter(result, logger) };
+      const { failure, message } = (result ?? {}) as { failure?: unknown; message?: unknown };
+      outcome =
+        failure === undefined
+          ? { kind: "done", requeueAfterMs: this.requeueAfter(result, logger) }
+          : { kind: "failed", decision: this.validDecision(failure, logger), error: message };
     } catch (error) {
       outcome = { kind: "failed", decision: this.decide(error, logger), error };
     }
@@ -238,6 +242,11 @@ export class ReconcileRunner {
       logger.error({ err: classifyError }, "the error policy threw; retrying with backoff");
       return { kind: "retry" };
     }
+    return this.validDecision(decision, logger);
+  }
+
+  private validDecision(value: unknown, logger: Logger): RetryDecision {
+    const decision = value as RetryDecision | undefined;
     if (decision?.kind === "throttled") {
       const wait = decision.retryAfterMs;
       if (typeof wait === "number" && Number.isFinite(wait) && wait >= 0) return decision;

@@ -1,8 +1,15 @@
 import type { Logger } from "../observability/logger.js";
 
-/** What a reconcile returns: nothing to do, or come back after a while (level-based polling). */
+/**
+ * What a reconcile returns: nothing to do, come back after a while (level-based polling), or a
+ * failure the reconciler has already judged and reported (the queue acts on its decision without
+ * judging it again; a thrown error goes through `classify` instead).
+ */
 export interface ReconcileResult {
   requeueAfterMs?: number;
+  failure?: RetryDecision;
+  /** What failed, for the log line of a `failure`. */
+  message?: string;
 }
 
 /** What the one error policy decides for a failed reconcile. */

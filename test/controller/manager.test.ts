@@ -86,12 +86,17 @@ describe("manager", () => {
       "the delete",
     );
 
+    // The positive signal: two changes, one after the other, each reconciled once. A reconcile
+    // caused by a status write before them would have been queued ahead of the second.
     const runs = log.starts().length;
-    await settle(500);
+    await cluster.setTags("basic", "id-0", { v: "probe" });
+    await waitFor(() => allReconciled("basic"), "the first probe");
+    await cluster.setTags("basic", "id-2", { v: "probe" });
+    await waitFor(() => allReconciled("basic"), "the second probe");
     assert.equal(
       log.starts().length,
-      runs,
-      "nothing runs once all is reconciled: status writes are not changes",
+      runs + 2,
+      "only the probes ran once all was reconciled: status writes are not changes",
     );
     assert.deepEqual(log.overlaps(), []);
     const metrics = await (await fetch(`${controller.server!.url}/metrics`)).text();
@@ -159,11 +164,17 @@ describe("manager", () => {
       [1, 1],
       "a throttled run is not an attempt",
     );
-    await settle(300);
-    assert.equal(
-      log.starts("UserAssignedIdentity/errors/denied").length,
-      1,
-      "a terminal error is not retried",
+    // The positive signal: a change of the denied one runs it again. A retry pending from the
+    // first run would have been overridden by that add and kept its failure count (attempt 2).
+    await cluster.setTags("errors", "denied", { v: "2" });
+    await waitFor(
+      () => log.starts("UserAssignedIdentity/errors/denied").length >= 2,
+      "the denied one to run on its change",
+    );
+    assert.deepEqual(
+      log.starts("UserAssignedIdentity/errors/denied").map((r) => r.attempt),
+      [1, 1],
+      "a terminal error is not retried: no attempt in between, its failure count reset",
     );
     const metrics = await (await fetch(`${controller.server!.url}/metrics`)).text();
     assert.match(

@@ -16,12 +16,14 @@ const DOCUMENTS = [
   "authorization/2022-04-01/authorization-RoleAssignmentsCalls.json",
   "authorization/2022-04-01/authorization-RoleDefinitionsCalls.json",
   "resources-subscriptions/2022-12-01/subscriptions.json",
+  "keyvault/2026-02-01/openapi.json",
 ];
 
 /** Files referenced from the documents, by the path they are referenced under. */
 const SUPPORT = [
   "common-types/resource-management/v2/types.json",
   "common-types/resource-management/v4/types.json",
+  "common-types/resource-management/v5/types.json",
   "authorization/2022-04-01/common-types.json",
   "compute/VirtualMachineIdentity.excerpt.json",
 ];

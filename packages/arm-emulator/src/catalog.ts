@@ -224,6 +224,7 @@ const ROLE_DEFINITION_VERSIONS = [
   "2022-04-01",
   "2022-05-01-preview",
 ];
+const KEYVAULT_VERSIONS = ["2026-02-01"];
 const WEB_VERSIONS = ["2022-03-01", "2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01", "2024-11-01"];
 /** The regions served, with what `GET /subscriptions/{s}/locations` says of them (Azure's values). */
 const REGIONS: {
@@ -353,6 +354,12 @@ export const PROVIDERS: Record<string, ResourceTypeInfo[]> = {
     { resourceType: "virtualMachines", apiVersions: COMPUTE_VERSIONS },
     { resourceType: "virtualMachineScaleSets", apiVersions: COMPUTE_VERSIONS },
     { resourceType: "locations/operations", apiVersions: COMPUTE_VERSIONS },
+  ],
+  "Microsoft.KeyVault": [
+    { resourceType: "vaults", apiVersions: KEYVAULT_VERSIONS },
+    { resourceType: "vaults/accessPolicies", apiVersions: KEYVAULT_VERSIONS },
+    { resourceType: "deletedVaults", apiVersions: KEYVAULT_VERSIONS },
+    { resourceType: "checkNameAvailability", apiVersions: KEYVAULT_VERSIONS },
   ],
   "Microsoft.Web": [
     { resourceType: "sites", apiVersions: WEB_VERSIONS },

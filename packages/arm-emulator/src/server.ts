@@ -10,6 +10,7 @@ import { registerAdmin } from "./handlers/admin.js";
 import { registerAuthorization } from "./handlers/authorization.js";
 import { registerEntra } from "./handlers/entra.js";
 import { registerGraph } from "./handlers/graph.js";
+import { registerKeyVault } from "./handlers/keyvault.js";
 import { registerMsi } from "./handlers/msi.js";
 import { registerOperations, settleOperations } from "./handlers/operations.js";
 import { registerResourceManager } from "./handlers/resource-manager.js";
@@ -60,6 +61,7 @@ export function createRequestListener(em: Emulator, options: ServerOptions) {
   const arm = new Router<Handler>();
   registerAuthorization(arm);
   registerMsi(arm);
+  registerKeyVault(arm);
   registerResourceManager(arm);
   registerOperations(arm);
   registerResources(arm);

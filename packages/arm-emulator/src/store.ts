@@ -10,6 +10,7 @@ import {
 } from "./catalog.js";
 import { guidFrom, isAtOrBelow, key, subscriptionOf } from "./ids.js";
 import type { Permission } from "./rbac.js";
+import { VaultStore } from "./vaults.js";
 
 export type PrincipalKind = "ServicePrincipal" | "User" | "Group";
 
@@ -213,6 +214,7 @@ export class Store {
   readonly assignmentsByName = new Map<string, RoleAssignment>();
   readonly customRoles = new Map<string, CustomRole>();
   readonly operations = new Map<string, PendingOperation>();
+  readonly vaults = new VaultStore();
 
   // ---- tenants and directory ----
 
@@ -431,6 +433,7 @@ export class Store {
       roleAssignments: [...this.roleAssignments.values()],
       customRoles: [...this.customRoles.values()],
       operations: [...this.operations.values()],
+      keyVault: this.vaults.toJSON(),
     };
   }
 
@@ -444,6 +447,7 @@ export class Store {
       roleAssignments: RoleAssignment[];
       customRoles: CustomRole[];
       operations: PendingOperation[];
+      keyVault?: unknown;
     };
     for (const t of d.tenants) {
       const tenant = this.ensureTenant(t.id);
@@ -457,5 +461,6 @@ export class Store {
     for (const a of d.roleAssignments) this.putAssignment(a);
     for (const c of d.customRoles) this.customRoles.set(key(c.name), c);
     for (const o of d.operations ?? []) this.operations.set(o.id, o);
+    this.vaults.load(d.keyVault);
   }
 }

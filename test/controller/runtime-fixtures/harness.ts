@@ -16,6 +16,7 @@ export const TEST_TUNING: ManagerTuning = {
   cacheSyncTimeoutMs: 30_000,
   healthTimeoutMs: 1000,
   addRetryMs: 200,
+  dutyBackoff: { baseMs: 50, capMs: 1000 },
 };
 
 export interface InProcessOptions {

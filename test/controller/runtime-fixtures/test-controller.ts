@@ -2,7 +2,11 @@
 // "works" a while, writes a Ready condition naming the tag value it saw, and reports the start and
 // end of every run so that tests can check ordering, overlap and spread.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ControllerDefinition, Reconciler } from "../../../src/controller/reconciler.js";
+import type {
+  ControllerDefinition,
+  ControllerRuntime,
+  Reconciler,
+} from "../../../src/controller/reconciler.js";
 import { identityDependencies } from "../../../src/controller/secondary-watches.js";
 import {
   AZID_FINALIZER,
@@ -38,8 +42,8 @@ export interface TestControllerOptions {
   finalizer?: boolean;
   /** Records an Event for every reconcile. */
   events?: boolean;
-  /** Leader duty, if any. */
-  whileLeading?: (signal: AbortSignal) => void | Promise<void>;
+  /** Leader duty, if any; it may enqueue through the runtime it is given. */
+  whileLeading?: (signal: AbortSignal, runtime: ControllerRuntime) => void | Promise<void>;
 }
 
 export function testController(options: TestControllerOptions): ControllerDefinition {
@@ -101,7 +105,8 @@ export function testController(options: TestControllerOptions): ControllerDefini
           options.report({ type: "end", pid: process.pid, key: request.key, at: now(), outcome });
         }
       };
-      return { reconcile, whileLeading: options.whileLeading };
+      const duty = options.whileLeading;
+      return { reconcile, ...(duty ? { whileLeading: (signal: AbortSignal) => duty(signal, runtime) } : {}) };
     },
   };
 }

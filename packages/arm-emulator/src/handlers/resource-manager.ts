@@ -8,6 +8,7 @@ import { isAtOrBelow, key, resourceGroupScope, subscriptionScope } from "../ids.
 import type { Router } from "../router.js";
 import type { ResourceGroup, Subscription } from "../store.js";
 import { checkApiVersion, locationOf, requireGroup, subscriptionOfCtx, tagsOf } from "./common.js";
+import { deleteVaultSoftly, vaultResourceEntries } from "./keyvault.js";
 import { deleteIdentity, identityBody } from "./msi.js";
 import { resourceBody } from "./resource-model.js";
 import { deleteResource } from "./resources.js";
@@ -187,6 +188,7 @@ const deleteGroup: Handler = (ctx) => {
     deleteIdentity(ctx.em, identity);
   for (const resource of [...(store.resourcesByGroup.get(bucket)?.values() ?? [])])
     deleteResource(ctx.em, resource);
+  for (const vault of store.vaults.inGroup(sub.subscriptionId, group.name)) deleteVaultSoftly(ctx.em, vault);
   for (const assignment of store.assignmentsAround(group.id, "all"))
     if (isAtOrBelow(assignment.scope, group.id)) store.removeAssignment(assignment);
   store.resourceGroups.delete(key(group.id));
@@ -207,6 +209,10 @@ function expanded(ctx: Ctx, groupBucket?: string): unknown[] {
   const all = [
     ...identities.map((i) => identityBody(i, "2024-11-30") as Record<string, unknown>),
     ...resources.map((r) => resourceBody(r, ctx.em)),
+    ...(vaultResourceEntries(ctx, sub.subscriptionId, groupBucket && ctx.params.resourceGroupName) as Record<
+      string,
+      unknown
+    >[]),
   ];
   return filter ? all.filter((r) => key(String(r.type)) === key(filter)) : all;
 }

@@ -1,8 +1,8 @@
 import type { AzureError } from "../azure/errors.js";
 import type { ActionExecutor, Execution } from "../azure/executor.js";
 import { type Action, isRead } from "../plan/actions.js";
-import { applyResult } from "../plan/apply-result.js";
 import type { ObservedState } from "../plan/observed.js";
+import { type Planner, planLoop } from "../plan/plan-loop.js";
 import type { Notice, PlanResult } from "../plan/plan-types.js";
 
 export interface Convergence<Status> {
@@ -13,6 +13,8 @@ export interface Convergence<Status> {
   notices: Notice[];
   /** The typed errors behind the failures of this reconcile, for the error policy. */
   errors: AzureError[];
+  /** The same failures with the action each came from. */
+  failures: Array<{ action: Action; error: AzureError }>;
   /** Every action run, in order. */
   executed: Action[];
   /** The writes Azure accepted, in order (for events: what the controller did). */
@@ -28,6 +30,7 @@ export interface ConvergeOptions<Status> {
   initialStatus?: Status;
   /** How many actions of one wave run at once. */
   concurrency?: number;
+  /** Default: the loop's MAX_ROUNDS. */
   maxRounds?: number;
   /** Called before each wave of writes, e.g. to stop when the lease or the approval is gone. */
   beforeWrites?: (writes: readonly Action[]) => void | Promise<void>;
@@ -39,26 +42,22 @@ export interface ConvergeOptions<Status> {
 }
 
 /**
- * The act phase: plan, run the wave of actions the plan asks for, fold their outcomes into the
- * observed state, plan again, until the plan is empty. Actions of a wave run concurrently,
- * except that those sharing a serialKey run one after another, in the order planned.
+ * The act phase: the one plan/act loop (src/plan/plan-loop.ts) with each wave sent to Azure.
+ * Actions of a wave run concurrently, except that those sharing a serialKey run one after
+ * another, in the order planned.
  */
 export async function converge<Status>(
-  plan: (observed: ObservedState, status: Status | undefined) => PlanResult<Status>,
+  plan: Planner<Status>,
   observed: ObservedState,
   options: ConvergeOptions<Status>,
 ): Promise<Convergence<Status>> {
-  const maxRounds = options.maxRounds ?? 20;
   const notices: Notice[] = [];
   const seenNotices = new Set<string>();
   const errors: AzureError[] = [];
+  const failures: Convergence<Status>["failures"] = [];
   const executed: Action[] = [];
   const writesDone: Action[] = [];
-  let state = observed;
-  let status = options.initialStatus;
-
-  for (let round = 0; ; round++) {
-    const result = plan(state, status);
+  const noticesOf = (result: PlanResult<Status>) => {
     for (const notice of result.notices) {
       const key = `${notice.type}|${notice.reason}|${notice.message}`;
       if (!seenNotices.has(key)) {
@@ -66,17 +65,26 @@ export async function converge<Status>(
         notices.push(notice);
       }
     }
-    if (result.actions.length === 0 || round >= maxRounds) {
+  };
+
+  const loop = planLoop(plan, observed, options);
+  for (let next = loop.next([]); ; ) {
+    if (next.done) {
+      const end = next.value;
+      noticesOf(end.final);
       return {
-        final: result,
-        observed: state,
+        final: end.final,
+        observed: end.observed,
         notices,
         errors,
+        failures,
         executed,
         writesDone,
-        cutShort: result.actions.length > 0,
+        cutShort: end.cutShort,
       };
     }
+    const result = next.value;
+    noticesOf(result);
     const writes = result.actions.filter((action) => !isRead(action));
     if (writes.length > 0) await options.beforeWrites?.(writes);
     const refused = writes.length > 0 && options.vetWrites ? await options.vetWrites(writes) : new Map();
@@ -85,16 +93,19 @@ export async function converge<Status>(
       result.actions.filter((action) => !refused.has(action.key)),
       options,
     );
-    let next = 0;
-    for (const action of result.actions) {
-      const outcome = refused.get(action.key) ?? outcomes[next++];
-      if (!outcome) continue;
+    let sent = 0;
+    const results = result.actions.map((action) => {
+      const outcome = refused.get(action.key) ?? outcomes[sent++];
+      if (!outcome) return undefined;
       executed.push(action);
-      if (outcome.error) errors.push(outcome.error);
+      if (outcome.error) {
+        errors.push(outcome.error);
+        failures.push({ action, error: outcome.error });
+      }
       if (!isRead(action) && !outcome.result.failure) writesDone.push(action);
-      state = applyResult(state, action, outcome.result);
-    }
-    status = result.status;
+      return outcome.result;
+    });
+    next = loop.next(results);
   }
 }
 

@@ -5,8 +5,8 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import type { IdentityPolicy } from "../../src/api/schemas/identity-policy.js";
 import type { UserAssignedIdentity } from "../../src/api/schemas/user-assigned-identity.js";
-import { ObservationCache } from "../../src/controller/observation-cache.js";
-import { type SyncDependencies, syncResource } from "../../src/controller/resource-sync.js";
+import { ObservationCache } from "../../src/engine/observation-cache.js";
+import { type SyncDependencies, syncResource } from "../../src/engine/resource-sync.js";
 import { type ArmFixture, startArmFixture } from "../support/arm.js";
 import { sandboxExecutor } from "../support/azure.js";
 

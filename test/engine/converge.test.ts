@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { armIdKey } from "../../src/api/arm-id.js";
 import type { UserAssignedIdentity } from "../../src/api/schemas/user-assigned-identity.js";
-import { converge } from "../../src/controller/converge.js";
+import { converge } from "../../src/engine/converge.js";
 import { isRead } from "../../src/plan/actions.js";
 import { emptyObserved } from "../../src/plan/observed.js";
 import type { PlanContext } from "../../src/plan/plan-types.js";

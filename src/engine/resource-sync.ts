@@ -51,7 +51,8 @@ export interface SyncOutcome<Status> {
 /**
  * One reconcile of one azid resource against Azure, independent of Kubernetes: evaluate the
  * policy, plan to a fixpoint with the executor (reads served from the observation cache where
- * fresh), and judge the failures. The controller and the CLI both run it.
+ * fresh), and judge the failures. The controller runs it; the CLI (src/cli/reconcile.ts) runs the
+ * same converge and error policy around its state file, many resources at a time.
  */
 export async function syncResource<R extends ManagedResource>(
   resource: R,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ObservationCache } from "../../src/controller/observation-cache.js";
+import { ObservationCache } from "../../src/engine/observation-cache.js";
 import { emptyObserved } from "../../src/plan/observed.js";
 
 const SUB = "11111111-1111-1111-1111-111111111111";

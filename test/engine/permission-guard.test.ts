@@ -8,9 +8,9 @@ import type { IdentityPolicy } from "../../src/api/schemas/identity-policy.js";
 import type { UserAssignedIdentity } from "../../src/api/schemas/user-assigned-identity.js";
 import { ActionExecutor } from "../../src/azure/executor.js";
 import { OPEN_GATE } from "../../src/azure/rate-gate.js";
-import { ObservationCache } from "../../src/controller/observation-cache.js";
-import { PermissionGuard } from "../../src/controller/permission-guard.js";
-import { syncResource } from "../../src/controller/resource-sync.js";
+import { ObservationCache } from "../../src/engine/observation-cache.js";
+import { PermissionGuard } from "../../src/engine/permission-guard.js";
+import { syncResource } from "../../src/engine/resource-sync.js";
 import { type ArmFixture, startArmFixture } from "../support/arm.js";
 import { SANDBOX_CLIENT_ID, sandboxClients } from "../support/azure.js";
 
