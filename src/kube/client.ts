@@ -29,13 +29,23 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
     else if (process.env.KUBERNETES_SERVICE_HOST) config.loadFromCluster();
     else config.loadFromDefault();
   } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    // client-node repeats the file system's message in its own; say it once, plainly.
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : message;
     throw new KubeConfigError(
-      `cannot load the Kubernetes configuration${source.kubeconfigPath ? ` from ${source.kubeconfigPath}` : ""}: ${(error as Error).message}`,
+      `cannot load the Kubernetes configuration${source.kubeconfigPath ? ` from ${source.kubeconfigPath}` : ""}: ${why}`,
       { cause: error },
     );
   }
   const cluster = config.getCurrentCluster();
   if (!cluster?.server) {
+    // A file was given and read, but it is not a kubeconfig (or names no current context).
+    if (source.kubeconfigPath) {
+      throw new KubeConfigError(
+        `${source.kubeconfigPath} is not a usable kubeconfig: it names no current context with a ` +
+          `cluster server (kubectl config view --kubeconfig ${source.kubeconfigPath} shows what it holds)`,
+      );
+    }
     throw new KubeConfigError(
       "no Kubernetes API server configured: give --kubeconfig, --sandbox, or run in a cluster",
     );
