@@ -2,6 +2,7 @@
 // made of. The Condition type and the transition rules are in api/conditions.ts.
 import { ConditionType, type ConditionUpdate, Reason } from "../api/conditions.js";
 import type { ItemState } from "../api/schemas/common.js";
+import { plural } from "../util/text.js";
 import { describeFailure, reasonForFailure } from "./failures.js";
 import type { ActionFailure } from "./observed.js";
 import type { PolicyDecision } from "./policy.js";
@@ -29,27 +30,42 @@ export const pending = (message: string, reason: Reason = Reason.Progressing) =>
 
 /** A detail condition from item outcomes: True when all are Ready (or there are none). */
 export function itemsCondition(type: string, items: readonly ItemOutcome[], what: string): PlannedCondition {
+  // Items no longer declared that azid is still removing (an old principal's grants after a
+  // re-creation, say) are not counted as declared ones: "4 of 4 not ready" with 2 declared misled.
+  // `what` is a plural noun ("role assignments"); one item reads in the singular.
+  const count = (n: number) => plural(n, what.replace(/s$/, ""), what);
+  const declared = items.filter((item) => item.state !== "Removing");
+  const removing = items.length - declared.length;
+  const leaving = removing > 0 ? `; ${removing} no longer declared, being removed` : "";
   if (items.length === 0) {
     return { type, status: "True", reason: Reason.NothingDeclared, message: `no ${what} declared` };
   }
-  const notReady = items.filter((item) => item.state !== "Ready");
-  if (notReady.length === 0) {
+  const notReady = declared.filter((item) => item.state !== "Ready");
+  if (notReady.length === 0 && removing === 0) {
     return {
       type,
       status: "True",
       reason: Reason.Reconciled,
-      message: `${items.length} ${what} as declared`,
+      message: `${count(items.length)} as declared`,
     };
   }
   const worst =
     notReady.find(
       (item) => item.state === "Failed" || item.state === "Refused" || item.state === "Drifted",
-    ) ?? (notReady[0] as ItemOutcome);
+    ) ??
+    notReady[0] ??
+    (items.find((item) => item.state === "Removing") as ItemOutcome);
+  const counted =
+    notReady.length > 0
+      ? `${notReady.length} of ${count(declared.length)} not ready`
+      : declared.length > 0
+        ? `${count(declared.length)} as declared`
+        : `no ${what} declared`;
   return {
     type,
     status: "False",
     reason: worst.reason,
-    message: `${notReady.length} of ${items.length} ${what} not ready${worst.message ? `: ${worst.message}` : ""}`,
+    message: `${counted}${leaving}${worst.message ? `: ${worst.message}` : ""}`,
   };
 }
 
