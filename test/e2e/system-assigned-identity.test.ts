@@ -71,7 +71,7 @@ describe("SystemAssignedIdentity through kubectl and azid controller", () => {
     assert.equal(assignments.length, 1);
     assert.equal(assignments[0]?.properties.scope.toLowerCase(), rg(stack).toLowerCase());
     assert.equal((await appRoleAssignments(stack, principal)).length, 1);
-    assert.match(await stack.must(["get", "sai", "-n", NS]), /shared\s+True\s+[0-9a-f-]{36}/);
+    assert.match(await stack.must(["get", "sai", "-n", NS]), /shared\s+True\s+Reconciled\s+[0-9a-f-]{36}/);
     await eventRecorded(stack, "systemassignedidentity", "shared", [/IdentityBlockChanged/]);
     await eventRecorded(stack, "systemassignedidentity", "shared", [/RoleGranted/]);
     await eventRecorded(stack, "systemassignedidentity", "shared", [/AppRoleGranted/]);

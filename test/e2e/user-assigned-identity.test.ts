@@ -103,8 +103,11 @@ describe("UserAssignedIdentity through kubectl and azid controller", () => {
     const graph = await stack.arm.request("GET", `/v1.0/servicePrincipals/${principal}/appRoleAssignments`);
     assert.equal(graph.body.value.length, 1);
 
+    // The reason and the client id by default; the principal id with -o wide.
     const table = await stack.must(["get", "uai", "-n", NS]);
-    assert.match(table, /orders\s+True\s+[0-9a-f-]{36}\s+[0-9a-f-]{36}/, table);
+    assert.match(table, /orders\s+True\s+Reconciled\s+[0-9a-f-]{36}\s+\S+$/m, table);
+    const wide = await stack.must(["get", "uai", "-n", NS, "-o", "wide"]);
+    assert.match(wide, /orders\s+True\s+Reconciled\s+[0-9a-f-]{36}\s+[0-9a-f-]{36}/, wide);
     // What the controller did, as events on the object (kubectl events reads events.k8s.io).
     await eventually(
       async () => {
