@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { DelayedError, type Job, WaitingError } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { type BackoffPolicy, exponentialBackoffMs } from "./backoff.js";
 import { QueueError } from "./errors.js";
 import { type FailureChange, readFailures, releaseRun, settleRun } from "./key-scripts.js";
 import type { QueueKeyspace } from "./keyspace.js";
+import type { RedisClient } from "./redis-client.js";
 import type { TokenBuckets, TokenRequest } from "./token-bucket.js";
 import type { Classify, Reconcile, RetryDecision } from "./types.js";
 
@@ -17,7 +17,7 @@ export interface ReconcileJobData {
 export interface RunnerSettings {
   name: string;
   controller: string;
-  redis: Redis;
+  redis: RedisClient;
   keys: QueueKeyspace;
   buckets: TokenBuckets;
   backoff: BackoffPolicy;

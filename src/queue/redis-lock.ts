@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { QueueError } from "./errors.js";
 import { LuaScript } from "./lua-script.js";
+import type { RedisClient } from "./redis-client.js";
 
 /** Deletes the lock only if it still holds our token: an expired lock retaken by another stays theirs. */
 const RELEASE = new LuaScript(`
@@ -34,7 +34,7 @@ export class RedisLocks {
   private readonly pollMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisLockOptions,
   ) {
     this.ttlMs = options.ttlMs ?? 30_000;
