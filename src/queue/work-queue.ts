@@ -338,11 +338,15 @@ export class WorkQueue {
     this.healthy = true;
     this.options.metrics?.redisUp.set({ controller: this.controller }, 1);
     this.logger.info("Redis reachable again");
-    // Redis may have come back empty: recreate the resync schedule, whose first run re-adds every key.
     if (this.worker) {
+      // Redis may have come back empty: recreate the resync schedule, whose first run re-adds every key.
       ensureResyncScheduler(this.queue, this.resync?.periodMs, "now").catch((err) =>
         this.logger.warn({ err }, "could not recreate the resync schedule"),
       );
+      // Or a replica was promoted without the last writes it had not received (replication is
+      // asynchronous), while the schedule survived and keeps its next run minutes away: add every
+      // key now. Adds coalesce, so each replica doing it costs one reconcile per key, not one each.
+      void this.runResync();
     }
     checkEvictionPolicy(this.redis, this.logger).catch(() => undefined);
   }
