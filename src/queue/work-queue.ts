@@ -231,7 +231,7 @@ export class WorkQueue {
     let timer: NodeJS.Timeout | undefined;
     try {
       const answer = await Promise.race([
-        this.redis.set(this.keys.health, String(Date.now()), "PX", 60_000),
+        this.redis.set(this.keys.health, String(Date.now()), "PX", this.settings.lockDurationMs),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error("Redis took too long")), HEALTH_TIMEOUT_MS);
         }),
