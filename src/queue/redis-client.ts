@@ -94,7 +94,7 @@ export function describeRedis(options: RedisConnectionOptions): string {
     return `Redis Sentinel primary ${options.sentinel.name} via ${addresses(options.sentinel.sentinels)}`;
   }
   if (options.cluster) return `Redis Cluster ${addresses(options.cluster.nodes)}`;
-  return redactRedisUrl(options.url ?? "");
+  return `Redis at ${redactRedisUrl(options.url ?? "")}`;
 }
 
 /**

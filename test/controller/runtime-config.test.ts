@@ -124,7 +124,10 @@ describe("controller configuration", () => {
           variable.value ?? (variable.name === "AZID_REDIS_URL" ? "rediss://from-secret:6380" : "x");
       }
       const config = resolveControllerConfig(flags as ControllerFlags, env);
-      assert.match(config.redis.url ?? "", /^rediss?:\/\//, name);
+      const { url, sentinel, cluster } = config.redis;
+      if (sentinel) assert.ok(sentinel.sentinels.length > 0 && sentinel.name, name);
+      else if (cluster) assert.match(config.redisPrefix, /\{.+\}/, `${name}: a hash-tagged prefix`);
+      else assert.match(url ?? "", /^rediss?:\/\//, name);
       assert.equal(config.metricsAddr, ":8080", name);
     }
   });

@@ -78,6 +78,29 @@ export class RedisProcess {
   }
 }
 
+/** Starts a killed node again and waits until it replicates from the primary. */
+async function rejoin(node: RedisProcess, timeoutMs = 60_000): Promise<void> {
+  if (!node.running) await node.start();
+  await until(
+    "the node is a replica in sync",
+    async () => {
+      const info = (await ask(node.port, (c) => c.info("replication"))) ?? "";
+      return /role:slave/.test(info) && /master_link_status:up/.test(info);
+    },
+    timeoutMs,
+  );
+}
+
+/** `azid controller`'s flags for a topology. */
+export function redisFlags(topology: RedisTopologyUnderTest): string[] {
+  const list = (nodes: RedisNodeAddress[]) => nodes.map((n) => `${n.host}:${n.port}`).join(",");
+  const { sentinel, cluster } = topology.connection;
+  if (sentinel) {
+    return ["--redis-sentinels", list(sentinel.sentinels), "--redis-sentinel-name", sentinel.name];
+  }
+  return ["--redis-cluster-nodes", list(cluster?.nodes ?? [])];
+}
+
 function dataNodeArgs(port: number, dir: string, extra: string[] = []): string[] {
   return [
     "--port",
@@ -136,6 +159,8 @@ export interface RedisTopologyUnderTest {
   primary(): Promise<RedisProcess>;
   /** Waits until another node has taken over from `old` and takes writes. */
   waitForFailover(old: RedisProcess, timeoutMs?: number): Promise<RedisProcess>;
+  /** Starts a killed node again (empty) and waits until it is a replica in sync: the next failover's target. */
+  rejoin(node: RedisProcess, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -243,6 +268,7 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
         );
         return next!;
       },
+      rejoin,
       stop,
     };
   } catch (error) {
@@ -347,6 +373,7 @@ export async function startRedisCluster(): Promise<RedisTopologyUnderTest> {
         );
         return next!;
       },
+      rejoin,
       stop,
     };
   } catch (error) {
