@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DelayedError, type Job, WaitingError } from "bullmq";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -46,6 +47,9 @@ interface Flight {
   released: boolean;
 }
 
+/** How often a run whose end could not be recorded looks whether Redis is back. */
+const HAND_BACK_RETRY_MS = 250;
+
 /**
  * Runs one reconcile job: the reconcile, the error policy, and what happens to the key next,
  * so that BullMQ's at-least-once delivery turns into client-go's workqueue contract.
@@ -75,11 +79,41 @@ export class ReconcileRunner {
       // active: its lock lapses and the stalled-job check hands it to a worker again, which is
       // BullMQ's at-least-once path. Letting BullMQ fail it would drop the key.
       logger.warn({ key, err }, "could not record the end of a reconcile; it will run again");
+      this.handBackWhenReachable(flight);
       throw new WaitingError();
     } finally {
       this.flights.delete(jobId);
       lockSignal?.removeEventListener("abort", forwardAbort);
     }
+  }
+
+  /**
+   * Once Redis answers again (a failover, a restart with its data), put the job back in wait while
+   * its lock is still ours, so the key runs again at once rather than after the lock lapses and a
+   * stall check finds it (up to two lock durations). Without the lock, the stall path stays.
+   */
+  private handBackWhenReachable(flight: Flight): void {
+    const { redis, keys, sealTtlMs, logger } = this.settings;
+    const deadline = Date.now() + sealTtlMs;
+    const retry = async () => {
+      while (Date.now() < deadline) {
+        await sleep(HAND_BACK_RETRY_MS);
+        if (redis.status !== "ready") continue;
+        try {
+          await flight.job.moveToWait(flight.token);
+        } catch (err) {
+          if (/lock|missing|not in the active/i.test((err as Error).message)) return;
+          continue;
+        }
+        await releaseRun(redis, keys, flight.key).catch(() => undefined);
+        logger.info(
+          { key: flight.key },
+          "Redis is back: the reconcile whose end was not recorded runs again",
+        );
+        return;
+      }
+    };
+    void retry();
   }
 
   /** The lock of these jobs could not be renewed: another replica may take them, so stop. */

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { QueueError } from "./errors.js";
 import { LuaScript } from "./lua-script.js";
 import type { RedisClient } from "./redis-client.js";
@@ -48,12 +49,34 @@ export class RedisLocks {
     const deadline = Date.now() + this.waitMs;
     while ((await this.redis.set(key, token, "PX", this.ttlMs, "NX")) !== "OK") {
       if (Date.now() >= deadline) throw lockBusy(name);
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+      await sleep(this.pollMs);
     }
     try {
       return await work();
     } finally {
-      await RELEASE.run(this.redis, [key], [token]).catch(() => undefined);
+      await RELEASE.run(this.redis, [key], [token]).catch(() => this.releaseLater(key, token));
     }
   }
+
+  /**
+   * Redis was away (a failover) when the lock was to be released: release it once Redis answers
+   * again, in the background, instead of leaving everyone else waiting out its TTL.
+   */
+  private releaseLater(key: string, token: string): void {
+    const deadline = Date.now() + this.ttlMs;
+    const retry = async () => {
+      while (Date.now() < deadline) {
+        await sleep(RELEASE_RETRY_MS);
+        try {
+          await RELEASE.run(this.redis, [key], [token]);
+          return;
+        } catch {
+          // still away; the TTL frees the lock at the latest
+        }
+      }
+    };
+    void retry();
+  }
 }
+
+const RELEASE_RETRY_MS = 250;
