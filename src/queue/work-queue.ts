@@ -6,8 +6,13 @@ import { tryAddAfter } from "./key-scripts.js";
 import { QueueKeyspace } from "./keyspace.js";
 import { positive, resolveSettings, type Settings, validateKey, type WorkQueueOptions } from "./options.js";
 import { type ReconcileJobData, ReconcileRunner } from "./reconcile-runner.js";
-import type { RedisClient } from "./redis-client.js";
-import { checkEvictionPolicy, connectRedis, createRedisClient, describeRedis } from "./redis-client.js";
+import {
+  checkEvictionPolicy,
+  connectRedis,
+  createRedisClient,
+  describeRedis,
+  type RedisClient,
+} from "./redis-client.js";
 import { RedisLocks } from "./redis-lock.js";
 import { ensureResyncScheduler, fanOutKeys, RESYNC_JOB } from "./resync.js";
 import { TokenBuckets } from "./token-bucket.js";
