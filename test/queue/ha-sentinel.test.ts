@@ -9,7 +9,8 @@ import { eventually } from "./helpers.js";
 
 let topology: RedisTopologyUnderTest;
 before(async () => {
-  topology = await startSentinelSet();
+  // Passwords on the data nodes and on the sentinels, as production Sentinel setups have them.
+  topology = await startSentinelSet({ password: "data-node-pw", sentinelPassword: "sentinel-pw" });
 });
 after(() => topology?.stop());
 

@@ -119,11 +119,15 @@ function dataNodeArgs(port: number, dir: string, extra: string[] = []): string[]
   ];
 }
 
+/** The password of each port that requires one (data nodes and sentinels started with one). */
+const PASSWORDS = new Map<number, string>();
+
 /** Asks one node and closes the connection; undefined when it does not answer. */
 async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T | undefined> {
   const client = new Redis({
     host: HOST,
     port,
+    password: PASSWORDS.get(port),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -169,6 +173,10 @@ export const SENTINEL_NAME = "azid-primary";
 export interface SentinelOptions {
   /** How long the sentinels wait before they call an unanswering primary down. Default 1000 ms. */
   downAfterMs?: number;
+  /** The data nodes require this password (and replicate with it). */
+  password?: string;
+  /** The sentinels require this password (of clients and of each other). */
+  sentinelPassword?: string;
 }
 
 /** 1 primary, 1 replica and 3 sentinels (quorum 2), ready: the replica in sync and known to all. */
@@ -182,8 +190,13 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
   try {
     const nodes: RedisProcess[] = [];
     const primaryPort = await freePort();
-    for (const [i, extra] of [[], ["--replicaof", HOST, String(primaryPort)]].entries()) {
+    const auth =
+      options.password === undefined
+        ? []
+        : ["--requirepass", options.password, "--masterauth", options.password];
+    for (const [i, extra] of [auth, [...auth, "--replicaof", HOST, String(primaryPort)]].entries()) {
       const port = i === 0 ? primaryPort : await freePort();
+      if (options.password !== undefined) PASSWORDS.set(port, options.password);
       const nodeDir = join(dir, `node-${i}`);
       mkdirSync(nodeDir, { recursive: true });
       const node = new RedisProcess(port, dataNodeArgs(port, nodeDir, extra));
@@ -209,9 +222,19 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
           // Also the least time between two failovers of one primary name (twice this).
           `sentinel failover-timeout ${SENTINEL_NAME} 3000`,
           `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
+          ...(options.password === undefined
+            ? []
+            : [`sentinel auth-pass ${SENTINEL_NAME} ${options.password}`]),
+          ...(options.sentinelPassword === undefined
+            ? []
+            : [
+                `requirepass ${options.sentinelPassword}`,
+                `sentinel sentinel-pass ${options.sentinelPassword}`,
+              ]),
           "",
         ].join("\n"),
       );
+      if (options.sentinelPassword !== undefined) PASSWORDS.set(port, options.sentinelPassword);
       const sentinel = new RedisProcess(port, [file, "--sentinel"]);
       processes.push(sentinel);
       sentinels.push(sentinel);
@@ -247,7 +270,12 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
     return {
       kind: "sentinel",
       connection: {
-        sentinel: { sentinels: sentinels.map((s) => s.address), name: SENTINEL_NAME },
+        sentinel: {
+          sentinels: sentinels.map((s) => s.address),
+          name: SENTINEL_NAME,
+          password: options.sentinelPassword,
+        },
+        password: options.password,
         connectTimeoutMs: 5000,
       },
       prefix: "azid",
