@@ -16,7 +16,12 @@ import {
   waitUntil,
   writeCredentials,
 } from "../e2e/tenant-move-world.js";
-import { type RedisTopologyUnderTest, startRedisCluster, startSentinelSet } from "../support/redis-ha.js";
+import {
+  type RedisProcess,
+  type RedisTopologyUnderTest,
+  startRedisCluster,
+  startSentinelSet,
+} from "../support/redis-ha.js";
 import { describeSize, readyEstate, settle } from "./estate.js";
 import type { Verdict } from "./verdict.js";
 
@@ -62,7 +67,8 @@ async function writesReach(stack: Parameters<typeof armWrites>[0], point: number
   );
 }
 
-type Failure = (topology: RedisTopologyUnderTest) => Promise<string>;
+/** Fails a node; answers what happened and the node that failed (to rejoin before the next failure). */
+type Failure = (topology: RedisTopologyUnderTest) => Promise<{ what: string; failed: RedisProcess }>;
 
 async function scenario(
   name: string,
@@ -82,7 +88,10 @@ async function scenario(
     writeCredentials(stack, moved.toTenantId);
     let firstFailure = 0;
     let lastFailure = 0;
+    let toRejoin: RedisProcess | undefined;
     for (const { share, fail } of failures) {
+      // The node that failed last comes back as a replica: the next failover's target.
+      if (toRejoin) await topology.rejoin(toRejoin);
       await writesReach(stack, Math.round(planned * share));
       const at = armWrites(stack);
       const failedAt = Date.now();
@@ -91,7 +100,8 @@ async function scenario(
       failing.catch(() => undefined); // awaited below
       const notReadyAt = await readinessBecomes(controller, false);
       const readyAt = await readinessBecomes(controller, true, 90_000);
-      const what = await failing;
+      const { what, failed } = await failing;
+      toRejoin = failed;
       lastFailure = failedAt;
       seen.push(
         `${what} at ${at} of ${planned} planned writes: not-ready after ${seconds(notReadyAt - failedAt)}, ` +
@@ -119,13 +129,12 @@ async function scenario(
   }
 }
 
-/** Kills the primary; once the replica is promoted, the dead node comes back empty as its replica. */
+/** Kills the primary and waits until its replica is promoted. */
 const killPrimary: Failure = async (topology) => {
   const primary = await topology.primary();
   await primary.kill();
   const promoted = await topology.waitForFailover(primary, 60_000);
-  await topology.rejoin(primary);
-  return `primary :${primary.port} SIGKILLed, replica :${promoted.port} promoted`;
+  return { what: `primary :${primary.port} SIGKILLed, replica :${promoted.port} promoted`, failed: primary };
 };
 
 /** Freezes the primary past the sentinels' down-after and failover, then lets it resume (it is demoted). */
@@ -135,10 +144,12 @@ const stopPrimary: Failure = async (topology) => {
   primary.pause();
   try {
     const promoted = await topology.waitForFailover(primary, 60_000);
-    return `primary :${primary.port} SIGSTOPped (${seconds(Date.now() - stoppedAt)} until replica :${promoted.port} was promoted)`;
+    return {
+      what: `primary :${primary.port} SIGSTOPped (${seconds(Date.now() - stoppedAt)} until replica :${promoted.port} was promoted)`,
+      failed: primary,
+    };
   } finally {
     primary.resume();
-    await topology.rejoin(primary);
   }
 };
 
@@ -157,7 +168,10 @@ export function redisCluster(): Promise<Verdict> {
         const master = await topology.primary();
         await master.kill();
         const promoted = await topology.waitForFailover(master, 60_000);
-        return `master :${master.port} of the {azid} slot SIGKILLed, replica :${promoted.port} promoted`;
+        return {
+          what: `master :${master.port} of the {azid} slot SIGKILLed, replica :${promoted.port} promoted`,
+          failed: master,
+        };
       },
     },
   ]);
