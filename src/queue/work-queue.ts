@@ -232,6 +232,12 @@ export class WorkQueue {
   }
 
   private async probe(): Promise<boolean> {
+    if (this.redis.status === "end" && !this.closing) {
+      // Seen once in Sentinel chaos runs: a failover left the client ended, not reconnecting, so
+      // every command failed with "Connection is closed". Connect it again rather than stay dead.
+      this.logger.error("the Redis client stopped reconnecting; connecting it again");
+      this.redis.connect().catch(() => undefined);
+    }
     if (this.redis.status !== "ready") return false;
     let timer: NodeJS.Timeout | undefined;
     try {
