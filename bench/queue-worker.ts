@@ -1,12 +1,12 @@
 // One worker process of bench/queue.ts: azid's WorkQueue, or a bare BullMQ worker as the baseline.
 // Connects, says "ready", starts on "go", and leaves on SIGTERM.
 import { Worker } from "bullmq";
-import { Redis } from "ioredis";
 import { createLogger } from "../src/observability/logger.js";
-import { WorkQueue } from "../src/queue/index.js";
+import { type RedisConnectionOptions, WorkQueue } from "../src/queue/index.js";
+import { createRedisClient } from "../src/queue/redis-client.js";
 
 export interface BenchWorkerSettings {
-  url: string;
+  redis: RedisConnectionOptions;
   name: string;
   prefix: string;
   mode: "azid" | "bare";
@@ -21,7 +21,7 @@ if (settings.mode === "azid") {
   const queue = await WorkQueue.open({
     name: settings.name,
     prefix: settings.prefix,
-    redis: { url: settings.url },
+    redis: settings.redis,
     logger: createLogger({ level: "silent" }),
   });
   start = () =>
@@ -32,7 +32,7 @@ if (settings.mode === "azid") {
     });
   stop = () => queue.close({ gracePeriodMs: 1000 });
 } else {
-  const connection = new Redis(settings.url, { maxRetriesPerRequest: null });
+  const connection = createRedisClient(settings.redis, "worker", "bench");
   const worker = new Worker(settings.name, async () => {}, {
     connection,
     prefix: settings.prefix,

@@ -1,25 +1,38 @@
 // Throughput of no-op reconciles through azid's work queue with 1 and 3 worker processes, against a
 // bare BullMQ worker draining the same number of plain jobs in the same run. Prints `name: value`.
+// BENCH_QUEUE_REDIS=sentinel or cluster runs it on that topology (started here) instead of one server.
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
 import { createLogger } from "../src/observability/logger.js";
-import { WorkQueue } from "../src/queue/index.js";
+import { type RedisConnectionOptions, WorkQueue } from "../src/queue/index.js";
+import { connectRedis, createRedisClient } from "../src/queue/redis-client.js";
 import { PACKAGE_ROOT } from "../src/util/paths.js";
 import { startRedis } from "../test/support/redis.js";
+import { startRedisCluster, startSentinelSet } from "../test/support/redis-ha.js";
 import type { BenchWorkerSettings } from "./queue-worker.js";
 
 const JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 4000);
 const ROUNDS = Number(process.env.BENCH_QUEUE_ROUNDS ?? 3);
 const CONCURRENCY = 16;
-const PREFIX = "bench";
+const TOPOLOGY = process.env.BENCH_QUEUE_REDIS ?? "single";
+// One slot on Cluster, as azid's own prefix is there.
+const PREFIX = TOPOLOGY === "cluster" ? "{bench}" : "bench";
 const WORKER = join(PACKAGE_ROOT, "dist", "bench", "queue-worker.js");
 
-const redis = await startRedis();
-const raw = new Redis(redis.url);
+async function startTopology(): Promise<{ connection: RedisConnectionOptions; stop: () => Promise<void> }> {
+  if (TOPOLOGY === "sentinel") return startSentinelSet();
+  if (TOPOLOGY === "cluster") return startRedisCluster();
+  if (TOPOLOGY !== "single") throw new Error(`BENCH_QUEUE_REDIS must be single, sentinel or cluster`);
+  const server = await startRedis();
+  return { connection: { url: server.url }, stop: () => server.stop() };
+}
+
+const redis = await startTopology();
+const raw = createRedisClient(redis.connection, "command", "bench-raw");
+await connectRedis(raw, redis.connection);
 
 async function spawnWorkers(count: number, settings: BenchWorkerSettings): Promise<ChildProcess[]> {
   return Promise.all(
@@ -58,7 +71,7 @@ async function drained(name: string): Promise<boolean> {
 async function measure(mode: "azid" | "bare", processes: number, round: number): Promise<number> {
   const name = `${mode}-${processes}-${round}`;
   const children = await spawnWorkers(processes, {
-    url: redis.url,
+    redis: redis.connection,
     name,
     prefix: PREFIX,
     mode,
@@ -68,7 +81,7 @@ async function measure(mode: "azid" | "bare", processes: number, round: number):
     const producer = await WorkQueue.open({
       name,
       prefix: PREFIX,
-      redis: { url: redis.url },
+      redis: redis.connection,
       logger: createLogger({ level: "silent" }),
     });
     for (let i = 0; i < JOBS; i += 200) {
@@ -104,6 +117,7 @@ function median(values: number[]): number {
 }
 
 try {
+  console.log(`redis_topology: ${TOPOLOGY}`);
   const results = { bare1: [] as number[], azid1: [] as number[], azid3: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
     results.bare1.push(await measure("bare", 1, round));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh clone needs before it runs the demo (or, with --tests, the tests):
 # npm dependencies, a build, Debian packages from apt when missing (redis-server; with --tests
-# also chromium and the real clients the sandbox is tested with: python3-kubernetes,
+# also redis-cli, chromium and the real clients the sandbox is tested with: python3-kubernetes,
 # python3-azure and azure-cli, for /usr/bin/python3 and /usr/bin/az), kubectl and helm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,9 @@ tests=false
 packages=()
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 if $tests; then
+  # redis-server also runs the tests' sentinels (redis-server --sentinel); redis-cli (redis-tools)
+  # creates their Redis Cluster.
+  command -v redis-cli >/dev/null 2>&1 || packages+=(redis-tools)
   [ -x /usr/bin/chromium ] || packages+=(chromium) # renders the HTML report in its test
   # The clients live in Debian's dist-packages: probe /usr/bin/python3, not a python first on PATH.
   /usr/bin/python3 -c "import kubernetes" >/dev/null 2>&1 || packages+=(python3-kubernetes)

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { AzureEndpoints } from "../azure/clients.js";
 import type { SubscriptionCredential } from "../azure/credentials.js";
-import type { RedisConnectionOptions } from "../queue/index.js";
+import { checkClusterPrefix, type RedisConnectionOptions, type RedisNodeAddress } from "../queue/index.js";
 import { parseDuration } from "./duration.js";
 import { readSandboxFile, type SandboxConnection } from "./sandbox-file.js";
 
@@ -10,6 +10,11 @@ import { readSandboxFile, type SandboxConnection } from "./sandbox-file.js";
 export interface ControllerFlags {
   kubeconfig?: string;
   redisUrl?: string;
+  redisSentinels?: string;
+  redisSentinelName?: string;
+  redisClusterNodes?: string;
+  redisTls?: boolean;
+  redisCaFile?: string;
   redisPrefix?: string;
   armEndpoint?: string;
   graphEndpoint?: string;
@@ -101,8 +106,7 @@ export function resolveControllerConfig(
 
   return {
     kubeconfig: flags.kubeconfig ?? sandbox?.kubeconfig,
-    redis: redisOptions(flags.redisUrl ?? env.AZID_REDIS_URL, env.AZID_REDIS_PASSWORD),
-    redisPrefix: prefix(flags.redisPrefix ?? DEFAULTS.redisPrefix),
+    ...redisSettings(flags, env),
     azure: {
       endpoints: {
         arm: armEndpoint,
@@ -146,11 +150,84 @@ function readSandbox(path: string): SandboxConnection {
 }
 
 /**
+ * Where the queue's Redis is: one URL (the default), Sentinel or Cluster, exactly one of them.
+ * Passwords come from the environment (the chart keeps them in a Secret). On Cluster the prefix
+ * defaults to `{azid}` and must carry a hash tag, so every key of a queue lands in one slot.
+ */
+function redisSettings(
+  flags: ControllerFlags,
+  env: NodeJS.ProcessEnv,
+): { redis: RedisConnectionOptions; redisPrefix: string } {
+  const rawUrl = flags.redisUrl ?? env.AZID_REDIS_URL;
+  const sentinels = flags.redisSentinels ?? env.AZID_REDIS_SENTINELS;
+  const clusterNodes = flags.redisClusterNodes ?? env.AZID_REDIS_CLUSTER_NODES;
+  const given = [
+    rawUrl && "--redis-url",
+    sentinels && "--redis-sentinels",
+    clusterNodes && "--redis-cluster-nodes",
+  ].filter((flag): flag is string => Boolean(flag));
+  if (given.length === 0) {
+    throw new ConfigError(
+      "--redis-url (or AZID_REDIS_URL) is required, or --redis-sentinels with --redis-sentinel-name, or --redis-cluster-nodes",
+    );
+  }
+  if (given.length > 1) {
+    throw new ConfigError(`give only one of ${given.join(", ")}: they name different kinds of Redis`);
+  }
+  const tlsCa = caFile(flags.redisCaFile ?? env.AZID_REDIS_CA_FILE);
+  const common = {
+    username: env.AZID_REDIS_USERNAME || undefined,
+    password: env.AZID_REDIS_PASSWORD || undefined,
+    tls: flags.redisTls === true || isTrue(env.AZID_REDIS_TLS),
+    tlsCa,
+  };
+  const explicitPrefix = flags.redisPrefix ?? env.AZID_REDIS_PREFIX;
+  if (rawUrl) {
+    if (flags.redisSentinelName ?? env.AZID_REDIS_SENTINEL_NAME) {
+      throw new ConfigError("--redis-sentinel-name goes with --redis-sentinels, not with --redis-url");
+    }
+    return {
+      redis: { ...singleRedis(rawUrl, common.password), tlsCa },
+      redisPrefix: prefix(explicitPrefix ?? DEFAULTS.redisPrefix),
+    };
+  }
+  if (sentinels) {
+    const name = flags.redisSentinelName ?? env.AZID_REDIS_SENTINEL_NAME;
+    if (!name) {
+      throw new ConfigError(
+        "--redis-sentinels needs --redis-sentinel-name (or AZID_REDIS_SENTINEL_NAME): the name the sentinels monitor the primary under, e.g. mymaster",
+      );
+    }
+    return {
+      redis: {
+        ...common,
+        sentinel: {
+          sentinels: hostPorts("--redis-sentinels", sentinels),
+          name,
+          username: env.AZID_REDIS_SENTINEL_USERNAME || undefined,
+          password: env.AZID_REDIS_SENTINEL_PASSWORD || undefined,
+        },
+      },
+      redisPrefix: prefix(explicitPrefix ?? DEFAULTS.redisPrefix),
+    };
+  }
+  const clusterPrefix = prefix(explicitPrefix ?? `{${DEFAULTS.redisPrefix}}`);
+  try {
+    checkClusterPrefix(clusterPrefix);
+  } catch (error) {
+    throw new ConfigError(`--redis-prefix: ${(error as Error).message}`);
+  }
+  return {
+    redis: { ...common, cluster: { nodes: hostPorts("--redis-cluster-nodes", clusterNodes!) } },
+    redisPrefix: clusterPrefix,
+  };
+}
+
+/**
  * The Redis URL with the password from AZID_REDIS_PASSWORD when the URL carries none (the chart
  * keeps the password in a Secret); a user in the URL stays (Redis ACLs).
  */
-function redisOptions(rawUrl: string | undefined, password: string | undefined): RedisConnectionOptions {
-  if (!rawUrl) throw new ConfigError("--redis-url (or AZID_REDIS_URL) is required");
+function singleRedis(rawUrl: string, password: string | undefined): { url: string } {
   let parsed: URL;
   try {
     parsed = new URL(rawUrl);
@@ -162,6 +239,36 @@ function redisOptions(rawUrl: string | undefined, password: string | undefined):
   }
   if (password && !parsed.password) parsed.password = encodeURIComponent(password);
   return { url: parsed.toString() };
+}
+
+/** `host:port,host:port` (IPv6 in brackets: `[::1]:26379`). */
+function hostPorts(flag: string, value: string): RedisNodeAddress[] {
+  const list = value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  if (list.length === 0) throw new ConfigError(`${flag} needs at least one host:port`);
+  return list.map((entry) => {
+    const match = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError(`${flag}: ${JSON.stringify(entry)} is not host:port (e.g. redis-0.redis:26379)`);
+    }
+    return { host: (match[1] ?? match[2])!, port };
+  });
+}
+
+function caFile(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`--redis-ca-file: cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ["1", "true", "yes"].includes(value.trim().toLowerCase());
 }
 
 function url(flag: string, value: string): string {

@@ -57,6 +57,14 @@ export class Metrics {
     labelNames: ["subscription", "class", "code"] as const,
     registers: [this.registry],
   });
+  readonly redisUp = new Gauge({
+    name: "azid_redis_up",
+    help:
+      "1 while the work queue's Redis primary answers writes, 0 while it cannot be reached (a failover " +
+      "in progress, Redis down): reconciles pause and adds are retried until it is back",
+    labelNames: ["controller"] as const,
+    registers: [this.registry],
+  });
   readonly armThrottled = new Counter({
     name: "azid_arm_throttled_total",
     help: "ARM calls held back by azid's own rate gate (source=gate) or answered 429 by ARM (source=arm)",

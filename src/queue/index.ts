@@ -1,7 +1,17 @@
 export { type BackoffPolicy, DEFAULT_BACKOFF, exponentialBackoffMs } from "./backoff.js";
 export { QueueError, type QueueErrorCode } from "./errors.js";
 export type { WorkQueueOptions } from "./options.js";
-export { checkEvictionPolicy, type RedisConnectionOptions, redactRedisUrl } from "./redis-client.js";
+export {
+  checkClusterPrefix,
+  checkEvictionPolicy,
+  describeRedis,
+  prefixHashTag,
+  type RedisConnectionOptions,
+  type RedisNodeAddress,
+  type RedisTopology,
+  redactRedisUrl,
+  redisTopology,
+} from "./redis-client.js";
 export { type RedisLockOptions, RedisLocks } from "./redis-lock.js";
 export { RESYNC_SCHEDULER_ID } from "./resync.js";
 export { type TakeResult, TokenBuckets, type TokenRequest } from "./token-bucket.js";

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { QueueKeyspace } from "./keyspace.js";
 import { LuaScript } from "./lua-script.js";
+import type { RedisClient } from "./redis-client.js";
 
 /**
  * The two decisions BullMQ's deduplication cannot make atomically, written against BullMQ 6.7's
@@ -67,7 +67,7 @@ const releaseScript = new LuaScript(RELEASE_LUA);
 export type AddAfterVerdict = "add" | "kept" | "moved" | "parked" | "busy";
 
 export async function tryAddAfter(
-  redis: Redis,
+  redis: RedisClient,
   keys: QueueKeyspace,
   key: string,
   readyAt: number,
@@ -93,7 +93,7 @@ export interface Settlement {
 }
 
 export async function settleRun(
-  redis: Redis,
+  redis: RedisClient,
   keys: QueueKeyspace,
   key: string,
   jobId: string,
@@ -113,10 +113,10 @@ export async function settleRun(
 }
 
 /** Returns whether an immediate add is waiting behind the now-delayed job. */
-export async function releaseRun(redis: Redis, keys: QueueKeyspace, key: string): Promise<boolean> {
+export async function releaseRun(redis: RedisClient, keys: QueueKeyspace, key: string): Promise<boolean> {
   return (await releaseScript.run(redis, [keys.seal(key), keys.pendingAdd(key)], [])) === 1;
 }
 
-export async function readFailures(redis: Redis, keys: QueueKeyspace, key: string): Promise<number> {
+export async function readFailures(redis: RedisClient, keys: QueueKeyspace, key: string): Promise<number> {
   return Number((await redis.hget(keys.failures, key)) ?? 0);
 }

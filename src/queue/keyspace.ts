@@ -13,6 +13,8 @@ export class QueueKeyspace {
   readonly failures: string;
   /** Sorted set: reconcile key -> earliest time asked by an addAfter that arrived while it ran. */
   readonly deferred: string;
+  /** Written by every health check: proves the primary holding the queue's slot takes writes. */
+  readonly health: string;
   private readonly jobPrefix: string;
   private readonly deduplicationPrefix: string;
 
@@ -24,6 +26,7 @@ export class QueueKeyspace {
     this.deduplicationPrefix = queue.toKey("de:");
     this.failures = queue.toKey("azid:failures");
     this.deferred = queue.toKey("azid:deferred");
+    this.health = queue.toKey("azid:health");
   }
 
   /** The prefix BullMQ puts before a job id to name the job's hash. */

@@ -2,13 +2,16 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.js";
 import { QueueError } from "./errors.js";
-import type { RedisConnectionOptions } from "./redis-client.js";
+import { checkClusterPrefix, type RedisConnectionOptions, redisTopology } from "./redis-client.js";
 
 export interface WorkQueueOptions {
   /** The queue's name, one per controller (no ':'). */
   name: string;
   redis: RedisConnectionOptions;
-  /** Every key of this installation starts with it, so installations can share one Redis. Default `azid`. */
+  /**
+   * Every key of this installation starts with it, so installations can share one Redis. Default
+   * `azid`, and `{azid}` on Redis Cluster, where it must carry a hash tag (all keys in one slot).
+   */
   prefix?: string;
   logger: Logger;
   metrics?: Metrics;
@@ -68,8 +71,10 @@ export interface Settings {
 /** Every option checked before anything connects, so bad input leaves nothing open behind it. */
 export function resolveSettings(options: WorkQueueOptions): Settings {
   validateName("name", options.name);
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const onCluster = redisTopology(options.redis) === "cluster";
+  const prefix = options.prefix ?? (onCluster ? `{${DEFAULT_PREFIX}}` : DEFAULT_PREFIX);
   validateName("prefix", prefix);
+  if (onCluster) checkClusterPrefix(prefix);
   const retryBucket = options.retryBucket ?? { capacity: 100, refillPerSecond: 10 };
   return {
     prefix,

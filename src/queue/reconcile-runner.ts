@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DelayedError, type Job, WaitingError } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { type BackoffPolicy, exponentialBackoffMs } from "./backoff.js";
 import { QueueError } from "./errors.js";
 import { type FailureChange, readFailures, releaseRun, settleRun } from "./key-scripts.js";
 import type { QueueKeyspace } from "./keyspace.js";
+import type { RedisClient } from "./redis-client.js";
 import type { TokenBuckets, TokenRequest } from "./token-bucket.js";
 import type { Classify, Reconcile, RetryDecision } from "./types.js";
 
@@ -17,7 +18,7 @@ export interface ReconcileJobData {
 export interface RunnerSettings {
   name: string;
   controller: string;
-  redis: Redis;
+  redis: RedisClient;
   keys: QueueKeyspace;
   buckets: TokenBuckets;
   backoff: BackoffPolicy;
@@ -45,6 +46,9 @@ interface Flight {
   /** The key is no longer ours (lock lost, or handed back at shutdown): do not touch its job again. */
   released: boolean;
 }
+
+/** How often a run whose end could not be recorded looks whether Redis is back. */
+const HAND_BACK_RETRY_MS = 250;
 
 /**
  * Runs one reconcile job: the reconcile, the error policy, and what happens to the key next,
@@ -75,11 +79,41 @@ export class ReconcileRunner {
       // active: its lock lapses and the stalled-job check hands it to a worker again, which is
       // BullMQ's at-least-once path. Letting BullMQ fail it would drop the key.
       logger.warn({ key, err }, "could not record the end of a reconcile; it will run again");
+      this.handBackWhenReachable(flight);
       throw new WaitingError();
     } finally {
       this.flights.delete(jobId);
       lockSignal?.removeEventListener("abort", forwardAbort);
     }
+  }
+
+  /**
+   * Once Redis answers again (a failover, a restart with its data), put the job back in wait while
+   * its lock is still ours, so the key runs again at once rather than after the lock lapses and a
+   * stall check finds it (up to two lock durations). Without the lock, the stall path stays.
+   */
+  private handBackWhenReachable(flight: Flight): void {
+    const { redis, keys, sealTtlMs, logger } = this.settings;
+    const deadline = Date.now() + sealTtlMs;
+    const retry = async () => {
+      while (Date.now() < deadline) {
+        await sleep(HAND_BACK_RETRY_MS);
+        if (redis.status !== "ready") continue;
+        try {
+          await flight.job.moveToWait(flight.token);
+        } catch (err) {
+          if (/lock|missing|not in the active/i.test((err as Error).message)) return;
+          continue;
+        }
+        await releaseRun(redis, keys, flight.key).catch(() => undefined);
+        logger.info(
+          { key: flight.key },
+          "Redis is back: the reconcile whose end was not recorded runs again",
+        );
+        return;
+      }
+    };
+    void retry();
   }
 
   /** The lock of these jobs could not be renewed: another replica may take them, so stop. */

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import { setTimeout as sleep } from "node:timers/promises";
 import { QueueError } from "./errors.js";
 import { LuaScript } from "./lua-script.js";
+import type { RedisClient } from "./redis-client.js";
 
 /** Deletes the lock only if it still holds our token: an expired lock retaken by another stays theirs. */
 const RELEASE = new LuaScript(`
@@ -34,7 +35,7 @@ export class RedisLocks {
   private readonly pollMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisLockOptions,
   ) {
     this.ttlMs = options.ttlMs ?? 30_000;
@@ -48,12 +49,34 @@ export class RedisLocks {
     const deadline = Date.now() + this.waitMs;
     while ((await this.redis.set(key, token, "PX", this.ttlMs, "NX")) !== "OK") {
       if (Date.now() >= deadline) throw lockBusy(name);
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+      await sleep(this.pollMs);
     }
     try {
       return await work();
     } finally {
-      await RELEASE.run(this.redis, [key], [token]).catch(() => undefined);
+      await RELEASE.run(this.redis, [key], [token]).catch(() => this.releaseLater(key, token));
     }
   }
+
+  /**
+   * Redis was away (a failover) when the lock was to be released: release it once Redis answers
+   * again, in the background, instead of leaving everyone else waiting out its TTL.
+   */
+  private releaseLater(key: string, token: string): void {
+    const deadline = Date.now() + this.ttlMs;
+    const retry = async () => {
+      while (Date.now() < deadline) {
+        await sleep(RELEASE_RETRY_MS);
+        try {
+          await RELEASE.run(this.redis, [key], [token]);
+          return;
+        } catch {
+          // still away; the TTL frees the lock at the latest
+        }
+      }
+    };
+    void retry();
+  }
 }
+
+const RELEASE_RETRY_MS = 250;

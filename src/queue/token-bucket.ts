@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import { QueueError } from "./errors.js";
 import { LuaScript } from "./lua-script.js";
+import type { RedisClient } from "./redis-client.js";
 
 /**
  * Token buckets kept in Redis so that every replica draws from the same buckets, as ARM does per
@@ -120,7 +120,7 @@ export class TokenBuckets {
 
   /** Buckets live at `<prefix>:bucket:<name>`; give a Redis Cluster a hash-tagged prefix such as `{azid}`. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: { prefix: string },
   ) {
     this.keyPrefix = `${options.prefix}:bucket:`;

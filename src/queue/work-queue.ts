@@ -1,13 +1,18 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type JobsOptions, Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
 import { QueueError } from "./errors.js";
 import { tryAddAfter } from "./key-scripts.js";
 import { QueueKeyspace } from "./keyspace.js";
 import { positive, resolveSettings, type Settings, validateKey, type WorkQueueOptions } from "./options.js";
 import { type ReconcileJobData, ReconcileRunner } from "./reconcile-runner.js";
-import { checkEvictionPolicy, connectRedis, createRedisClient } from "./redis-client.js";
+import {
+  checkEvictionPolicy,
+  connectRedis,
+  createRedisClient,
+  describeRedis,
+  type RedisClient,
+} from "./redis-client.js";
 import { RedisLocks } from "./redis-lock.js";
 import { ensureResyncScheduler, fanOutKeys, RESYNC_JOB } from "./resync.js";
 import { TokenBuckets } from "./token-bucket.js";
@@ -22,6 +27,8 @@ export interface QueueCounts {
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
+/** How often every queue checks that its Redis primary takes writes (a Cluster node failing over closes nothing). */
+const HEALTH_INTERVAL_MS = 2000;
 /** How long a shutdown waits, after aborting, for handed-back reconciles to unwind. */
 const UNWIND_MS = 1000;
 const CONNECTION_ERROR =
@@ -49,14 +56,15 @@ export class WorkQueue {
   private runner: ReconcileRunner | undefined;
   private resync: ResyncOptions | undefined;
   private metricsTimer: NodeJS.Timeout | undefined;
+  private readonly healthTimer: NodeJS.Timeout;
   private healthy = true;
   private closing: Promise<CloseReport> | undefined;
 
   private constructor(
     private readonly options: WorkQueueOptions,
     private readonly settings: Settings,
-    private readonly redis: Redis,
-    private readonly workerTemplate: Redis,
+    private readonly redis: RedisClient,
+    private readonly workerTemplate: RedisClient,
     private readonly queue: Queue<ReconcileJobData>,
     private readonly logger: Logger,
   ) {
@@ -68,6 +76,11 @@ export class WorkQueue {
     this.locks = new RedisLocks(redis, { prefix: this.prefix });
     redis.on("ready", () => this.onReconnect());
     redis.on("close", () => this.markUnhealthy());
+    options.metrics?.redisUp.set({ controller: this.controller }, 1);
+    this.healthTimer = setInterval(() => {
+      this.isHealthy().catch(() => undefined);
+    }, HEALTH_INTERVAL_MS);
+    this.healthTimer.unref();
   }
 
   /**
@@ -206,18 +219,35 @@ export class WorkQueue {
     }
   }
 
-  /** True when Redis answers a PING within a second. */
+  /**
+   * True when the Redis primary that holds this queue's keys takes a write within a second (a
+   * PING would pass on a primary demoted to replica, and on a Cluster node that holds other slots).
+   * Also what turns the queue unhealthy and back (log line, `azid_redis_up`, a resync once back).
+   */
   async isHealthy(): Promise<boolean> {
+    const healthy = await this.probe();
+    if (healthy) this.onReconnect();
+    else this.markUnhealthy();
+    return healthy;
+  }
+
+  private async probe(): Promise<boolean> {
+    if (this.redis.status === "end" && !this.closing) {
+      // Seen once in Sentinel chaos runs: a failover left the client ended, not reconnecting, so
+      // every command failed with "Connection is closed". Connect it again rather than stay dead.
+      this.logger.error("the Redis client stopped reconnecting; connecting it again");
+      this.redis.connect().catch(() => undefined);
+    }
     if (this.redis.status !== "ready") return false;
     let timer: NodeJS.Timeout | undefined;
     try {
-      const pong = await Promise.race([
-        this.redis.ping(),
+      const answer = await Promise.race([
+        this.redis.set(this.keys.health, String(Date.now()), "PX", this.settings.lockDurationMs),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error("PING timed out")), HEALTH_TIMEOUT_MS);
+          timer = setTimeout(() => reject(new Error("Redis took too long")), HEALTH_TIMEOUT_MS);
         }),
       ]);
-      return pong === "PONG";
+      return answer === "OK";
     } catch {
       return false;
     } finally {
@@ -256,6 +286,7 @@ export class WorkQueue {
 
   private async shutdown(gracePeriodMs: number): Promise<CloseReport> {
     clearInterval(this.metricsTimer);
+    clearInterval(this.healthTimer);
     let handedBack: string[] = [];
     const worker = this.worker;
     if (worker) {
@@ -316,12 +347,17 @@ export class WorkQueue {
   private onReconnect(): void {
     if (this.healthy || this.closing) return;
     this.healthy = true;
+    this.options.metrics?.redisUp.set({ controller: this.controller }, 1);
     this.logger.info("Redis reachable again");
-    // Redis may have come back empty: recreate the resync schedule, whose first run re-adds every key.
     if (this.worker) {
+      // Redis may have come back empty: recreate the resync schedule, whose first run re-adds every key.
       ensureResyncScheduler(this.queue, this.resync?.periodMs, "now").catch((err) =>
         this.logger.warn({ err }, "could not recreate the resync schedule"),
       );
+      // Or a replica was promoted without the last writes it had not received (replication is
+      // asynchronous), while the schedule survived and keeps its next run minutes away: add every
+      // key now. Adds coalesce, so each replica doing it costs one reconcile per key, not one each.
+      void this.runResync();
     }
     checkEvictionPolicy(this.redis, this.logger).catch(() => undefined);
   }
@@ -329,7 +365,11 @@ export class WorkQueue {
   private markUnhealthy(): void {
     if (!this.healthy || this.closing) return;
     this.healthy = false;
-    this.logger.warn("Redis unreachable; adds fail and reconciles pause until it is back");
+    this.options.metrics?.redisUp.set({ controller: this.controller }, 0);
+    this.logger.warn(
+      `${describeRedis(this.options.redis)} unreachable (down, or failing over); adds fail and ` +
+        "reconciles pause until a primary answers again",
+    );
   }
 
   /** Also used by running reconciles while the queue shuts down, so it does not check for closing. */

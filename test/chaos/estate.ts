@@ -4,7 +4,7 @@
 // end-state check that turns it into a verdict.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { type ControllerOptions, Stack } from "../e2e/stack.js";
+import { type ControllerOptions, Stack, type StackOptions } from "../e2e/stack.js";
 import {
   applyAndWaitReady,
   buildWorld,
@@ -35,8 +35,9 @@ export async function readyEstate(
   namespace: string,
   size: WorldSize,
   options: Partial<ControllerOptions> = {},
+  stackOptions: StackOptions = {},
 ): Promise<Estate> {
-  const stack = await Stack.start({ timeScale: 20 });
+  const stack = await Stack.start({ timeScale: 20, ...stackOptions });
   try {
     const world = buildWorld(stack, size, namespace);
     await provision(stack, world);

@@ -13,11 +13,14 @@ import { badInput } from "./bad-input.js";
 import { crash } from "./crash.js";
 import { kubeFaults } from "./kube-faults.js";
 import { redis } from "./redis.js";
+import { redisCluster, redisSentinel } from "./redis-ha.js";
 import { passed, summaryLine, type Verdict } from "./verdict.js";
 
 const SCENARIOS: Record<string, () => Promise<Verdict>> = {
   crash,
   redis,
+  "redis-sentinel": redisSentinel,
+  "redis-cluster": redisCluster,
   "arm-faults": armFaults,
   "kube-faults": kubeFaults,
   "bad-input": badInput,

@@ -26,6 +26,34 @@ export const VALUE_SETS: Record<string, object> = {
       },
     },
   },
+  "Redis Sentinel with TLS and passwords": {
+    redis: {
+      bundled: { enabled: false },
+      external: {
+        existingSecret: "azid-redis",
+        sentinel: {
+          hosts: ["redis-node-0.redis-headless:26379", "redis-node-1.redis-headless:26379"],
+          name: "mymaster",
+          passwordKey: "sentinel-password",
+        },
+        tls: { enabled: true, caSecret: "azid-redis-ca" },
+      },
+    },
+  },
+  "Redis Cluster": {
+    redis: {
+      bundled: { enabled: false },
+      external: {
+        existingSecret: "azid-redis",
+        cluster: {
+          nodes: [
+            "redis-cluster-0.redis-cluster-headless:6379",
+            "redis-cluster-1.redis-cluster-headless:6379",
+          ],
+        },
+      },
+    },
+  },
   "monitoring on": {
     metrics: {
       serviceMonitor: { enabled: true, additionalLabels: { release: "prometheus" } },

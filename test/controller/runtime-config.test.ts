@@ -124,7 +124,10 @@ describe("controller configuration", () => {
           variable.value ?? (variable.name === "AZID_REDIS_URL" ? "rediss://from-secret:6380" : "x");
       }
       const config = resolveControllerConfig(flags as ControllerFlags, env);
-      assert.match(config.redis.url, /^rediss?:\/\//, name);
+      const { url, sentinel, cluster } = config.redis;
+      if (sentinel) assert.ok(sentinel.sentinels.length > 0 && sentinel.name, name);
+      else if (cluster) assert.match(config.redisPrefix, /\{.+\}/, `${name}: a hash-tagged prefix`);
+      else assert.match(url ?? "", /^rediss?:\/\//, name);
       assert.equal(config.metricsAddr, ":8080", name);
     }
   });
@@ -136,14 +139,14 @@ describe("controller configuration", () => {
       AZID_LOG_LEVEL: "warn",
     };
     const fromFlag = resolveControllerConfig({ redisUrl: "redis://flag:6379", logLevel: "error" }, env);
-    assert.equal(new URL(fromFlag.redis.url).hostname, "flag");
+    assert.equal(new URL(fromFlag.redis.url ?? "").hostname, "flag");
     assert.equal(fromFlag.logLevel, "error");
-    assert.equal(decodeURIComponent(new URL(fromFlag.redis.url).password), "s3cr:t/@x");
+    assert.equal(decodeURIComponent(new URL(fromFlag.redis.url ?? "").password), "s3cr:t/@x");
     const withUser = resolveControllerConfig({ redisUrl: "redis://azid@acl:6379" }, env);
-    assert.equal(new URL(withUser.redis.url).username, "azid", "an ACL user stays");
+    assert.equal(new URL(withUser.redis.url ?? "").username, "azid", "an ACL user stays");
     assert.equal(resolveControllerConfig({}, env).logLevel, "warn");
     const inUrl = resolveControllerConfig({ redisUrl: "redis://:own@host:6379" }, env);
-    assert.equal(new URL(inUrl.redis.url).password, "own");
+    assert.equal(new URL(inUrl.redis.url ?? "").password, "own");
   });
 
   test("--sandbox: the kubeconfig, endpoints, CA, tenant credential and time scale of the sandbox file", () => {

@@ -12,11 +12,14 @@ import { PACKAGE_ROOT } from "../../src/util/paths.js";
 import { type ArmFixture, startArmFixture } from "../support/arm.js";
 import { type Kubectl, type KubeEmulator, kubectlFor, startTestKube } from "../support/kube.js";
 import { freePort, type RedisServer, startRedis } from "../support/redis.js";
+import { type RedisTopologyUnderTest, redisFlags } from "../support/redis-ha.js";
 
 export interface StackOptions {
   timeScale?: number;
   /** Throttling by ARM's documented buckets (on by default in the emulator). */
   throttling?: boolean;
+  /** Controllers use this highly available Redis instead of the single redis-server. */
+  redisHa?: () => Promise<RedisTopologyUnderTest>;
 }
 
 export interface ControllerOptions {
@@ -66,6 +69,8 @@ export class Stack {
   readonly controllers: ControllerProcess[] = [];
   readonly dir = mkdtempSync(join(tmpdir(), "azid-e2e-"));
   readonly sandboxFile = join(this.dir, "sandbox.json");
+  /** The highly available Redis the controllers use, when the stack was started with one. */
+  redisHa: RedisTopologyUnderTest | undefined;
 
   private constructor(
     readonly arm: ArmFixture,
@@ -82,6 +87,12 @@ export class Stack {
     ]);
     if (options.throttling === false) arm.arm.updateSettings({ throttling: false });
     const stack = new Stack(arm, kube, redis, kubectlFor(kube));
+    try {
+      stack.redisHa = await options.redisHa?.();
+    } catch (error) {
+      await stack.close();
+      throw error;
+    }
     writeFileSync(
       stack.sandboxFile,
       `${JSON.stringify({
@@ -175,8 +186,7 @@ export class Stack {
       "controller",
       "--sandbox",
       this.sandboxFile,
-      "--redis-url",
-      this.redis.url,
+      ...(this.redisHa ? redisFlags(this.redisHa) : ["--redis-url", this.redis.url]),
       "--metrics-addr",
       `127.0.0.1:${port}`,
       "--leader-election-namespace",
@@ -205,7 +215,7 @@ export class Stack {
   async close(): Promise<void> {
     await Promise.all(this.controllers.map((controller) => controller.kill("SIGTERM")));
     this.kubectl.dispose();
-    await Promise.all([this.arm.close(), this.kube.close(), this.redis.stop()]);
+    await Promise.all([this.arm.close(), this.kube.close(), this.redis.stop(), this.redisHa?.stop()]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

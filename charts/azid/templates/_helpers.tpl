@@ -81,12 +81,23 @@ app.kubernetes.io/component: redis
 {{/* Refuses value combinations that would render a controller that cannot start. */}}
 {{- define "azid.validateValues" -}}
 {{- $redis := .Values.redis -}}
-{{- $external := or $redis.external.url $redis.external.urlKey -}}
+{{- $sentinel := $redis.external.sentinel.hosts -}}
+{{- $cluster := $redis.external.cluster.nodes -}}
+{{- $external := or $redis.external.url $redis.external.urlKey $sentinel $cluster -}}
 {{- if and $redis.bundled.enabled $external -}}
 {{- fail "redis.external is set: also set redis.bundled.enabled=false" -}}
 {{- end -}}
 {{- if not (or $redis.bundled.enabled $external) -}}
-{{- fail "azid needs Redis: set redis.external.url (or redis.external.existingSecret with urlKey), or redis.bundled.enabled=true for a trial" -}}
+{{- fail "azid needs Redis: set redis.external.url (or redis.external.existingSecret with urlKey), redis.external.sentinel or redis.external.cluster, or redis.bundled.enabled=true for a trial" -}}
+{{- end -}}
+{{- if gt (len (compact (list (or $redis.external.url $redis.external.urlKey) (join "," $sentinel) (join "," $cluster)))) 1 -}}
+{{- fail "set only one of redis.external.url (or urlKey), redis.external.sentinel.hosts and redis.external.cluster.nodes" -}}
+{{- end -}}
+{{- if and $sentinel (not $redis.external.sentinel.name) -}}
+{{- fail "redis.external.sentinel.hosts needs redis.external.sentinel.name, the name the sentinels monitor the primary under" -}}
+{{- end -}}
+{{- if and $redis.external.sentinel.passwordKey (not $redis.external.existingSecret) -}}
+{{- fail "redis.external.sentinel.passwordKey needs redis.external.existingSecret" -}}
 {{- end -}}
 {{- if and $redis.external.urlKey (not $redis.external.existingSecret) -}}
 {{- fail "redis.external.urlKey needs redis.external.existingSecret" -}}
@@ -96,6 +107,9 @@ app.kubernetes.io/component: redis
 {{- end -}}
 {{- if and $redis.external.tls.caSecret $redis.external.url (not (hasPrefix "rediss://" $redis.external.url)) -}}
 {{- fail "redis.external.tls.caSecret needs a rediss:// URL" -}}
+{{- end -}}
+{{- if and $redis.external.tls.enabled (or $redis.external.url $redis.external.urlKey) -}}
+{{- fail "redis.external.tls.enabled is for Sentinel and Cluster; a URL asks for TLS with rediss://" -}}
 {{- end -}}
 {{- if and .Values.azure.credentialsFile.content .Values.azure.credentialsFile.existingSecret -}}
 {{- fail "set either azure.credentialsFile.content or azure.credentialsFile.existingSecret, not both" -}}

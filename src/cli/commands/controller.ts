@@ -33,8 +33,28 @@ export function registerControllerCommand(program: Command, options: ControllerC
       "redis:// or rediss:// URL of the work queue's Redis (env AZID_REDIS_URL; password from AZID_REDIS_PASSWORD)",
     )
     .option(
+      "--redis-sentinels <list>",
+      "instead of --redis-url: Redis Sentinel's sentinels, host:port,... (env AZID_REDIS_SENTINELS; their password from AZID_REDIS_SENTINEL_PASSWORD)",
+    )
+    .option(
+      "--redis-sentinel-name <name>",
+      "the name the sentinels monitor the primary under (env AZID_REDIS_SENTINEL_NAME)",
+    )
+    .option(
+      "--redis-cluster-nodes <list>",
+      "instead of --redis-url: some Redis Cluster nodes, host:port,... (env AZID_REDIS_CLUSTER_NODES)",
+    )
+    .option(
+      "--redis-tls",
+      "Sentinel and Cluster: speak TLS to every node and sentinel (env AZID_REDIS_TLS=true; a URL says rediss://)",
+    )
+    .option(
+      "--redis-ca-file <file>",
+      "PEM CA certificate(s) that signed Redis's certificate, when not a public CA (env AZID_REDIS_CA_FILE)",
+    )
+    .option(
       "--redis-prefix <prefix>",
-      "prefix of every Redis key, so installations can share one Redis (default azid)",
+      "prefix of every Redis key, so installations can share one Redis (env AZID_REDIS_PREFIX; default azid, {azid} on Cluster, where it must carry a {hash tag})",
     )
     .option("--arm-endpoint <url>", "Azure Resource Manager endpoint (sovereign clouds)")
     .option("--graph-endpoint <url>", "Microsoft Graph endpoint (sovereign clouds)")
