@@ -231,8 +231,12 @@ export async function connectRedis(client: RedisClient, options: RedisConnection
     ]);
   } catch (err) {
     client.disconnect();
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new QueueError("RedisUnavailable", `cannot use ${describeRedis(options)}: ${reason}`, {
+    // ioredis rejects connect() with "Connection is closed."; the error event before it says why.
+    const why = lastError ?? err;
+    const reason = why instanceof Error ? why.message : String(why);
+    // Nothing listens there: the likeliest cause, said in the words of what to check.
+    const hint = /ECONNREFUSED/.test(reason) ? " (is redis-server running there?)" : "";
+    throw new QueueError("RedisUnavailable", `cannot use ${describeRedis(options)}: ${reason}${hint}`, {
       cause: err,
     });
   } finally {

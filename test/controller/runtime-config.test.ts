@@ -309,6 +309,7 @@ describe("controller configuration", () => {
       (error: { code: number; stdout: string }) => {
         assert.equal(error.code, 1);
         assert.match(error.stdout, /"level":"fatal".*cannot use Redis at redis:\/\/:\*\*\*@127\.0\.0\.1/);
+        assert.match(error.stdout, /ECONNREFUSED.*\(is redis-server running there\?\)/);
         assert.doesNotMatch(error.stdout, /secret-pw/, "no password in the logs");
         return true;
       },
