@@ -55,7 +55,14 @@ if (files.length === 0) {
 const env = { ...process.env, PATH: `${join(root, ".tools", "bin")}:${process.env.PATH}` };
 const run = spawnSync(
   process.execPath,
-  ["--enable-source-maps", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  [
+    "--enable-source-maps",
+    "--test",
+    "--test-force-exit",
+    "--test-concurrency=2",
+    "--test-reporter=spec",
+    ...files,
+  ],
   { cwd: root, stdio: "inherit", env },
 );
 process.exit(run.status ?? 1);

@@ -11,8 +11,8 @@ after(() => topology?.stop());
 haSuite("Redis Cluster (3 masters, a replica each)", () => topology);
 
 // A failover that never comes fails the test instead of holding the run until CI's limit.
-describe("a Cluster failover", { timeout: 180_000 }, () => {
-  test("the master of the queue's slot dies and its replica is promoted", async (t) => {
+describe("a Cluster failover", () => {
+  test("the master of the queue's slot dies and its replica is promoted", { timeout: 120_000 }, async (t) => {
     const figures = await failover(topology, async (master) => {
       await master.kill();
       await topology.waitForFailover(master);

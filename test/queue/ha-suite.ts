@@ -55,7 +55,7 @@ export function haSuite(label: string, current: () => RedisTopologyUnderTest): v
     });
   }
 
-  describe(`the work queue on ${label}`, { timeout: 120_000 }, () => {
+  describe(`the work queue on ${label}`, () => {
     after(async () => {
       await Promise.all(opened.map((queue) => queue.close({ gracePeriodMs: 100 })));
     });
