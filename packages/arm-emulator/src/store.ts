@@ -9,6 +9,7 @@ import {
   type RoleDefinitionBody,
 } from "./catalog.js";
 import { guidFrom, isAtOrBelow, key, subscriptionOf } from "./ids.js";
+import { addTo, type IndexMap, removeFrom } from "./index-map.js";
 import type { Permission } from "./rbac.js";
 import { VaultStore } from "./vaults.js";
 
@@ -177,23 +178,6 @@ export interface PendingOperation {
   done: boolean;
   /** The final state of a delete: no resource body. */
   deleted?: boolean;
-}
-
-type IndexMap<T> = Map<string, Map<string, T>>;
-
-function addTo<T>(index: IndexMap<T>, bucket: string, id: string, value: T): void {
-  let inner = index.get(bucket);
-  if (!inner) {
-    inner = new Map();
-    index.set(bucket, inner);
-  }
-  inner.set(id, value);
-}
-
-function removeFrom<T>(index: IndexMap<T>, bucket: string, id: string): void {
-  const inner = index.get(bucket);
-  inner?.delete(id);
-  if (inner && inner.size === 0) index.delete(bucket);
 }
 
 export class Store {

@@ -2,6 +2,7 @@
 // names are), soft-deleted vaults (which keep their name reserved until purged), and the
 // access-policy update semantics of `vaults/{name}/accessPolicies/{add|replace|remove}`.
 import { key } from "./ids.js";
+import { addTo, type IndexMap, removeFrom } from "./index-map.js";
 
 export const PERMISSION_KINDS = ["keys", "secrets", "certificates", "storage"] as const;
 export type PermissionKind = (typeof PERMISSION_KINDS)[number];
@@ -105,23 +106,6 @@ export function applyAccessPolicyUpdate(
           existing.permissions[k] = union(existing.permissions[k], change.permissions[k]);
   }
   return { entries, created };
-}
-
-type IndexMap<T> = Map<string, Map<string, T>>;
-
-function addTo<T>(index: IndexMap<T>, bucket: string, id: string, value: T): void {
-  let inner = index.get(bucket);
-  if (!inner) {
-    inner = new Map();
-    index.set(bucket, inner);
-  }
-  inner.set(id, value);
-}
-
-function removeFrom<T>(index: IndexMap<T>, bucket: string, id: string): void {
-  const inner = index.get(bucket);
-  inner?.delete(id);
-  if (inner && inner.size === 0) index.delete(bucket);
 }
 
 export class VaultStore {
