@@ -23,36 +23,15 @@ import {
   startSentinelSet,
 } from "../support/redis-ha.js";
 import { describeSize, readyEstate, settle } from "./estate.js";
+import { readinessBecomes } from "./readiness.js";
 import type { Verdict } from "./verdict.js";
 
 const SIZE: WorldSize = { customRoles: 2, userAssigned: 20, systemAssigned: 6, sharedVms: 6 };
 /** The sentinels' down-after in this scenario; the pause lasts past it and the failover. */
 const DOWN_AFTER_MS = 2000;
 
-async function isReady(controller: ControllerProcess): Promise<boolean> {
-  try {
-    return (await fetch(`${controller.metricsUrl}/readyz`, { signal: AbortSignal.timeout(3000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-/** Polls /readyz until it answers as wanted, and says when; throws when the process exited. */
-function readinessBecomes(controller: ControllerProcess, ready: boolean, timeoutMs = 30_000) {
-  return waitUntil(
-    `the controller ${ready ? "ready" : "not ready"}`,
-    async () => {
-      if (controller.child.exitCode !== null || controller.child.signalCode !== null)
-        throw new Error(
-          `the controller exited (${controller.child.exitCode ?? controller.child.signalCode})`,
-        );
-      if ((await isReady(controller)) !== ready) throw new Error(`readyz is not ${ready}`);
-      return Date.now();
-    },
-    timeoutMs,
-    100,
-  );
-}
+/** Failovers take seconds: look often, and do not wait long on one probe. */
+const HA_READINESS = { pollMs: 100, probeTimeoutMs: 3000 };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -98,8 +77,8 @@ async function scenario(
       firstFailure ||= failedAt;
       const failing = fail(topology);
       failing.catch(() => undefined); // awaited below
-      const notReadyAt = await readinessBecomes(controller, false);
-      const readyAt = await readinessBecomes(controller, true, 90_000);
+      const notReadyAt = await readinessBecomes(controller, false, 30_000, HA_READINESS);
+      const readyAt = await readinessBecomes(controller, true, 90_000, HA_READINESS);
       const { what, failed } = await failing;
       toRejoin = failed;
       lastFailure = failedAt;

@@ -13,34 +13,11 @@ import {
   writeCredentials,
 } from "../e2e/tenant-move-world.js";
 import { describeSize, readyEstate, retag, settle } from "./estate.js";
+import { readinessBecomes } from "./readiness.js";
 import type { Verdict } from "./verdict.js";
 
 const SIZE: WorldSize = { customRoles: 2, userAssigned: 20, systemAssigned: 6, sharedVms: 6 };
 const PAUSE_MS = 30_000;
-
-async function isReady(controller: ControllerProcess): Promise<boolean> {
-  try {
-    return (await fetch(`${controller.metricsUrl}/readyz`, { signal: AbortSignal.timeout(5000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits until /readyz answers as wanted; throws when the process exited. */
-function readinessBecomes(controller: ControllerProcess, ready: boolean, timeoutMs = 30_000) {
-  return waitUntil(
-    `the controller ${ready ? "ready" : "not ready"}`,
-    async () => {
-      if (controller.child.exitCode !== null || controller.child.signalCode !== null)
-        throw new Error(
-          `the controller exited (${controller.child.exitCode ?? controller.child.signalCode})`,
-        );
-      if ((await isReady(controller)) !== ready) throw new Error(`readyz is not ${ready}`);
-    },
-    timeoutMs,
-    250,
-  );
-}
 
 export async function redis(): Promise<Verdict> {
   const started = Date.now();
