@@ -7,8 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import traceback
+from checks import check, expect, results
 
 ARM, TENANT, SUB, CA = sys.argv[1:5]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,7 +23,6 @@ ENV = {
     "PYTHONPATH": os.path.join(HERE, "az-shim"),
 }
 RG = "az-rg"
-results = []
 
 
 def az(*args, ok=True):
@@ -35,26 +33,6 @@ def az(*args, ok=True):
     if done.returncode != 0:
         raise AssertionError(f"az {' '.join(args)} exited {done.returncode}: {done.stderr[-1500:]}")
     return json.loads(done.stdout) if done.stdout.strip() else None
-
-
-def check(name):
-    def wrap(fn):
-        started = time.monotonic()
-        try:
-            detail = fn()
-            results.append({"check": name, "ok": True, "detail": detail or ""})
-        except Exception as error:  # noqa: BLE001 - every failure is reported, none is fatal
-            results.append({"check": name, "ok": False, "detail": f"{error}\n{traceback.format_exc(limit=2)}"})
-        results[-1]["seconds"] = round(time.monotonic() - started, 2)
-        print(json.dumps(results[-1]), flush=True)
-        return fn
-
-    return wrap
-
-
-def expect(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 state = {}

@@ -5,7 +5,6 @@ when any failed. Usage: azure_sdk_checks.py ARM_URL TENANT_ID SUBSCRIPTION_ID
 import json
 import sys
 import time
-import traceback
 import uuid
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -14,6 +13,7 @@ from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.resource import ResourceManagementClient, SubscriptionClient
+from checks import check, expect, results
 
 ARM, TENANT, SUB = sys.argv[1], sys.argv[2], sys.argv[3]
 RG = "py-sdk-rg"
@@ -21,27 +21,6 @@ credential = ClientSecretCredential(
     TENANT, "7d3c1a52-8f1e-4b39-9d0a-2f6c5e4b1a90", "any-secret", authority=ARM, instance_discovery=False
 )
 kwargs = {"base_url": ARM}
-results = []
-
-
-def check(name):
-    def wrap(fn):
-        started = time.monotonic()
-        try:
-            detail = fn()
-            results.append({"check": name, "ok": True, "detail": detail or ""})
-        except Exception as error:  # noqa: BLE001 - every failure is reported, none is fatal
-            results.append({"check": name, "ok": False, "detail": f"{error!r}\n{traceback.format_exc(limit=4)}"})
-        results[-1]["seconds"] = round(time.monotonic() - started, 2)
-        print(json.dumps(results[-1]), flush=True)
-        return fn
-
-    return wrap
-
-
-def expect(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 def api_version(client, group):

@@ -6,38 +6,17 @@ import json
 import sys
 import threading
 import time
-import traceback
 import urllib.request
 
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
+from checks import check, expect, results
 
 config.load_kube_config(config_file=sys.argv[1])
 api = client.ApiClient()
 core = client.CoreV1Api(api)
 apps = client.AppsV1Api(api)
 NS = "py-client"
-results = []
-
-
-def check(name):
-    def wrap(fn):
-        started = time.monotonic()
-        try:
-            detail = fn()
-            results.append({"check": name, "ok": True, "detail": detail or ""})
-        except Exception as error:  # noqa: BLE001 - every failure is reported, none is fatal
-            results.append({"check": name, "ok": False, "detail": f"{error!r}\n{traceback.format_exc(limit=3)}"})
-        results[-1]["seconds"] = round(time.monotonic() - started, 2)
-        print(json.dumps(results[-1]), flush=True)
-        return fn
-
-    return wrap
-
-
-def expect(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 def status_of(call):
