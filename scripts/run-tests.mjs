@@ -53,16 +53,26 @@ if (files.length === 0) {
 }
 
 const env = { ...process.env, PATH: `${join(root, ".tools", "bin")}:${process.env.PATH}` };
-const run = spawnSync(
-  process.execPath,
-  [
-    "--enable-source-maps",
-    "--test",
-    "--test-force-exit",
-    "--test-concurrency=2",
-    "--test-reporter=spec",
-    ...files,
-  ],
-  { cwd: root, stdio: "inherit", env },
-);
-process.exit(run.status ?? 1);
+const runTests = (group, extra = []) =>
+  group.length === 0
+    ? 0
+    : (spawnSync(
+        process.execPath,
+        [
+          "--enable-source-maps",
+          "--test",
+          ...extra,
+          "--test-concurrency=2",
+          "--test-reporter=spec",
+          ...group,
+        ],
+        { cwd: root, stdio: "inherit", env },
+      ).status ?? 1);
+// The HA failover tests can leave a stuck Redis client behind a timed-out test (issue 19): their
+// files are made to exit once their tests are done, so such a client cannot hold the run.
+const isFailoverTest = (file) => /\/queue\/ha-[^/]*\.test\.js$/.test(file);
+const status = [
+  runTests(files.filter((file) => !isFailoverTest(file))),
+  runTests(files.filter(isFailoverTest), ["--test-force-exit"]),
+];
+process.exit(status.find((code) => code !== 0) ?? 0);
