@@ -12,6 +12,8 @@ import {
   resourceId,
 } from "./common.js";
 import { bool, immutable, int, list, Optional, obj, str } from "./helpers.js";
+import { KeyVaultAccessPolicies } from "./key-vault.js";
+import { Exports } from "./workload-wiring.js";
 
 export const SystemAssignedIdentitySpec = obj(
   {
@@ -21,6 +23,8 @@ export const SystemAssignedIdentitySpec = obj(
     ),
     roleAssignments: Optional(RoleAssignments),
     graphAppRoles: Optional(GraphAppRoles),
+    keyVaultAccessPolicies: Optional(KeyVaultAccessPolicies),
+    exports: Optional(Exports),
     deletionPolicy: Optional(DeletionPolicy),
     managementPolicy: Optional(ManagementPolicy),
   },

@@ -20,6 +20,8 @@ import {
   resourceId,
 } from "./common.js";
 import { bool, cel, immutable, int, list, map, Optional, obj, set, str, stringMap } from "./helpers.js";
+import { KeyVaultAccessPolicies } from "./key-vault.js";
+import { Exports, ServiceAccounts } from "./workload-wiring.js";
 
 export const MAX_TAGS = 50;
 const IDENTITY_NAME_TEST = new RegExp(PATTERNS.identityName);
@@ -122,6 +124,9 @@ export const UserAssignedIdentitySpec = obj(
       ),
     ),
     graphAppRoles: Optional(GraphAppRoles),
+    keyVaultAccessPolicies: Optional(KeyVaultAccessPolicies),
+    serviceAccounts: Optional(ServiceAccounts),
+    exports: Optional(Exports),
     deletionPolicy: Optional(DeletionPolicy),
     managementPolicy: Optional(ManagementPolicy),
   },

@@ -1,0 +1,128 @@
+// Key Vault access-policy grants: the permission names are the enums of Microsoft.KeyVault
+// 2026-02-01 (AccessPolicyEntry.permissions), so a spec that passes here is one Azure accepts.
+import type { Static } from "typebox";
+import { resourceId } from "./common.js";
+import { cel, map, Optional, obj, oneOf, set } from "./helpers.js";
+
+/** Azure's own limit on the entries of one vault's access policy. */
+export const MAX_VAULT_ACCESS_POLICY_ENTRIES = 1024;
+export const MAX_KEY_VAULT_ACCESS_POLICIES = 50;
+
+export const KEY_PERMISSIONS = [
+  "all",
+  "encrypt",
+  "decrypt",
+  "wrapKey",
+  "unwrapKey",
+  "sign",
+  "verify",
+  "get",
+  "list",
+  "create",
+  "update",
+  "import",
+  "delete",
+  "backup",
+  "restore",
+  "recover",
+  "purge",
+  "release",
+  "rotate",
+  "getrotationpolicy",
+  "setrotationpolicy",
+] as const;
+export const SECRET_PERMISSIONS = [
+  "all",
+  "get",
+  "list",
+  "set",
+  "delete",
+  "backup",
+  "restore",
+  "recover",
+  "purge",
+] as const;
+export const CERTIFICATE_PERMISSIONS = [
+  "all",
+  "get",
+  "list",
+  "delete",
+  "create",
+  "import",
+  "update",
+  "managecontacts",
+  "getissuers",
+  "listissuers",
+  "setissuers",
+  "deleteissuers",
+  "manageissuers",
+  "recover",
+  "purge",
+  "backup",
+  "restore",
+] as const;
+export const STORAGE_PERMISSIONS = [
+  "all",
+  "get",
+  "list",
+  "delete",
+  "set",
+  "update",
+  "regeneratekey",
+  "recover",
+  "purge",
+  "backup",
+  "restore",
+  "setsas",
+  "listsas",
+  "getsas",
+  "deletesas",
+] as const;
+
+const permissionList = <const V extends readonly string[]>(values: V, what: string) =>
+  Optional(
+    set(oneOf([...values], `A permission to ${what}.`), `Permissions to ${what}.`, {
+      maxItems: values.length,
+    }),
+  );
+
+export const KeyVaultPermissions = obj(
+  {
+    keys: permissionList(KEY_PERMISSIONS, "keys"),
+    secrets: permissionList(SECRET_PERMISSIONS, "secrets"),
+    certificates: permissionList(CERTIFICATE_PERMISSIONS, "certificates"),
+    storage: permissionList(STORAGE_PERMISSIONS, "storage accounts"),
+  },
+  "Permissions on the vault's keys, secrets, certificates and storage, as Azure's AccessPolicyEntry has them.",
+);
+export type KeyVaultPermissions = Static<typeof KeyVaultPermissions>;
+
+export const KeyVaultAccessPolicySpec = obj(
+  {
+    vaultId: resourceId("ARM id of the vault (Microsoft.KeyVault/vaults) in access-policy mode."),
+    permissions: KeyVaultPermissions,
+  },
+  "An access-policy entry azid keeps on a vault for the identity's principal.",
+  {
+    "x-kubernetes-validations": [
+      cel(
+        "self.vaultId.lowerAscii().matches('^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft.keyvault/vaults/[^/]+$')",
+        "vaultId must be the ARM id of a Microsoft.KeyVault/vaults resource",
+        (self: { vaultId: string }) =>
+          /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.keyvault\/vaults\/[^/]+$/.test(
+            self.vaultId.toLowerCase(),
+          ),
+        { fieldPath: ".vaultId" },
+      ),
+    ],
+  },
+);
+export type KeyVaultAccessPolicySpec = Static<typeof KeyVaultAccessPolicySpec>;
+
+export const KeyVaultAccessPolicies = map(
+  KeyVaultAccessPolicySpec,
+  ["vaultId"],
+  "Key Vault access-policy entries for the identity's principal, one per vault (access-policy mode only; " +
+    "for a vault in RBAC mode grant a Key Vault role through roleAssignments).",
+  { maxItems: MAX_KEY_VAULT_ACCESS_POLICIES },
+);
