@@ -1,12 +1,14 @@
 // ARM resource ids and scopes: strict parsing of everything that will reach a URL, canonical
 // formatting, and the case-insensitive comparisons ARM itself applies.
+import { AzidError } from "../util/errors.js";
 import { SEGMENT } from "./patterns.js";
 
 /** Longest ARM id or scope azid accepts (the schemas' maxLength). */
 export const MAX_ARM_ID_LENGTH = 1024;
 
-export class ArmIdError extends Error {
+export class ArmIdError extends AzidError {
   override readonly name = "ArmIdError";
+  readonly errorCode = "api.InvalidArmId";
   readonly code = "InvalidArmId";
   constructor(
     readonly input: string,

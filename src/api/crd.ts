@@ -1,5 +1,7 @@
 // CustomResourceDefinitions from the TypeBox schemas: the only source of crds/*.yaml.
+
 import type { TSchema } from "typebox";
+import { AzidError } from "../util/errors.js";
 import { KINDS, type KindDefinition } from "./kinds.js";
 import { GROUP, VERSION } from "./schemas/common.js";
 import type { CelRule } from "./schemas/helpers.js";
@@ -35,8 +37,9 @@ const COPIED = new Set([
   "x-kubernetes-embedded-resource",
 ]);
 
-export class CrdSchemaError extends Error {
+export class CrdSchemaError extends AzidError {
   override readonly name = "CrdSchemaError";
+  readonly errorCode = "api.NonStructuralSchema";
   readonly code = "NonStructuralSchema";
 }
 

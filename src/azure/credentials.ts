@@ -7,6 +7,7 @@ import {
   WorkloadIdentityCredential,
 } from "@azure/identity";
 import { parse as parseYaml } from "yaml";
+import { AzidError } from "../util/errors.js";
 
 /**
  * How azid authenticates to one subscription. After a tenant move the subscription's
@@ -33,8 +34,9 @@ export interface CredentialsFile {
   subscriptions?: Record<string, SubscriptionCredential>;
 }
 
-export class CredentialsFileError extends Error {
+export class CredentialsFileError extends AzidError {
   override readonly name = "CredentialsFileError";
+  readonly errorCode = "azure.InvalidCredentialsFile";
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

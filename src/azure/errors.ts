@@ -1,12 +1,14 @@
 import { RestError } from "@azure/core-rest-pipeline";
 import { scrubSecrets } from "../observability/logger.js";
+import { AzidError, type ErrorCode } from "../util/errors.js";
 
 /**
  * Every failure that comes out of src/azure is one of these classes, so that the error
  * policy (src/engine/error-policy.ts) decides retries from types, never from strings.
  */
-export class AzureError extends Error {
+export class AzureError extends AzidError {
   override readonly name: string = "AzureError";
+  readonly errorCode: ErrorCode = "azure.Failed";
   constructor(
     message: string,
     /** The ARM or Graph error code, e.g. "ResourceNotFound". */
@@ -22,6 +24,7 @@ export class AzureError extends Error {
 /** 429 from ARM or Graph, or azid's own rate gate holding the call back before it was sent. */
 export class ThrottledError extends AzureError {
   override readonly name: string = "ThrottledError";
+  override readonly errorCode: ErrorCode = "azure.Throttled";
   constructor(
     message: string,
     readonly retryAfterMs: number,
@@ -35,11 +38,13 @@ export class ThrottledError extends AzureError {
 /** 5xx, 408, a dropped connection: worth retrying with backoff. */
 export class TransientError extends AzureError {
   override readonly name: string = "TransientError";
+  override readonly errorCode: ErrorCode = "azure.Transient";
 }
 
 /** A long-running operation Azure has accepted but not finished; the key comes back later. */
 export class OperationInProgressError extends TransientError {
   override readonly name: string = "OperationInProgressError";
+  override readonly errorCode: ErrorCode = "azure.OperationInProgress";
   constructor(
     message: string,
     readonly retryAfterMs: number,
@@ -50,11 +55,13 @@ export class OperationInProgressError extends TransientError {
 
 export class NotFoundError extends AzureError {
   override readonly name: string = "NotFoundError";
+  override readonly errorCode: ErrorCode = "azure.NotFound";
 }
 
 /** AuthorizationFailed or LinkedAuthorizationFailed: azid's credential lacks `action` at `scope`. */
 export class PermissionError extends AzureError {
   override readonly name: string = "PermissionError";
+  override readonly errorCode: ErrorCode = "azure.PermissionDenied";
   constructor(
     message: string,
     code: string,
@@ -68,6 +75,7 @@ export class PermissionError extends AzureError {
 /** RequestDisallowedByPolicy: an Azure Policy assignment denies the request. */
 export class PolicyDeniedError extends AzureError {
   override readonly name: string = "PolicyDeniedError";
+  override readonly errorCode: ErrorCode = "azure.PolicyDenied";
   constructor(
     message: string,
     readonly policy: string | undefined,
@@ -82,11 +90,13 @@ export class PolicyDeniedError extends AzureError {
  */
 export class CredentialTenantError extends AzureError {
   override readonly name: string = "CredentialTenantError";
+  override readonly errorCode: ErrorCode = "azure.CredentialTenantMismatch";
 }
 
 /** Any other 401: the credential could not get or present a valid token. */
 export class AuthenticationError extends AzureError {
   override readonly name: string = "AuthenticationError";
+  override readonly errorCode: ErrorCode = "azure.AuthenticationFailed";
 }
 
 /**
@@ -95,21 +105,25 @@ export class AuthenticationError extends AzureError {
  */
 export class PrincipalNotFoundError extends AzureError {
   override readonly name: string = "PrincipalNotFoundError";
+  override readonly errorCode: ErrorCode = "azure.PrincipalNotFound";
 }
 
 /** 409 RoleAssignmentExists: the same scope + role + principal exists under another name. */
 export class RoleAssignmentExistsError extends AzureError {
   override readonly name: string = "RoleAssignmentExistsError";
+  override readonly errorCode: ErrorCode = "azure.RoleAssignmentExists";
 }
 
 /** 409 other than RoleAssignmentExists: a concurrent write (e.g. two FIC writes under one identity). */
 export class ConflictError extends AzureError {
   override readonly name: string = "ConflictError";
+  override readonly errorCode: ErrorCode = "azure.Conflict";
 }
 
 /** A 400 that no retry fixes: the request itself is wrong for Azure (the spec must change). */
 export class InvalidRequestError extends AzureError {
   override readonly name: string = "InvalidRequestError";
+  override readonly errorCode: ErrorCode = "azure.InvalidRequest";
 }
 
 const PERMISSION_CODES = new Set([

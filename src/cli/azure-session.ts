@@ -15,7 +15,7 @@ import { routeSdkLogs } from "../azure/sdk-logging.js";
 import { readSandboxFile, type SandboxConnection, SandboxFileError } from "../config/sandbox-file.js";
 import type { Logger } from "../observability/logger.js";
 import type { Action } from "../plan/actions.js";
-import { CliError, EXIT } from "./exit-codes.js";
+import { CliError } from "./exit-codes.js";
 import { RequestLog } from "./request-log.js";
 import { RunExecutor } from "./run-executor.js";
 
@@ -74,7 +74,7 @@ export function openAzureSession(flags: AzureFlags, logger: Logger): AzureSessio
       ...(ca ? { tlsOptions: { ca } } : {}),
     });
   } catch (error) {
-    if (error instanceof CredentialsFileError) throw new CliError(error.message, EXIT.invalid);
+    if (error instanceof CredentialsFileError) throw new CliError(error.message, "InvalidInput");
     throw error;
   }
   const timeScale = sandbox?.timeScale ?? 1;
@@ -118,8 +118,8 @@ function readSandbox(path: string): SandboxConnection {
     if (!sandbox.arm) throw new SandboxFileError(`${path}: the sandbox has no ARM emulator ('arm')`);
     return sandbox;
   } catch (error) {
-    if (error instanceof SandboxFileError) throw new CliError(error.message, EXIT.invalid);
-    throw new CliError(`--sandbox ${path}: ${(error as Error).message}`, EXIT.invalid);
+    if (error instanceof SandboxFileError) throw new CliError(error.message, "InvalidInput");
+    throw new CliError(`--sandbox ${path}: ${(error as Error).message}`, "InvalidInput");
   }
 }
 
@@ -127,7 +127,7 @@ function readCa(path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
-    throw new CliError(`--ca-file ${path}: ${(error as Error).message}`, EXIT.invalid);
+    throw new CliError(`--ca-file ${path}: ${(error as Error).message}`, "InvalidInput");
   }
 }
 

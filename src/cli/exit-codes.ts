@@ -1,3 +1,5 @@
+import { AzidError, type CodesOf, type ErrorCode, errorCodeOf } from "../util/errors.js";
+
 // The CLI's exit codes: stable, documented (`azid --help`), so that pipelines can branch on them.
 export const EXIT = {
   /** Done; for `plan`, the plan was made (with --detailed-exitcode: nothing would change). */
@@ -35,13 +37,87 @@ Exit codes:
   7  not confirmed: remediate without a terminal and without --yes, or declined at the prompt
      of remediate or apply`;
 
-/** An error the CLI reports as one message and an exit code (no stack trace). */
-export class CliError extends Error {
+/**
+ * The exit code of every error code (src/util/errors.ts): the CLI maps codes, never messages.
+ * A code added to the registry without a row here does not compile.
+ */
+export const EXIT_FOR_ERROR: Record<ErrorCode, ExitCode> = {
+  "api.InvalidArmId": EXIT.invalid,
+  "api.NonStructuralSchema": EXIT.error,
+  "plan.NoFixpoint": EXIT.error,
+  "plan.IncompleteActionResult": EXIT.error,
+  "azure.Failed": EXIT.error,
+  "azure.Throttled": EXIT.error,
+  "azure.Transient": EXIT.error,
+  "azure.OperationInProgress": EXIT.error,
+  "azure.NotFound": EXIT.error,
+  "azure.PermissionDenied": EXIT.error,
+  "azure.PolicyDenied": EXIT.error,
+  "azure.CredentialTenantMismatch": EXIT.credential,
+  "azure.AuthenticationFailed": EXIT.credential,
+  "azure.PrincipalNotFound": EXIT.error,
+  "azure.RoleAssignmentExists": EXIT.error,
+  "azure.Conflict": EXIT.error,
+  "azure.InvalidRequest": EXIT.error,
+  "azure.InvalidCredentialsFile": EXIT.invalid,
+  "kube.ApiError": EXIT.error,
+  "kube.InvalidConfig": EXIT.error,
+  "kube.InvalidKey": EXIT.error,
+  "kube.ObjectBeingDeleted": EXIT.error,
+  "kube.WatchClosed": EXIT.error,
+  "kube.LeadershipLost": EXIT.error,
+  "queue.InvalidOption": EXIT.usage,
+  "queue.InvalidKey": EXIT.error,
+  "queue.InvalidRedisUrl": EXIT.usage,
+  "queue.RedisUnavailable": EXIT.error,
+  "queue.BucketRequestTooLarge": EXIT.error,
+  "queue.KeyBusy": EXIT.error,
+  "queue.QueueClosed": EXIT.error,
+  "queue.LockBusy": EXIT.error,
+  "queue.LockLost": EXIT.error,
+  "config.InvalidConfiguration": EXIT.usage,
+  "config.InvalidDuration": EXIT.usage,
+  "config.InvalidSandboxFile": EXIT.invalid,
+  "controller.DuplicateController": EXIT.error,
+  "controller.AlreadyStarted": EXIT.error,
+  "controller.StoppedWhileStarting": EXIT.error,
+  "controller.Stopping": EXIT.error,
+  "controller.CacheSyncTimeout": EXIT.error,
+  "controller.NotCached": EXIT.error,
+  "controller.DuplicateIndex": EXIT.error,
+  "controller.InvalidAddress": EXIT.usage,
+  "controller.Unhealthy": EXIT.error,
+  "cli.Failed": EXIT.error,
+  "cli.Usage": EXIT.usage,
+  "cli.InvalidInput": EXIT.invalid,
+  "cli.Refused": EXIT.refused,
+  "cli.MissingPermissions": EXIT.missingPermissions,
+  "cli.CredentialRefused": EXIT.credential,
+  "cli.NotConfirmed": EXIT.notConfirmed,
+  "cli.DemoKubeApi": EXIT.error,
+};
+
+/** The exit code of any error: its code's, or 1 for an error azid did not raise on purpose. */
+export function exitCodeFor(error: unknown): ExitCode {
+  const code = errorCodeOf(error);
+  return code ? EXIT_FOR_ERROR[code] : EXIT.error;
+}
+
+export type CliErrorCode = CodesOf<"cli">;
+
+/** An error the CLI reports as one message and the exit code of its code (no stack trace). */
+export class CliError extends AzidError {
   override readonly name = "CliError";
+  readonly errorCode: ErrorCode;
   constructor(
     message: string,
-    readonly exitCode: ExitCode = EXIT.error,
+    readonly code: CliErrorCode = "Failed",
   ) {
     super(message);
+    this.errorCode = `cli.${code}`;
+  }
+
+  get exitCode(): ExitCode {
+    return EXIT_FOR_ERROR[this.errorCode];
   }
 }

@@ -6,7 +6,7 @@ import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import type { PolicyViolation } from "../plan/policy.js";
 import { didYouMean, similarRoleNames } from "../plan/roles.js";
 import { plural } from "../util/text.js";
-import { CliError, EXIT } from "./exit-codes.js";
+import { CliError } from "./exit-codes.js";
 import type { ManifestFlags, PolicyFlags } from "./flags.js";
 import {
   formatIssue,
@@ -119,7 +119,7 @@ export function requireAcceptable(inputs: Inputs, context: CommandContext): void
   if (inputs.issues.length > 0) {
     throw new CliError(
       `the manifests are invalid, nothing was done:\n${inputs.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`,
-      EXIT.invalid,
+      "InvalidInput",
     );
   }
   // An empty or mistyped folder must not read as "no change" in a pipeline.
@@ -129,7 +129,7 @@ export function requireAcceptable(inputs: Inputs, context: CommandContext): void
     throw new CliError(
       `no UserAssignedIdentity, SystemAssignedIdentity or CustomRole in -f ${inputs.paths.join(", ")}${skipped}: ` +
         "nothing to do; check the path",
-      EXIT.invalid,
+      "InvalidInput",
     );
   }
   if (!inputs.enforcement.enforced) context.say(`azid: ${NOT_ENFORCED_MESSAGE}`);
@@ -137,7 +137,7 @@ export function requireAcceptable(inputs: Inputs, context: CommandContext): void
   if (refused.length > 0) {
     throw new CliError(
       `refused by IdentityPolicy, nothing was written to Azure:\n${formatRefusals(refused)}`,
-      EXIT.refused,
+      "Refused",
     );
   }
 }

@@ -11,7 +11,7 @@ import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
 import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 import { type AzidResource, validateResource } from "../api/validate.js";
-import { CliError, EXIT } from "./exit-codes.js";
+import { CliError } from "./exit-codes.js";
 import { describeYamlProblem } from "./yaml-problem.js";
 
 export interface DocumentSource {
@@ -69,7 +69,7 @@ export function manifestFiles(path: string): string[] {
   try {
     stat = statSync(path);
   } catch {
-    throw new CliError(`${path}: no such file or folder`, EXIT.invalid);
+    throw new CliError(`${path}: no such file or folder`, "InvalidInput");
   }
   if (!stat.isDirectory()) return [path];
   const files: string[] = [];

@@ -8,7 +8,7 @@ import { MICROSOFT_GRAPH_APP_ID } from "../api/schemas/common.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import { evaluatePolicy, type PolicyDecision, type PolicyViolation } from "../plan/policy.js";
 import { PACKAGE_ROOT } from "../util/paths.js";
-import { CliError, EXIT } from "./exit-codes.js";
+import { CliError } from "./exit-codes.js";
 import { type ManagedResource, type ManifestSet, resourceKey } from "./manifests.js";
 
 export interface PolicyOptions {
@@ -77,7 +77,7 @@ export function parseLabels(text: string): Record<string, string> {
     const at = pair.indexOf("=");
     const key = pair.slice(0, at).trim();
     if (at <= 0 || key === "") {
-      throw new CliError(`--namespace-labels: expected key=value, got ${JSON.stringify(pair)}`, EXIT.usage);
+      throw new CliError(`--namespace-labels: expected key=value, got ${JSON.stringify(pair)}`, "Usage");
     }
     labels[key] = pair.slice(at + 1).trim();
   }

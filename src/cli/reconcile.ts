@@ -14,6 +14,7 @@ import { emptyObserved, type ObservedState } from "../plan/observed.js";
 import type { Notice } from "../plan/plan-types.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import { plannerOf } from "../plan/remediation.js";
+import type { ErrorCode } from "../util/errors.js";
 import { pool } from "../util/pool.js";
 import { type ManagedResource, resourceKey } from "./manifests.js";
 import { subscriptionOfResource } from "./resources.js";
@@ -31,7 +32,8 @@ export interface ResourceOutcome {
   /** Writes sent to Azure, in order, across attempts. */
   writes: WriteAction[];
   /** The failures of the last attempt. */
-  errors: Array<{ code: string; message: string }>;
+  /** Azure's code, azid's stable code (src/util/errors.ts) and the message of each. */
+  errors: Array<{ code: string; errorCode: ErrorCode; message: string }>;
   notices: Notice[];
   attempts: number;
   startedAt: number;
@@ -154,7 +156,7 @@ export async function reconcileResource(
     ...readyOf(status),
     status,
     writes,
-    errors: errors.map((error) => ({ code: error.code, message: error.message })),
+    errors: errors.map((error) => ({ code: error.code, errorCode: error.errorCode, message: error.message })),
     notices,
     attempts,
     startedAt,

@@ -3,7 +3,7 @@
 import { pino } from "pino";
 import { AuthenticationError, CredentialTenantError } from "../azure/errors.js";
 import { createLogger, type Logger, scrubSecrets } from "../observability/logger.js";
-import { CliError, EXIT, type ExitCode } from "./exit-codes.js";
+import { CliError, type ExitCode, exitCodeFor } from "./exit-codes.js";
 import type { OutputFlags, OutputFormat } from "./flags.js";
 
 export interface CommandContext {
@@ -54,12 +54,12 @@ function report(error: unknown, context: CommandContext): ExitCode {
 }
 
 function explain(error: unknown): { message: string; code: ExitCode } {
-  if (error instanceof CliError) return { message: error.message, code: error.exitCode };
+  const code = exitCodeFor(error);
   if (error instanceof CredentialTenantError || error instanceof AuthenticationError) {
-    return { message: credentialMessage(error), code: EXIT.credential };
+    return { message: credentialMessage(error), code };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { message: scrubSecrets(message), code: EXIT.error };
+  return { message: scrubSecrets(message), code };
 }
 
 /**

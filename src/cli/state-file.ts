@@ -6,7 +6,7 @@
 // run can trust. A lock file keeps two runs from sharing one state file.
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { CliError, EXIT } from "./exit-codes.js";
+import { CliError } from "./exit-codes.js";
 
 const FORMAT = "azid.dev/cli-state/v1";
 
@@ -68,7 +68,6 @@ export class StateStore {
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
         throw new CliError(
           `${path} is in use by another azid run (pid ${holder}); wait for it, or remove ${lockFile} if that process is not azid`,
-          EXIT.error,
         );
       }
       // Left behind by a run that was killed: take it over.
@@ -88,11 +87,11 @@ function read(path: string): StateFileContent {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new CliError(`${path}: not a state file (${(error as Error).message})`, EXIT.invalid);
+    throw new CliError(`${path}: not a state file (${(error as Error).message})`, "InvalidInput");
   }
   const content = parsed as Partial<StateFileContent> | null;
   if (content?.format !== FORMAT || typeof content.resources !== "object" || content.resources === null) {
-    throw new CliError(`${path}: not an azid state file (expected format ${FORMAT})`, EXIT.invalid);
+    throw new CliError(`${path}: not an azid state file (expected format ${FORMAT})`, "InvalidInput");
   }
   return content as StateFileContent;
 }

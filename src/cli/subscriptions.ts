@@ -4,7 +4,7 @@
 import { AuthenticationError, CredentialTenantError, NotFoundError } from "../azure/errors.js";
 import type { Inventory } from "../azure/inventory.js";
 import type { ObservedSubscription } from "../plan/observed.js";
-import { CliError, EXIT } from "./exit-codes.js";
+import { CliError } from "./exit-codes.js";
 import { credentialMessage } from "./run.js";
 
 export async function readSubscriptions(
@@ -26,12 +26,11 @@ export async function readSubscription(
     return await inventory.subscription(subscriptionId);
   } catch (error) {
     if (error instanceof CredentialTenantError || error instanceof AuthenticationError) {
-      throw new CliError(credentialMessage(error, subscriptionId), EXIT.credential);
+      throw new CliError(credentialMessage(error, subscriptionId), "CredentialRefused");
     }
     if (error instanceof NotFoundError) {
       throw new CliError(
         `subscription ${subscriptionId} does not exist or azid's credential cannot see it (${error.code})`,
-        EXIT.error,
       );
     }
     throw error;

@@ -1,7 +1,7 @@
 // The end of apply and remediate: one line per resource and the run's totals, as text or JSON.
 
 import { formatDuration, plural } from "../util/text.js";
-import { EXIT, type ExitCode } from "./exit-codes.js";
+import { EXIT, EXIT_FOR_ERROR, type ExitCode } from "./exit-codes.js";
 import type { ResourceOutcome } from "./reconcile.js";
 import type { RequestTotals } from "./request-log.js";
 import type { CommandContext } from "./run.js";
@@ -93,13 +93,14 @@ export function formatTotals(verb: string, totals: RunTotals): string {
   );
 }
 
-/** 0 when every resource is ready; 6 when Azure refused azid's credential; 1 otherwise. */
+/**
+ * 0 when every resource is ready; otherwise the exit code of the failures' codes: 6 when Azure
+ * refused azid's credential, 1 for the rest.
+ */
 export function exitCodeOf(outcomes: readonly ResourceOutcome[]): ExitCode {
   if (outcomes.every((o) => o.state === "ready")) return EXIT.ok;
-  const credential = outcomes.some((o) =>
-    o.errors.some((e) => e.code === "InvalidAuthenticationTokenTenant" || e.code === "AuthenticationFailed"),
-  );
-  return credential ? EXIT.credential : EXIT.error;
+  const codes = outcomes.flatMap((o) => o.errors.map((e) => EXIT_FOR_ERROR[e.errorCode]));
+  return codes.includes(EXIT.credential) ? EXIT.credential : EXIT.error;
 }
 
 /**

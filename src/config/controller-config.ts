@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { AzureEndpoints } from "../azure/clients.js";
 import type { SubscriptionCredential } from "../azure/credentials.js";
 import { checkClusterPrefix, type RedisConnectionOptions, type RedisNodeAddress } from "../queue/index.js";
+import { AzidError } from "../util/errors.js";
 import { parseDuration } from "./duration.js";
 import { readSandboxFile, type SandboxConnection } from "./sandbox-file.js";
 
@@ -61,8 +62,9 @@ export interface ControllerConfig {
   podName: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends AzidError {
   override readonly name = "ConfigError";
+  readonly errorCode = "config.InvalidConfiguration";
   readonly code = "InvalidConfiguration";
 }
 

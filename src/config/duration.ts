@@ -1,3 +1,5 @@
+import { AzidError } from "../util/errors.js";
+
 /** Go's time.ParseDuration units (the chart's values are Go durations, e.g. `10m`, `1h30m`, `90s`). */
 const UNITS: Readonly<Record<string, number>> = {
   ns: 1e-6,
@@ -11,8 +13,9 @@ const UNITS: Readonly<Record<string, number>> = {
 
 const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
 
-export class DurationError extends Error {
+export class DurationError extends AzidError {
   override readonly name = "DurationError";
+  readonly errorCode = "config.InvalidDuration";
   readonly code = "InvalidDuration";
 }
 

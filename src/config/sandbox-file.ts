@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { AzidError } from "../util/errors.js";
 
 /**
  * What `--sandbox FILE` gives a command: the JSON line `azid sandbox` printed. Production
@@ -17,8 +18,9 @@ export interface SandboxConnection {
   kubeconfig?: string;
 }
 
-export class SandboxFileError extends Error {
+export class SandboxFileError extends AzidError {
   override readonly name = "SandboxFileError";
+  readonly errorCode = "config.InvalidSandboxFile";
 }
 
 export function readSandboxFile(path: string): SandboxConnection {

@@ -1,3 +1,5 @@
+import { ControllerError } from "./errors.js";
+
 /** One named check of /healthz or /readyz. */
 export interface HealthCheck {
   name: string;
@@ -25,7 +27,10 @@ export async function runChecks(checks: readonly HealthCheck[], timeoutMs: numbe
         await Promise.race([
           Promise.resolve().then(() => check.run()),
           new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+            timer = setTimeout(
+              () => reject(new ControllerError("Unhealthy", `no answer within ${timeoutMs} ms`)),
+              timeoutMs,
+            );
           }),
         ]);
         return { name: check.name, ok: true };
@@ -61,7 +66,7 @@ export function checkThat(
   return {
     name,
     run: async () => {
-      if (!(await healthy())) throw new Error(reason());
+      if (!(await healthy())) throw new ControllerError("Unhealthy", reason());
     },
   };
 }

@@ -225,7 +225,7 @@ export class Manager {
   private async shutdown(gracePeriodMs: number): Promise<void> {
     const { logger } = this.options;
     this.state = "stopping";
-    this.startAbort.abort(new Error("the manager is stopping"));
+    this.startAbort.abort(new ControllerError("Stopping", "the manager is stopping"));
     this.azure.stop();
     for (const controller of this.controllers) controller.enqueuer.close();
     logger.info({ gracePeriodMs }, "stopping: finishing running reconciles");

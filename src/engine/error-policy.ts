@@ -1,20 +1,10 @@
 import { ConditionType, Reason } from "../api/conditions.js";
 import type { Condition } from "../api/schemas/common.js";
-import {
-  AuthenticationError,
-  AzureError,
-  ConflictError,
-  CredentialTenantError,
-  InvalidRequestError,
-  OperationInProgressError,
-  PermissionError,
-  PolicyDeniedError,
-  PrincipalNotFoundError,
-  ThrottledError,
-} from "../azure/errors.js";
+import type { AzureError, OperationInProgressError, ThrottledError } from "../azure/errors.js";
 import { scrubSecrets } from "../observability/logger.js";
 import { reasonForFailure } from "../plan/failures.js";
 import type { ReconcileResult, RetryDecision } from "../queue/types.js";
+import { AzidError, type ErrorCode } from "../util/errors.js";
 
 // The one error policy of controller and CLI, as kube-rs's error_policy or controller-runtime's
 // reconcileHandler: `judge` turns one failure into a verdict, `judgeAll` picks the most pressing
@@ -44,66 +34,124 @@ export const RECHECK = {
   invalidRequest: 30 * 60_000,
 } as const;
 
-export function judge(error: unknown): Verdict {
-  if (!(error instanceof AzureError)) {
-    // A stale write to the API server (409) or a bug: retry with backoff, never crash.
-    return {
-      kind: "retry",
-      reason: isKubernetesConflict(error) ? "Conflict" : "ReconcileError",
-      message: messageOf(error),
-    };
-  }
-  const azure = error;
-  const message = azure.message;
-  if (azure instanceof ThrottledError) {
-    return { kind: "throttled", reason: Reason.Throttled, message, retryAfterMs: azure.retryAfterMs };
-  }
-  if (azure instanceof OperationInProgressError) {
-    return { kind: "throttled", reason: Reason.Progressing, message, retryAfterMs: azure.retryAfterMs };
-  }
-  if (azure instanceof CredentialTenantError) {
-    return {
-      kind: "terminal",
-      reason: Reason.CredentialTenantMismatch,
-      message:
-        `${message} azid's credential for this subscription is from another tenant than the subscription's ` +
-        "(a tenant move?): configure a credential from the new tenant for it (--credentials-file).",
-      recheckAfterMs: RECHECK.credential,
-    };
-  }
-  if (azure instanceof AuthenticationError) {
-    return { kind: "terminal", reason: Reason.AzureError, message, recheckAfterMs: RECHECK.credential };
-  }
-  if (azure instanceof PolicyDeniedError) {
-    return {
-      kind: "terminal",
-      reason: Reason.AzurePolicyDenied,
-      message,
-      recheckAfterMs: RECHECK.azurePolicy,
-    };
-  }
-  if (azure instanceof PermissionError) {
-    return {
-      kind: "terminal",
-      reason: Reason.MissingPermission,
-      message,
-      recheckAfterMs: RECHECK.permission,
-    };
-  }
-  if (azure instanceof PrincipalNotFoundError || azure instanceof ConflictError) {
-    return {
-      kind: "retry",
-      reason: azure instanceof PrincipalNotFoundError ? Reason.PrincipalNotFound : "Conflict",
-      message,
-    };
-  }
-  if (azure instanceof InvalidRequestError) {
-    const reason =
-      azure.code === "RoleAssignmentLimitExceeded" ? Reason.RoleAssignmentLimitExceeded : Reason.AzureError;
-    return { kind: "terminal", reason, message, recheckAfterMs: RECHECK.invalidRequest };
-  }
+/** A rule of the policy: the verdict on one error of its code. */
+type Rule = (error: AzidError) => Verdict;
+
+const retry =
+  (reason: string): Rule =>
+  (error) => ({ kind: "retry", reason, message: messageOf(error) });
+/** An Azure failure whose reason comes from Azure's own code (a missing resource group, ...). */
+const retryAzure: Rule = (error) => ({
+  kind: "retry",
+  reason: reasonForFailure(error as AzureError),
+  message: error.message,
+});
+const terminal =
+  (reason: string, recheckAfterMs: number): Rule =>
+  (error) => ({ kind: "terminal", reason, message: messageOf(error), recheckAfterMs });
+/** A stale write to the API server (409) is a conflict; any other answer is retried as such. */
+const kubeAnswer: Rule = (error) => ({
+  kind: "retry",
+  reason: isKubernetesConflict(error) ? "Conflict" : "ReconcileError",
+  message: messageOf(error),
+});
+/** A failure of azid itself met in a reconcile (a bug, a host stopping): retry, never crash. */
+const internal = retry("ReconcileError");
+
+/**
+ * The verdict on every error code (src/util/errors.ts): the policy maps codes, never messages.
+ * A code added to the registry without a row here does not compile.
+ */
+export const POLICY: Record<ErrorCode, Rule> = {
+  "azure.Throttled": (error) => ({
+    kind: "throttled",
+    reason: Reason.Throttled,
+    message: error.message,
+    retryAfterMs: (error as ThrottledError).retryAfterMs,
+  }),
+  "azure.OperationInProgress": (error) => ({
+    kind: "throttled",
+    reason: Reason.Progressing,
+    message: error.message,
+    retryAfterMs: (error as OperationInProgressError).retryAfterMs,
+  }),
+  "azure.CredentialTenantMismatch": (error) => ({
+    kind: "terminal",
+    reason: Reason.CredentialTenantMismatch,
+    message:
+      `${error.message} azid's credential for this subscription is from another tenant than the subscription's ` +
+      "(a tenant move?): configure a credential from the new tenant for it (--credentials-file).",
+    recheckAfterMs: RECHECK.credential,
+  }),
+  "azure.AuthenticationFailed": terminal(Reason.AzureError, RECHECK.credential),
+  "azure.PolicyDenied": terminal(Reason.AzurePolicyDenied, RECHECK.azurePolicy),
+  "azure.PermissionDenied": terminal(Reason.MissingPermission, RECHECK.permission),
+  "azure.PrincipalNotFound": retry(Reason.PrincipalNotFound),
+  "azure.Conflict": retry("Conflict"),
+  "azure.InvalidRequest": (error) =>
+    terminal(
+      (error as AzureError).code === "RoleAssignmentLimitExceeded"
+        ? Reason.RoleAssignmentLimitExceeded
+        : Reason.AzureError,
+      RECHECK.invalidRequest,
+    )(error),
   // A missing resource group or target may be created any moment (by Terraform, say): retry.
-  return { kind: "retry", reason: reasonForFailure(azure), message };
+  "azure.NotFound": retryAzure,
+  "azure.Transient": retryAzure,
+  "azure.RoleAssignmentExists": retryAzure,
+  "azure.Failed": retryAzure,
+  // The credentials file is re-read when it changes, which requeues every key.
+  "azure.InvalidCredentialsFile": retry("ReconcileError"),
+  "kube.ApiError": kubeAnswer,
+  "kube.InvalidConfig": internal,
+  "kube.InvalidKey": internal,
+  "kube.ObjectBeingDeleted": internal,
+  "kube.WatchClosed": internal,
+  "kube.LeadershipLost": internal,
+  // Redis away or a lock lost: the key comes back when the queue does.
+  "queue.RedisUnavailable": internal,
+  "queue.LockLost": internal,
+  "queue.LockBusy": internal,
+  "queue.KeyBusy": internal,
+  "queue.QueueClosed": internal,
+  "queue.InvalidOption": internal,
+  "queue.InvalidKey": internal,
+  "queue.InvalidRedisUrl": internal,
+  "queue.BucketRequestTooLarge": internal,
+  "api.InvalidArmId": internal,
+  "api.NonStructuralSchema": internal,
+  "plan.NoFixpoint": internal,
+  "plan.IncompleteActionResult": internal,
+  "config.InvalidConfiguration": internal,
+  "config.InvalidDuration": internal,
+  "config.InvalidSandboxFile": internal,
+  "controller.DuplicateController": internal,
+  "controller.AlreadyStarted": internal,
+  "controller.StoppedWhileStarting": internal,
+  "controller.Stopping": internal,
+  "controller.CacheSyncTimeout": internal,
+  "controller.NotCached": internal,
+  "controller.DuplicateIndex": internal,
+  "controller.InvalidAddress": internal,
+  "controller.Unhealthy": internal,
+  "cli.Failed": internal,
+  "cli.Usage": internal,
+  "cli.InvalidInput": internal,
+  "cli.Refused": internal,
+  "cli.MissingPermissions": internal,
+  "cli.CredentialRefused": internal,
+  "cli.NotConfirmed": internal,
+  "cli.DemoKubeApi": internal,
+};
+
+export function judge(error: unknown): Verdict {
+  if (error instanceof AzidError) return POLICY[error.errorCode](error);
+  // Not raised by azid on purpose (a bug, client-node's own error): retry with backoff, never crash.
+  return {
+    kind: "retry",
+    reason: isKubernetesConflict(error) ? "Conflict" : "ReconcileError",
+    message: messageOf(error),
+  };
 }
 
 /**

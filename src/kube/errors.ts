@@ -1,11 +1,13 @@
 import { ApiException } from "@kubernetes/client-node";
+import { AzidError, type ErrorCode } from "../util/errors.js";
 
 /**
  * An answer of the API server other than success, with the HTTP status as `code` (what the error
  * policy and callers test: 404, 409, 410, 422) and the Status object's `reason`.
  */
-export class KubeApiError extends Error {
+export class KubeApiError extends AzidError {
   override readonly name = "KubeApiError";
+  readonly errorCode = "kube.ApiError";
 
   constructor(
     readonly code: number,
@@ -18,9 +20,23 @@ export class KubeApiError extends Error {
 }
 
 /** Bad configuration of the Kubernetes client (no kubeconfig, an unsupported resource). */
-export class KubeConfigError extends Error {
+export class KubeConfigError extends AzidError {
   override readonly name = "KubeConfigError";
+  readonly errorCode = "kube.InvalidConfig";
   readonly code = "KubeConfigInvalid";
+}
+
+/** A failure of the Kubernetes machinery itself (a watch, the leader Lease) an operator can meet. */
+export class KubeError extends AzidError {
+  override readonly name = "KubeError";
+  readonly errorCode: ErrorCode;
+  constructor(
+    readonly code: "WatchClosed" | "LeadershipLost",
+    message: string,
+  ) {
+    super(message);
+    this.errorCode = `kube.${code}`;
+  }
 }
 
 interface StatusBody {

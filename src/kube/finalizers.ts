@@ -1,3 +1,4 @@
+import { AzidError } from "../util/errors.js";
 import type { JsonPatch, KubeClient } from "./client.js";
 import { isNotFound, isPreconditionFailure, KubeApiError } from "./errors.js";
 import type { KubeObject, ResourceType } from "./resources.js";
@@ -16,8 +17,9 @@ export function isBeingDeleted(object: KubeObject): boolean {
   return Boolean(object.metadata?.deletionTimestamp);
 }
 
-export class FinalizerError extends Error {
+export class FinalizerError extends AzidError {
   override readonly name = "FinalizerError";
+  readonly errorCode = "kube.ObjectBeingDeleted";
   readonly code = "ObjectBeingDeleted";
 }
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.js";
 import type { KubeClient } from "./client.js";
-import { toKubeError } from "./errors.js";
+import { KubeError, toKubeError } from "./errors.js";
 
 export interface LeaderElectionOptions {
   client: KubeClient;
@@ -143,7 +143,7 @@ export class LeaderElector {
   private stepDown(why: string): void {
     if (!this.leading) return;
     this.leading = false;
-    this.leadership?.abort(new Error(`leadership lost: ${why}`));
+    this.leadership?.abort(new KubeError("LeadershipLost", `leadership lost: ${why}`));
     const level = this.stopping.signal.aborted ? "info" : "warn";
     this.options.logger[level]({ lease: this.leaseName, why }, "stopped leading");
     try {

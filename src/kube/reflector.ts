@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../observability/logger.js";
 import type { KubeClient, WatchEvent } from "./client.js";
-import { KubeApiError } from "./errors.js";
+import { KubeApiError, KubeError } from "./errors.js";
 import type { KubeObject, ResourceType } from "./resources.js";
 
 export interface ReflectorOptions {
@@ -178,7 +178,7 @@ export class Reflector<T extends KubeObject> {
         }
         if (failure && !isTimeout(failure) && !(delivered && isAbort(failure))) return reject(failure);
         if (!delivered && Date.now() - opened < SHORT_WATCH_MS && !isTimeout(failure)) {
-          return reject(new Error("the watch ended as soon as it opened"));
+          return reject(new KubeError("WatchClosed", "the watch ended as soon as it opened"));
         }
         resolve();
       };

@@ -5,6 +5,7 @@ import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
 import type { TenantMigration } from "../api/schemas/tenant-migration.js";
 import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
+import { AzidError } from "../util/errors.js";
 
 /** An object as the API server sends it: JSON, timestamps as RFC 3339 strings. */
 export interface KubeObject extends KubernetesObject {
@@ -87,8 +88,9 @@ export interface ObjectRef {
   name: string;
 }
 
-export class InvalidKeyError extends Error {
+export class InvalidKeyError extends AzidError {
   override readonly name = "InvalidKeyError";
+  readonly errorCode = "kube.InvalidKey";
   readonly code = "InvalidKey";
 }
 

@@ -1,6 +1,8 @@
 // Folds the outcome of one action into the observed state, so that the planner can be asked
 // again without reading Azure again. Pure: returns a new state and leaves its input alone.
+
 import { armIdKey, roleAssignmentId } from "../api/arm-id.js";
+import { AzidError } from "../util/errors.js";
 import type { Action } from "./actions.js";
 import { listingScopeFor } from "./build.js";
 import { hasSystemAssigned } from "./identity-block.js";
@@ -47,8 +49,9 @@ export interface ActionResult {
   resourceIdentity?: ResourceIdentity;
 }
 
-export class ActionResultError extends Error {
+export class ActionResultError extends AzidError {
   override readonly name = "ActionResultError";
+  readonly errorCode = "plan.IncompleteActionResult";
   readonly code = "IncompleteActionResult";
 }
 

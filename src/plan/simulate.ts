@@ -1,6 +1,7 @@
 // Plans to a fixpoint against an imagined Azure: the one plan/act loop (plan-loop.ts) with the
 // act step replaced by a function. Used to compute whole repair plans ahead of time, and by tests
 // to prove that the planners converge.
+import { AzidError } from "../util/errors.js";
 import type { Action } from "./actions.js";
 import { type ActionResult, applyResult } from "./apply-result.js";
 import type { ObservedState } from "./observed.js";
@@ -8,8 +9,9 @@ import { type Planner, planLoop } from "./plan-loop.js";
 import type { PlanResult } from "./plan-types.js";
 
 /** A plan that did not settle within the loop's rounds: a preview has no later reconcile to finish it. */
-export class NoFixpointError extends Error {
+export class NoFixpointError extends AzidError {
   override readonly name = "NoFixpointError";
+  readonly errorCode = "plan.NoFixpoint";
   readonly code = "NoFixpoint";
 }
 

@@ -1,21 +1,18 @@
-/** Why the queue refused an input or could not do its job; `code` is stable for callers and tests. */
-export type QueueErrorCode =
-  | "InvalidOption"
-  | "InvalidKey"
-  | "InvalidRedisUrl"
-  | "RedisUnavailable"
-  | "BucketRequestTooLarge"
-  | "KeyBusy"
-  | "QueueClosed"
-  | "LockBusy";
+import { AzidError, type CodesOf, type ErrorCode } from "../util/errors.js";
 
-export class QueueError extends Error {
+/** Why the queue refused an input or could not do its job (the codes in src/util/errors.ts). */
+export type QueueErrorCode = CodesOf<"queue">;
+
+export class QueueError extends AzidError {
   override readonly name = "QueueError";
+  readonly errorCode: ErrorCode;
   constructor(
+    /** Stable for callers and tests; `errorCode` is the same with the layer, "queue.<code>". */
     readonly code: QueueErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.errorCode = `queue.${code}`;
   }
 }

@@ -122,7 +122,7 @@ export class ReconcileRunner {
       const flight = this.flights.get(jobId);
       if (!flight) continue;
       flight.released = true;
-      flight.abort.abort(new Error(`lost the lock on ${flight.key}`));
+      flight.abort.abort(new QueueError("LockLost", `lost the lock on ${flight.key}`));
     }
   }
 

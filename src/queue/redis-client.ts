@@ -224,7 +224,7 @@ export async function connectRedis(client: RedisClient, options: RedisConnection
       client.connect(),
       new Promise((_, reject) => {
         timer = setTimeout(
-          () => reject(lastError ?? new Error(`no answer within ${timeoutMs} ms`)),
+          () => reject(lastError ?? new QueueError("RedisUnavailable", `no answer within ${timeoutMs} ms`)),
           timeoutMs,
         );
       }),

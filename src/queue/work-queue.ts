@@ -244,7 +244,10 @@ export class WorkQueue {
       const answer = await Promise.race([
         this.redis.set(this.keys.health, String(Date.now()), "PX", this.settings.lockDurationMs),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error("Redis took too long")), HEALTH_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new QueueError("RedisUnavailable", "Redis took too long")),
+            HEALTH_TIMEOUT_MS,
+          );
         }),
       ]);
       return answer === "OK";

@@ -59,7 +59,7 @@ export function registerDemoCommand(program: Command): void {
 }
 
 async function demo(flags: Flags, context: CommandContext): Promise<ExitCode> {
-  if (!(flags.timeScale > 0)) throw new CliError("--time-scale must be above 0", EXIT.usage);
+  if (!(flags.timeScale > 0)) throw new CliError("--time-scale must be above 0", "Usage");
   const step = context.output === "json" ? context.say : context.print;
   const dir = mkdtempSync(join(tmpdir(), "azid-demo-"));
   const stops: Array<() => Promise<void>> = [];
@@ -95,7 +95,7 @@ async function run(
   stops.push(() => sandbox.close());
   const arm = sandbox.arm;
   const kubeUrl = sandbox.info.kube;
-  if (!arm || !kubeUrl) throw new CliError("the sandbox did not start both emulators", EXIT.error);
+  if (!arm || !kubeUrl) throw new CliError("the sandbox did not start both emulators");
   const subscriptionId = arm.subscriptionId;
   const oldTenant = arm.tenantId;
   const redis = await startRedisServer(subdir(dir, "redis"));
@@ -317,7 +317,6 @@ async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<
       if (Date.now() > deadline) {
         throw new CliError(
           `timed out after ${timeoutMs / 1000} s waiting for ${what}: ${(error as Error).message}`,
-          EXIT.error,
         );
       }
     }

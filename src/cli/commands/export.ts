@@ -72,14 +72,14 @@ async function exportCommand(flags: Flags, context: CommandContext): Promise<Exi
   if (!GUID.test(flags.subscription)) {
     throw new CliError(
       `--subscription: expected a subscription id (a GUID), got ${flags.subscription}`,
-      EXIT.usage,
+      "Usage",
     );
   }
   if (flags.resourceGroup !== undefined && !RESOURCE_GROUP.test(flags.resourceGroup)) {
-    throw new CliError(`--resource-group: not a resource group name: ${flags.resourceGroup}`, EXIT.usage);
+    throw new CliError(`--resource-group: not a resource group name: ${flags.resourceGroup}`, "Usage");
   }
   if (!NAMESPACE.test(flags.namespace) || flags.namespace.length > 63) {
-    throw new CliError(`--namespace: not a namespace name: ${flags.namespace}`, EXIT.usage);
+    throw new CliError(`--namespace: not a namespace name: ${flags.namespace}`, "Usage");
   }
   const subscriptionId = flags.subscription.toLowerCase();
   const session = openAzureSession(azureFlagsOf(flags), context.logger);

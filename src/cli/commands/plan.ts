@@ -84,7 +84,7 @@ export async function makePlanView(
     const lines = failures.map(
       (f) => `  ${formatRef(f.action.owner)}: ${f.action.description}: ${f.error.code}: ${f.error.message}`,
     );
-    throw new CliError(`some reads failed, the plan would be incomplete:\n${lines.join("\n")}`, EXIT.error);
+    throw new CliError(`some reads failed, the plan would be incomplete:\n${lines.join("\n")}`);
   }
   const resources: ResourceChanges[] = plans.flatMap((p) => describePlan(p.plan.actions, p.input.observed));
   const moved = plans.filter((p) => p.plan.fromTenantIds.length > 0);

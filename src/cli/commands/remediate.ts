@@ -91,7 +91,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
   if (!GUID.test(flags.subscription)) {
     throw new CliError(
       `--subscription: expected a subscription id (a GUID), got ${flags.subscription}`,
-      EXIT.usage,
+      "Usage",
     );
   }
   const subscriptionId = flags.subscription.toLowerCase();
@@ -99,7 +99,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
   requireAcceptable(inputs, context);
   const resources = inputs.resources.filter((r) => subscriptionOfResource(r) === subscriptionId);
   if (resources.length === 0) {
-    throw new CliError(`no resource in -f is in subscription ${subscriptionId}`, EXIT.invalid);
+    throw new CliError(`no resource in -f is in subscription ${subscriptionId}`, "InvalidInput");
   }
   const started = new Date();
   const session = openAzureSession(azureFlagsOf(flags), context.logger);
@@ -113,7 +113,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
     const failures = planned.observation.failures;
     if (failures.length > 0) {
       const lines = failures.map((f) => `  ${f.action.description}: ${f.error.code}: ${f.error.message}`);
-      throw new CliError(`reading Azure failed, no plan can be made:\n${lines.join("\n")}`, EXIT.error);
+      throw new CliError(`reading Azure failed, no plan can be made:\n${lines.join("\n")}`);
     }
     const report = planReport(subscriptionId, planned.plan, session.timeScale, started);
     report.fromTenantIds = [

@@ -1,7 +1,9 @@
 // What the demo does with the sandbox's Kubernetes API, as a GitOps sync or kubectl would:
 // server-side apply of objects (CRDs, a namespace, azid's resources) and reads of them. Plain
 // HTTP on loopback: the emulator needs no authentication.
+
 import { AZID_RESOURCES, collectionPath, NAMESPACES, type ResourceType } from "../../kube/resources.js";
+import { AzidError } from "../../util/errors.js";
 
 export interface KubeObject {
   apiVersion: string;
@@ -72,8 +74,9 @@ export class KubeApi {
   }
 }
 
-export class KubeApiCallError extends Error {
+export class KubeApiCallError extends AzidError {
   override readonly name = "KubeApiCallError";
+  readonly errorCode = "cli.DemoKubeApi";
   constructor(
     message: string,
     readonly status: number,

@@ -1,6 +1,7 @@
 // The processes the demo runs beside the sandbox: the machine's redis-server on a free loopback
 // port (no persistence, noeviction as azid requires) and `azid controller` as a child process,
 // exactly as a platform team would run it. Both are stopped by the demo, whatever happens.
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
@@ -8,7 +9,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PACKAGE_ROOT } from "../../util/paths.js";
-import { CliError, EXIT } from "../exit-codes.js";
+import { CliError } from "../exit-codes.js";
 
 export interface ChildService {
   readonly child: ChildProcess;
@@ -23,7 +24,7 @@ export async function freeLoopbackPort(): Promise<number> {
   await once(server, "listening");
   const address = server.address();
   server.close();
-  if (address === null || typeof address === "string") throw new Error("no free port");
+  if (address === null || typeof address === "string") throw new CliError("no free loopback port");
   return address.port;
 }
 
@@ -57,12 +58,11 @@ export async function startRedisServer(dir: string): Promise<ChildService & { ur
       resolve();
     };
     const onExit = (code: number | null) =>
-      reject(new CliError(`redis-server exited with ${code}: ${output.trim()}`, EXIT.error));
+      reject(new CliError(`redis-server exited with ${code}: ${output.trim()}`));
     child.once("error", (error) =>
       reject(
         new CliError(
           `cannot start redis-server (${error.message}): install it (apt-get install redis-server) or run scripts/demo.sh`,
-          EXIT.error,
         ),
       ),
     );
@@ -114,7 +114,7 @@ export async function startControllerChild(
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new CliError(`azid controller exited with ${child.exitCode}; see ${options.logFile}`, EXIT.error);
+      throw new CliError(`azid controller exited with ${child.exitCode}; see ${options.logFile}`);
     }
     try {
       if ((await fetch(`${controller.metricsUrl}/readyz`)).ok) return controller;
@@ -124,5 +124,5 @@ export async function startControllerChild(
     await sleep(100);
   }
   await controller.stop();
-  throw new CliError(`azid controller did not become ready in 60 s; see ${options.logFile}`, EXIT.error);
+  throw new CliError(`azid controller did not become ready in 60 s; see ${options.logFile}`);
 }

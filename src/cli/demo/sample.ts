@@ -3,8 +3,10 @@
 // cluster's service accounts, attachments to VMs and a Graph app role, and a VM's system-assigned
 // identity; plus the Azure resources they need (a resource group and three VMs), created in the
 // sandbox the way the portal would, before azid runs.
+
 import { request } from "node:https";
 import { MICROSOFT_GRAPH_APP_ID } from "../../api/schemas/common.js";
+import { CliError } from "../exit-codes.js";
 import type { KubeObject } from "./kube-api.js";
 
 export const SAMPLE_NAMESPACE = "shop";
@@ -136,7 +138,7 @@ function armPut(arm: { url: string; caPem: string }, path: string, body: unknown
         response.on("end", () =>
           (response.statusCode ?? 0) < 300
             ? resolve()
-            : reject(new Error(`PUT ${path}: ${response.statusCode} ${text}`)),
+            : reject(new CliError(`PUT ${path}: ${response.statusCode} ${text}`)),
         );
       },
     );
