@@ -11,9 +11,14 @@ import { type RedisServer, startRedis } from "../support/redis.js";
 import { RunLog, startInProcess } from "./runtime-fixtures/harness.js";
 import { testController } from "./runtime-fixtures/test-controller.js";
 
-const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const POLICIES = "/apis/azid.dev/v1alpha1/identitypolicies";
 const SCOPE = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg`;
+/** The identity each marker change reconciles: the positive signal that the queue got past a change. */
+const MARKER_KEY = "UserAssignedIdentity/marker/app";
+const MARKER_ROLE = "/apis/azid.dev/v1alpha1/namespaces/marker/customroles/marker-role";
+
+/** How a test knows a change's adds are all reconciled: a change of the same kind (so the same informer, in order) that reconciles MARKER_KEY. */
+type Marker = (n: number) => Promise<unknown>;
 
 describe("secondary watches of the identity controllers", () => {
   let cluster: TestCluster;
@@ -29,13 +34,89 @@ describe("secondary watches of the identity controllers", () => {
     for (const namespace of ["red-1", "red-2", "blue"]) {
       await cluster.createIdentity(namespace, "app", { v: "1" });
     }
+    // The markers: a namespace, a policy that selects it and a CustomRole its identity names.
+    await cluster.createNamespace("marker", { team: "marker" });
+    await cluster.call("POST", POLICIES, markerPolicy(0));
+    await cluster.call("POST", "/apis/azid.dev/v1alpha1/namespaces/marker/customroles", markerRole(0));
+    await cluster.call("POST", cluster.identityPath("marker"), {
+      apiVersion: "azid.dev/v1alpha1",
+      kind: "UserAssignedIdentity",
+      metadata: { name: "app" },
+      spec: {
+        subscriptionId: SUBSCRIPTION,
+        resourceGroup: "rg",
+        location: "westeurope",
+        roleAssignments: [{ customRoleRef: { name: "marker-role" }, scope: SCOPE }],
+      },
+    });
     controller = await startInProcess({
       kubeconfig: cluster.kubeconfigPath,
       redisUrl: redis.url,
       controllers: [testController({ report: log.record, watchDependencies: true })],
     });
-    await waitFor(() => log.starts().length >= 3, "the initial reconciles");
+    await waitFor(() => log.starts().length >= 4, "the initial reconciles");
   });
+
+  function markerPolicy(n: number) {
+    return {
+      apiVersion: "azid.dev/v1alpha1",
+      kind: "IdentityPolicy",
+      metadata: { name: "marker" },
+      spec: {
+        namespaceSelector: {
+          matchLabels: { team: "marker" },
+          matchExpressions: [{ key: "marker", operator: "NotIn", values: [String(n)] }],
+        },
+      },
+    };
+  }
+
+  function markerRole(n: number) {
+    return {
+      apiVersion: "azid.dev/v1alpha1",
+      kind: "CustomRole",
+      metadata: { name: "marker-role", namespace: "marker" },
+      spec: {
+        subscriptionId: SUBSCRIPTION,
+        roleName: "Marker Role",
+        description: `marker ${n}`,
+        permissions: [{ actions: ["Microsoft.Storage/storageAccounts/read"] }],
+        assignableScopes: [`/subscriptions/${SUBSCRIPTION}`],
+      },
+    };
+  }
+
+  const markers: Record<"namespace" | "policy" | "role", Marker> = {
+    namespace: (n) =>
+      cluster.call(
+        "PATCH",
+        "/api/v1/namespaces/marker",
+        { metadata: { labels: { team: "marker", n: String(n) } } },
+        "application/merge-patch+json",
+      ),
+    policy: (n) =>
+      cluster.call(
+        "PATCH",
+        `${POLICIES}/marker`,
+        { spec: markerPolicy(n).spec },
+        "application/merge-patch+json",
+      ),
+    role: (n) =>
+      cluster.call("PATCH", MARKER_ROLE, { spec: markerRole(n).spec }, "application/merge-patch+json"),
+  };
+  let marks = 0;
+
+  /**
+   * Changes a marker of the same kind as the change before it and waits for MARKER_KEY's reconcile
+   * to start: the informer delivered the earlier change first and the queue hands keys out in the
+   * order they were added, so every key that change added has started by then.
+   */
+  async function pastMarker(marker: Marker): Promise<number> {
+    const before = log.starts(MARKER_KEY).length;
+    await marker(++marks);
+    await waitFor(() => log.starts(MARKER_KEY).length > before, "the marker's reconcile");
+    return log.starts().length;
+  }
   after(() =>
     cleanUp(
       () => controller?.stop(),
@@ -54,19 +135,26 @@ describe("secondary watches of the identity controllers", () => {
     return Number(match?.[1] ?? 0);
   }
 
-  /** The keys reconciled because of `change`, once things are quiet again. */
-  async function reconciledAfter(change: () => Promise<unknown>, expected: number): Promise<string[]> {
-    await settle(200);
-    const mark = log.starts().length;
+  /**
+   * The keys reconciled because of `change`: those that started after a marker before it and
+   * before a marker after it (both of the change's kind), the markers' own reconciles left out.
+   */
+  async function reconciledAfter(
+    marker: Marker,
+    change: () => Promise<unknown>,
+    expected: number,
+  ): Promise<string[]> {
+    const mark = await pastMarker(marker);
     await change();
     await waitFor(() => log.starts().length >= mark + expected, `${expected} reconciles`);
-    await settle(300);
+    const end = await pastMarker(marker);
     return [
       ...new Set(
         log
           .starts()
-          .slice(mark)
-          .map((run) => run.key),
+          .slice(mark, end)
+          .map((run) => run.key)
+          .filter((key) => key !== MARKER_KEY),
       ),
     ].sort();
   }
@@ -79,11 +167,12 @@ describe("secondary watches of the identity controllers", () => {
         { metadata: { labels } },
         "application/merge-patch+json",
       );
-    assert.deepEqual(await reconciledAfter(() => relabel({ team: "blue", tier: "gold" }), 1), [
-      "UserAssignedIdentity/blue/app",
-    ]);
-    // Quiet first: a reconcile still on its way from the relabel must not count against the next step.
-    await settle(400);
+    assert.deepEqual(
+      await reconciledAfter(markers.namespace, () => relabel({ team: "blue", tier: "gold" }), 1),
+      ["UserAssignedIdentity/blue/app"],
+    );
+    // Past a marker first: a reconcile still on its way from the relabel must not count against the next step.
+    await pastMarker(markers.namespace);
     const addsBefore = await adds();
     await cluster.call(
       "PATCH",
@@ -105,12 +194,13 @@ describe("secondary watches of the identity controllers", () => {
       metadata: { name: "teams" },
       spec: { namespaceSelector: { matchLabels: { team } } },
     });
-    assert.deepEqual(await reconciledAfter(() => cluster.call("POST", POLICIES, policy("red")), 2), [
-      "UserAssignedIdentity/red-1/app",
-      "UserAssignedIdentity/red-2/app",
-    ]);
+    assert.deepEqual(
+      await reconciledAfter(markers.policy, () => cluster.call("POST", POLICIES, policy("red")), 2),
+      ["UserAssignedIdentity/red-1/app", "UserAssignedIdentity/red-2/app"],
+    );
     assert.deepEqual(
       await reconciledAfter(
+        markers.policy,
         () =>
           cluster.call(
             "PATCH",
@@ -123,9 +213,10 @@ describe("secondary watches of the identity controllers", () => {
       ["UserAssignedIdentity/blue/app", "UserAssignedIdentity/red-1/app", "UserAssignedIdentity/red-2/app"],
       "the namespaces it no longer selects, and those it now selects",
     );
-    assert.deepEqual(await reconciledAfter(() => cluster.call("DELETE", `${POLICIES}/teams`), 1), [
-      "UserAssignedIdentity/blue/app",
-    ]);
+    assert.deepEqual(
+      await reconciledAfter(markers.policy, () => cluster.call("DELETE", `${POLICIES}/teams`), 1),
+      ["UserAssignedIdentity/blue/app"],
+    );
   });
 
   test("a CustomRole reconciles the identities that name it (by CustomRole, roleName or definition id)", async () => {
@@ -169,6 +260,7 @@ describe("secondary watches of the identity controllers", () => {
     ];
     assert.deepEqual(
       await reconciledAfter(
+        markers.role,
         () => cluster.call("POST", "/apis/azid.dev/v1alpha1/namespaces/red-1/customroles", role),
         3,
       ),
@@ -178,6 +270,7 @@ describe("secondary watches of the identity controllers", () => {
     const stored = await cluster.call("GET", path);
     assert.deepEqual(
       await reconciledAfter(
+        markers.role,
         () =>
           cluster.call("PUT", `${path}/status`, {
             ...stored,
