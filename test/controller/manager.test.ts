@@ -13,7 +13,18 @@ import { type RedisServer, startRedis } from "../support/redis.js";
 import { RunLog, startInProcess } from "./runtime-fixtures/harness.js";
 import { testController } from "./runtime-fixtures/test-controller.js";
 
-const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until the Lease's renewTime has moved on `times` times: its holder's renewals, counted. */
+async function renewals(cluster: TestCluster, namespace: string, name: string, times: number): Promise<void> {
+  const seen = new Set<string>();
+  await waitFor(async () => {
+    const lease = (await cluster.call(
+      "GET",
+      `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`,
+    )) as { spec?: { renewTime?: string } };
+    seen.add(String(lease.spec?.renewTime));
+    return seen.size > times;
+  }, `${times} renewals of the Lease ${name}`);
+}
 
 describe("manager", () => {
   let cluster: TestCluster;
@@ -249,7 +260,9 @@ describe("manager", () => {
       controllers: [testController({ report: () => undefined, whileLeading: duty("second") })],
       flags: { ...flags, redisPrefix: "leaders", leaderElectionId: "azid-leaders" },
     });
-    await settle(700);
+    // The positive signal: the leader renews the Lease twice more, while the second replica,
+    // trying as often, keeps finding it held.
+    await renewals(cluster, "default", "azid-leaders", 2);
     assert.ok(!second.manager.isLeader());
     assert.deepEqual(leading, ["first+"]);
     await first.stop();

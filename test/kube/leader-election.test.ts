@@ -74,8 +74,12 @@ describe("leader election", () => {
     await waitFor(() => a.isLeader(), "a to lead");
     b.start();
     await waitFor(() => b.leader() === "replica-a", "b to see a as the leader");
-    // Several of b's retry periods go by: a keeps renewing, b keeps waiting.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Several of b's retry periods go by, counted by a's renewals: a keeps renewing, b keeps waiting.
+    const renewTimes = new Set<string>();
+    await waitFor(async () => {
+      renewTimes.add(String((await lease("release")).spec?.renewTime));
+      return renewTimes.size > 3;
+    }, "three renewals by a");
     assert.ok(a.isLeader());
     assert.ok(!b.isLeader());
     const held = await lease("release");
