@@ -3,7 +3,7 @@
 // until something changes; the others recover on their own).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -30,7 +30,7 @@ import {
   teamNamespace,
   uai,
 } from "./fixtures.js";
-import { Stack } from "./stack.js";
+import { type ControllerProcess, Stack } from "./stack.js";
 
 /** azid's own service principal in the sandbox tenant, registered up front so a test can restrict it. */
 const AZID_OID = "a2d1d000-0000-4000-8000-0000000000a1";
@@ -45,11 +45,59 @@ function answered(stack: Stack, operation: RegExp): number {
     .reduce((sum, [, count]) => sum + count, 0);
 }
 
-/** Asserts that nothing matching `operation` reaches ARM for a while: the controller stopped trying. */
-async function stopsTrying(stack: Stack, operation: RegExp, what: string): Promise<void> {
+/** The sum of one metric's series whose labels include `labels`. */
+async function metric(stack: Stack, name: string, labels: string): Promise<number> {
+  const text = await (stack.controllers[0] as ControllerProcess).metrics();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
+const UAI_CONTROLLER = 'controller="userassignedidentity"';
+let probes = 0;
+
+/**
+ * Asserts that the controller stopped trying `key` (a UserAssignedIdentity) after a failure judged
+ * terminal for `reason`. The positive signals: the error policy's verdict counted
+ * (azid_reconcile_stopped_total), then a later reconcile of the same queue (a Ready identity,
+ * "probe", nudged) finished. Then nothing happened: no write matching `operation` reached ARM in
+ * between, and the queue never scheduled a retry of `key` (its log line names the key).
+ */
+async function stopsTrying(
+  stack: Stack,
+  key: string,
+  reason: string,
+  operation: RegExp,
+  what: string,
+): Promise<void> {
+  await eventually(
+    async () => assert.ok((await metric(stack, "azid_reconcile_stopped_total", `reason="${reason}"`)) > 0),
+    30_000,
+    `${what}: a terminal verdict`,
+  );
   const before = answered(stack, operation);
-  await sleep(3_000);
+  const reconciles = await metric(stack, "controller_runtime_reconcile_total", UAI_CONTROLLER);
+  await stack.must([
+    "annotate",
+    "uai",
+    "probe",
+    "-n",
+    NS,
+    `ops.example.com/probe=${++probes}`,
+    "--overwrite",
+  ]);
+  await eventually(
+    async () =>
+      assert.ok((await metric(stack, "controller_runtime_reconcile_total", UAI_CONTROLLER)) > reconciles),
+    30_000,
+    "the probe's reconcile",
+  );
   assert.equal(answered(stack, operation), before, `${what}: no retry while nothing changes`);
+  const retried = readFileSync((stack.controllers[0] as ControllerProcess).logFile, "utf8")
+    .split("\n")
+    .filter((line) => line.includes(`"key":"${key}"`) && line.includes("retrying after backoff"));
+  assert.deepEqual(retried, [], `${what}: no retry scheduled for ${key}`);
 }
 
 const PUT_IDENTITY = /^PUT .*userAssignedIdentities\/\{[^}]+\}$/;
@@ -108,6 +156,9 @@ describe("Azure errors through kubectl and azid controller", () => {
     });
     // No periodic resync: what comes back comes back through the error policy alone.
     await stack.startController({ resyncPeriod: "10m", credentialsFile });
+    // A Ready identity whose nudged reconcile shows the queue went on (stopsTrying).
+    await stack.apply(uai(stack, "probe"));
+    await ready(stack, "uai", "probe");
   });
   after(() => stack?.close());
 
@@ -131,7 +182,13 @@ describe("Azure errors through kubectl and azid controller", () => {
       /AzurePolicyDenied/,
       /Identities are not allowed in locked-rg/,
     ]);
-    await stopsTrying(stack, PUT_IDENTITY, "policy denial");
+    await stopsTrying(
+      stack,
+      `UserAssignedIdentity/${NS}/denied`,
+      "AzurePolicyDenied",
+      PUT_IDENTITY,
+      "policy denial",
+    );
     // The reason is a default column of `kubectl get uai`, not only of -o wide.
     const table = await stack.must(["get", "uai", "denied", "-n", NS]);
     assert.match(table.split("\n")[0] ?? "", /^NAME\s+READY\s+REASON\s+CLIENT ID\s+AGE$/);
@@ -163,7 +220,13 @@ describe("Azure errors through kubectl and azid controller", () => {
         /Microsoft\.Authorization\/roleAssignments\/write/,
       );
       await eventRecorded(stack, "userassignedidentity", "grantless", [/Warning/, /MissingPermission/]);
-      await stopsTrying(stack, PUT_ASSIGNMENT, "missing permission");
+      await stopsTrying(
+        stack,
+        `UserAssignedIdentity/${NS}/grantless`,
+        "MissingPermission",
+        PUT_ASSIGNMENT,
+        "missing permission",
+      );
 
       // The platform team grants the role; azid finds out at its next recheck, without a nudge.
       await grantInAzure(stack, AZID_OID, RBAC_ADMINISTRATOR, rg(stack));
@@ -250,7 +313,13 @@ describe("Azure errors through kubectl and azid controller", () => {
     );
     assert.equal(conditionOf(limited, "RolesGranted")?.reason, "RoleAssignmentLimitExceeded");
     await eventRecorded(stack, "userassignedidentity", "limited", [/Warning/, /RoleAssignmentLimitExceeded/]);
-    await stopsTrying(stack, PUT_ASSIGNMENT, "role assignment limit");
+    await stopsTrying(
+      stack,
+      `UserAssignedIdentity/${NS}/limited`,
+      "RoleAssignmentLimitExceeded",
+      PUT_ASSIGNMENT,
+      "role assignment limit",
+    );
 
     // Room is made; any change to the object (here an annotation) looks again at once.
     stack.arm.arm.updateSettings({ roleAssignmentLimit: 4000 });

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { findObject, renderChart } from "../chart/helm.js";
 import {
   armWrites,
@@ -19,6 +18,7 @@ import {
   createVm,
   customRole,
   eventRecorded,
+  eventually,
   GRAPH,
   ready,
   rg,
@@ -403,7 +403,21 @@ describe("guardrails: no escalation through azid", () => {
       (await asSomeoneElse(stack, "DELETE", `${assignment.id}?api-version=2022-04-01`)).status,
       200,
     );
-    await sleep(4_000); // more than a resync period
+    // The positive signal: every identity of the namespace reconciled again after the DELETE.
+    const names = (await stack.must(["get", "uai", "-n", GUARDED, "-o", "name"])).split("\n").filter(Boolean);
+    const reconciles = async () =>
+      [
+        ...((await stack.controllers[0]?.metrics()) ?? "").matchAll(
+          /^controller_runtime_reconcile_total\{controller="userassignedidentity".*\} (\d+)$/gm,
+        ),
+      ].reduce((sum, match) => sum + Number(match[1]), 0);
+    const before = await reconciles();
+    await stack.must(["annotate", "uai", "--all", "-n", GUARDED, `example.com/nudge=${Date.now()}`]);
+    await eventually(
+      async () => assert.ok((await reconciles()) >= before + names.length),
+      30_000,
+      "every identity reconciled after the DELETE",
+    );
     assert.deepEqual(await assignmentsOf(stack, principal), [], "not repaired while refused");
     assert.equal(
       armWrites(stack),
