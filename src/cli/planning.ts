@@ -2,6 +2,7 @@
 // resource's planner run to its fixpoint against an Azure where each write succeeds, in repair
 // order, with the floor time ARM's buckets force on it.
 
+import { plannerOf } from "../engine/kinds.js";
 import { type Observation, observeForPlan } from "../engine/observe-for-plan.js";
 import type { ObservedSubscription } from "../plan/observed.js";
 import { emptyObserved, subscriptionKey } from "../plan/observed.js";
@@ -48,6 +49,7 @@ export async function planSubscription(
     observed,
     now: new Date().toISOString(),
     policy: options.decide,
+    plannerOf,
     ...(options.allowTenantRepair ? { allowTenantRepair: options.allowTenantRepair } : {}),
   };
   const observation = await observeForPlan(input, session.executor);

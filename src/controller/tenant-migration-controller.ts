@@ -5,6 +5,7 @@
 // Everything it knows is in Kubernetes (the migration's status and the resources' statuses), so a
 // crashed controller picks up where it was, and nothing is done twice: the repair itself is the
 // identity controllers' idempotent reconciles.
+
 import { ConditionType, MigrationCondition, MigrationEvent, MigrationReason } from "../api/conditions.js";
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 import type { Condition } from "../api/schemas/common.js";
@@ -14,6 +15,7 @@ import type { TenantMigration, TenantMigrationStatus } from "../api/schemas/tena
 import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 import { ActionExecutor } from "../azure/executor.js";
 import { judge, judgeAll, nextFor, type Verdict } from "../engine/error-policy.js";
+import { plannerOf } from "../engine/kinds.js";
 import { observeForPlan } from "../engine/observe-for-plan.js";
 import {
   CUSTOM_ROLES,
@@ -88,6 +90,7 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
       observed: emptyObserved(),
       now: new Date().toISOString(),
       policy: decide,
+      plannerOf,
     };
     const observation = await observeForPlan(input, executor);
     const verdict = judgeAll(observation.failures.map((failure) => failure.error));

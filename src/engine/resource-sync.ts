@@ -5,9 +5,9 @@ import { type Action, isRead } from "../plan/actions.js";
 import { emptyObserved, type ObservedState, subscriptionKey } from "../plan/observed.js";
 import type { Notice, PlanContext, PlanResult } from "../plan/plan-types.js";
 import { evaluatePolicy, type PolicyContext, type PolicyDecision } from "../plan/policy.js";
-import { plannerOf } from "../plan/remediation.js";
 import { converge } from "./converge.js";
 import { judgeAll, type Verdict } from "./error-policy.js";
+import { plannerOf } from "./kinds.js";
 import type { ObservationCache } from "./observation-cache.js";
 import type { PermissionGuard } from "./permission-guard.js";
 

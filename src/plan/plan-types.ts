@@ -1,7 +1,9 @@
 // What every planner takes and returns.
 import type { Reason } from "../api/conditions.js";
+import type { ManagedResource } from "../api/managed-resource.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { Action } from "./actions.js";
+import type { ObservedState } from "./observed.js";
 import type { PolicyDecision } from "./policy.js";
 
 export interface PlanContext {
@@ -42,3 +44,13 @@ export interface PlanResult<Status> {
    */
   deleted: boolean;
 }
+
+/**
+ * A resource's planner as reconcile loops call it: with the status of the previous round. The
+ * engine's kind registry (src/engine/kinds.ts) is the one implementation; planners that compose
+ * others (the tenant-move repair plan) take it as an input, so plan/ holds no dispatch.
+ */
+export type PlannerOf = (
+  resource: ManagedResource,
+  context: PlanContext,
+) => (observed: ObservedState, status: unknown) => PlanResult<unknown>;

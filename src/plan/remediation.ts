@@ -25,7 +25,6 @@ import {
 } from "./actions.js";
 import type { ActionResult } from "./apply-result.js";
 import * as build from "./build.js";
-import { planCustomRole } from "./custom-role.js";
 import { type Floor, floorOf } from "./limits.js";
 import {
   listingKey,
@@ -34,11 +33,9 @@ import {
   servicePrincipalKey,
   subscriptionKey,
 } from "./observed.js";
-import type { PlanContext, PlanResult } from "./plan-types.js";
+import type { PlannerOf } from "./plan-types.js";
 import type { PolicyDecision } from "./policy.js";
 import { simulate } from "./simulate.js";
-import { planSystemAssignedIdentity } from "./system-assigned.js";
-import { planUserAssignedIdentity } from "./user-assigned.js";
 
 export interface DeclaredResources {
   userAssigned: readonly UserAssignedIdentity[];
@@ -59,6 +56,8 @@ export interface RemediationInput {
    * passes what apply would do: only where a policy asks for automatic repair.
    */
   allowTenantRepair?: (resource: UserAssignedIdentity | SystemAssignedIdentity | CustomRole) => boolean;
+  /** Each resource's planner: the engine's kind registry (plannerOf of src/engine/kinds.ts). */
+  plannerOf: PlannerOf;
 }
 
 export interface RemediationPlan {
@@ -101,7 +100,7 @@ function refOf(resource: ManagedResource): ResourceRef {
 
 function planOf(resource: ManagedResource, input: RemediationInput) {
   const namespace = resource.metadata.namespace ?? "default";
-  return plannerOf(resource, {
+  return input.plannerOf(resource, {
     now: input.now,
     policy: input.policy(resource),
     customRoles: input.declared.customRoles.filter(
@@ -109,35 +108,6 @@ function planOf(resource: ManagedResource, input: RemediationInput) {
     ),
     allowTenantRepair: input.allowTenantRepair?.(resource) ?? true,
   });
-}
-
-/** A resource's planner as reconcile loops call it: with the status of the previous round. */
-export function plannerOf(
-  resource: ManagedResource,
-  context: PlanContext,
-): (observed: ObservedState, status: unknown) => PlanResult<unknown> {
-  return (observed, status) => {
-    switch (resource.kind) {
-      case "CustomRole":
-        return planCustomRole(
-          { ...resource, ...(status ? { status } : {}) } as CustomRole,
-          observed,
-          context,
-        );
-      case "UserAssignedIdentity":
-        return planUserAssignedIdentity(
-          { ...resource, ...(status ? { status } : {}) } as UserAssignedIdentity,
-          observed,
-          context,
-        );
-      case "SystemAssignedIdentity":
-        return planSystemAssignedIdentity(
-          { ...resource, ...(status ? { status } : {}) } as SystemAssignedIdentity,
-          observed,
-          context,
-        );
-    }
-  };
 }
 
 const ordered = (input: RemediationInput): ManagedResource[] => [

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { SystemAssignedIdentity } from "../../src/api/schemas/system-assigned-identity.js";
 import type { UserAssignedIdentity } from "../../src/api/schemas/user-assigned-identity.js";
+import { plannerOf } from "../../src/engine/kinds.js";
 import { type ActionKind, PHASE_ORDER } from "../../src/plan/actions.js";
 import { applyResult } from "../../src/plan/apply-result.js";
 import { floorOf } from "../../src/plan/limits.js";
@@ -80,6 +81,7 @@ function observeAll(world: World, declared: DeclaredResources): RemediationInput
     observed,
     now: NOW,
     policy: () => ALLOWED,
+    plannerOf,
   });
   for (let round = 0; round < 20; round++) {
     const reads = remediationReads(input());
