@@ -291,7 +291,15 @@ describe("Azure errors through kubectl and azid controller", () => {
     assert.equal(conditionOf(foreign, "Ready")?.reason, "RepairAwaitingApproval");
     assert.match(conditionOf(foreign, "TenantMismatch")?.message ?? "", new RegExp(other.tenantId));
     await eventRecorded(stack, "userassignedidentity", "foreign", [/Warning/, /TenantMoved/]);
-    await sleep(2_000);
+    // The positive signal: its next reconcile, nudged, has ended.
+    const reconciles = await metric(stack, "controller_runtime_reconcile_total", UAI_CONTROLLER);
+    await stack.must(["annotate", "uai", "foreign", "-n", NS, "ops.example.com/nudge=1", "--overwrite"]);
+    await eventually(
+      async () =>
+        assert.ok((await metric(stack, "controller_runtime_reconcile_total", UAI_CONTROLLER)) > reconciles),
+      30_000,
+      "its next reconcile",
+    );
     assert.equal(armWrites(stack), writes, "no ARM write for a principal of another tenant");
   });
 
