@@ -1,4 +1,5 @@
 import type { RoleAssignment, RoleDefinition } from "@azure/arm-authorization";
+import type { Vault } from "@azure/arm-keyvault";
 import type { Identity } from "@azure/arm-msi";
 import type { GenericResource } from "@azure/arm-resources";
 import { parseResourceId, resourceNameOf, resourceTypeOf } from "../api/arm-id.js";
@@ -11,6 +12,7 @@ import type {
   ObservedRoleAssignment,
   ObservedRoleDefinition,
   ObservedTarget,
+  ObservedVault,
   ResourceIdentity,
 } from "../plan/observed.js";
 import { ApiVersionResolver } from "./api-versions.js";
@@ -52,6 +54,7 @@ export interface Execution {
  */
 export class ActionExecutor {
   private readonly apiVersions: ApiVersionResolver;
+  private readonly vaultReads = new Map<string, Promise<ObservedVault | null>>();
 
   constructor(private readonly options: ExecutorOptions) {
     this.apiVersions = options.apiVersions ?? new ApiVersionResolver();
@@ -316,7 +319,37 @@ export class ActionExecutor {
           action.assignmentId,
         );
         return {};
+      case "ReadVault":
+        return { vault: await this.readVault(action.vaultId) };
+      case "UpdateVaultAccessPolicy": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.vaultId);
+        const { tenantId, objectId, permissions } = action.entry;
+        await this.clientsFor(subscriptionId).keyVault.vaults.updateAccessPolicy(
+          resourceGroup,
+          name,
+          action.operation,
+          { properties: { accessPolicies: [{ tenantId, objectId, permissions }] } },
+        );
+        return {};
+      }
     }
+  }
+
+  /**
+   * One GET per vault however many reconciles ask for it at once: the identities granted on a
+   * shared vault are reconciled together at each resync, and the answer is the same for all.
+   */
+  private readVault(vaultId: string): Promise<ObservedVault | null> {
+    const key = vaultId.toLowerCase();
+    const inFlight = this.vaultReads.get(key);
+    if (inFlight) return inFlight;
+    const read = (async () => {
+      const { subscriptionId, resourceGroup, name } = identityParts(vaultId);
+      const vault = await this.clientsFor(subscriptionId).keyVault.vaults.get(resourceGroup, name);
+      return toObservedVault(vault);
+    })().finally(() => this.vaultReads.delete(key));
+    this.vaultReads.set(key, read);
+    return read;
   }
 
   private async readTarget(resourceId: string): Promise<ObservedTarget> {
@@ -424,6 +457,26 @@ export function toObservedDefinition(definition: RoleDefinition): ObservedRoleDe
       notDataActions: permission.notDataActions ?? [],
     })),
     assignableScopes: definition.assignableScopes ?? [],
+  };
+}
+
+export function toObservedVault(vault: Vault): ObservedVault {
+  const properties = vault.properties;
+  return {
+    id: required(vault.id, "vault.id"),
+    tenantId: required(properties?.tenantId, "vault.properties.tenantId"),
+    rbac: properties?.enableRbacAuthorization === true,
+    accessPolicies: (properties?.accessPolicies ?? []).map((entry) => ({
+      tenantId: entry.tenantId,
+      objectId: entry.objectId,
+      ...(entry.applicationId ? { applicationId: entry.applicationId } : {}),
+      permissions: {
+        ...(entry.permissions.keys ? { keys: [...entry.permissions.keys] } : {}),
+        ...(entry.permissions.secrets ? { secrets: [...entry.permissions.secrets] } : {}),
+        ...(entry.permissions.certificates ? { certificates: [...entry.permissions.certificates] } : {}),
+        ...(entry.permissions.storage ? { storage: [...entry.permissions.storage] } : {}),
+      },
+    })),
   };
 }
 

@@ -4,17 +4,25 @@ import type { ObservedState } from "../plan/observed.js";
  * What stays true across reconciles long enough to be worth a few seconds or minutes of
  * memory instead of an ARM read per reconcile: a subscription's tenant (short: a tenant move
  * must be seen soon), the service principal of an API in a tenant (Microsoft Graph's), and
- * role definitions found by name. Entries are copied into a reconcile's observed state before
- * it plans and harvested from it afterwards.
+ * role definitions found by name, and Key Vaults (short: the identities granted on one vault are
+ * reconciled together at each resync and share one read; the next resync reads again and sees
+ * drift). Entries are copied into a reconcile's observed state before it plans and harvested
+ * from it afterwards.
  */
 export class ObservationCache {
   private readonly entries = new Map<string, { value: unknown; expires: number }>();
 
   constructor(
-    private readonly ttl: { subscriptionMs: number; servicePrincipalMs: number; roleDefinitionMs: number } = {
+    private readonly ttl: {
+      subscriptionMs: number;
+      servicePrincipalMs: number;
+      roleDefinitionMs: number;
+      vaultMs?: number;
+    } = {
       subscriptionMs: 30_000,
       servicePrincipalMs: 3_600_000,
       roleDefinitionMs: 600_000,
+      vaultMs: 30_000,
     },
     private readonly now: () => number = Date.now,
   ) {}
@@ -26,6 +34,7 @@ export class ObservationCache {
       subscriptions: { ...observed.subscriptions },
       servicePrincipals: { ...observed.servicePrincipals },
       roleDefinitionsByName: { ...observed.roleDefinitionsByName },
+      vaults: { ...observed.vaults },
     };
     const now = this.now();
     for (const [key, entry] of this.entries) {
@@ -60,6 +69,9 @@ export class ObservationCache {
       read("roleDefinitionsByName", observed.roleDefinitionsByName),
       this.ttl.roleDefinitionMs,
     );
+    // A vault this reconcile wrote to is stored as it left it (the planner's own entries are
+    // what it changed), keeping the read's expiry so that the next resync still reads afresh.
+    this.store("vaults", read("vaults", observed.vaults), this.ttl.vaultMs ?? 30_000, true);
   }
 
   /** Forgets a subscription's tenant, e.g. when ARM refused a token as from another tenant. */
@@ -71,18 +83,21 @@ export class ObservationCache {
     this.entries.clear();
   }
 
-  private store(field: CachedField, values: Record<string, unknown>, ttlMs: number): void {
+  private store(field: CachedField, values: Record<string, unknown>, ttlMs: number, update = false): void {
     const now = this.now();
     for (const [id, value] of Object.entries(values)) {
       const key = `${field}|${id}`;
       const entry = this.entries.get(key);
-      if (entry && entry.expires > now) continue;
+      if (entry && entry.expires > now) {
+        if (update) entry.value = value;
+        continue;
+      }
       this.entries.set(key, { value, expires: now + ttlMs });
     }
   }
 }
 
-type CachedField = "subscriptions" | "servicePrincipals" | "roleDefinitionsByName";
+type CachedField = "subscriptions" | "servicePrincipals" | "roleDefinitionsByName" | "vaults";
 
 function splitKey(key: string): [CachedField, string] {
   const index = key.indexOf("|");

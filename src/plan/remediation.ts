@@ -482,5 +482,7 @@ export function targetOf(action: WriteAction): string {
       return `servicePrincipals/${action.principalId}/appRoleAssignments (${action.appRoleId})`;
     case "RevokeAppRole":
       return `servicePrincipals/${action.principalId}/appRoleAssignments/${action.assignmentId}`;
+    case "UpdateVaultAccessPolicy":
+      return `${action.vaultId}/accessPolicies (${action.entry.objectId})`;
   }
 }

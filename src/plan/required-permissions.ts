@@ -64,5 +64,7 @@ export function requiredPermissions(action: WriteAction): RequiredPermission[] {
     case "GrantAppRole":
     case "RevokeAppRole":
       return [];
+    case "UpdateVaultAccessPolicy":
+      return [{ scope: action.vaultId, action: "Microsoft.KeyVault/vaults/accessPolicies/write" }];
   }
 }

@@ -1,8 +1,8 @@
 // Key Vault access-policy grants: the permission names are the enums of Microsoft.KeyVault
 // 2026-02-01 (AccessPolicyEntry.permissions), so a spec that passes here is one Azure accepts.
 import type { Static } from "typebox";
-import { resourceId } from "./common.js";
-import { cel, map, Optional, obj, oneOf, set } from "./helpers.js";
+import { ItemFields, resourceId } from "./common.js";
+import { cel, map, Optional, obj, oneOf, set, str } from "./helpers.js";
 
 /** Azure's own limit on the entries of one vault's access policy. */
 export const MAX_VAULT_ACCESS_POLICY_ENTRIES = 1024;
@@ -126,3 +126,14 @@ export const KeyVaultAccessPolicies = map(
     "for a vault in RBAC mode grant a Key Vault role through roleAssignments).",
   { maxItems: MAX_KEY_VAULT_ACCESS_POLICIES },
 );
+
+export const KeyVaultAccessPolicyStatus = obj(
+  {
+    vaultId: resourceId("ARM id of the vault."),
+    principalId: Optional(str("The object id the entry is for.", { maxLength: 36 })),
+    tenantId: Optional(str("The tenant of the entry (the vault's when azid wrote it).", { maxLength: 36 })),
+    ...ItemFields,
+  },
+  "State of the identity's access-policy entry on one vault.",
+);
+export type KeyVaultAccessPolicyStatus = Static<typeof KeyVaultAccessPolicyStatus>;

@@ -1,0 +1,195 @@
+// The Key Vault access-policy planner through the UserAssignedIdentity and SystemAssignedIdentity
+// planners, run to their fixpoint against the in-memory world.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { armIdKey } from "../../src/api/arm-id.js";
+import type { UserAssignedIdentity } from "../../src/api/schemas/user-assigned-identity.js";
+import type { UpdateVaultAccessPolicy } from "../../src/plan/actions.js";
+import { condition, context, sai, saiPlan, uai, uaiPlan } from "./support/resources.js";
+import { World } from "./support/world.js";
+
+const FOREIGN = "f0f0f0f0-0000-4000-8000-000000000001";
+
+function converge(world: World, resource: UserAssignedIdentity, ctx = context()) {
+  const run = world.converge(uaiPlan(resource, ctx), resource.status);
+  return { run, resource: { ...resource, status: run.final.status } };
+}
+const vaultWrites = (world: World) => world.calls.filter((c) => c.kind === "UpdateVaultAccessPolicy");
+const entriesOf = (world: World, vaultId: string) =>
+  world.vaults.get(armIdKey(vaultId))?.accessPolicies ?? [];
+
+describe("Key Vault access policies", () => {
+  test("grants on two vaults, leaves a foreign entry alone, then steady state writes nothing", () => {
+    const world = new World();
+    const foreign = { tenantId: world.tenantId, objectId: FOREIGN, permissions: { secrets: ["get"] } };
+    const shared = world.addVault("shared-kv", { entries: [foreign] });
+    const own = world.addVault("own-kv");
+    const resource = uai({
+      keyVaultAccessPolicies: [
+        { vaultId: shared, permissions: { secrets: ["get", "list"] } },
+        { vaultId: own, permissions: { keys: ["wrapKey", "unwrapKey", "get"] } },
+      ],
+    });
+    const first = converge(world, resource);
+    assert.equal(condition(first.run.final.status, "Ready")?.status, "True");
+    assert.equal(condition(first.run.final.status, "KeyVaultAccessGranted")?.status, "True");
+    const principal = first.run.final.status?.principalId as string;
+    assert.deepEqual(entriesOf(world, shared), [
+      foreign,
+      { tenantId: world.tenantId, objectId: principal, permissions: { secrets: ["get", "list"] } },
+    ]);
+    assert.deepEqual(entriesOf(world, own), [
+      {
+        tenantId: world.tenantId,
+        objectId: principal,
+        permissions: { keys: ["wrapKey", "unwrapKey", "get"] },
+      },
+    ]);
+    assert.equal(vaultWrites(world).length, 2);
+    assert.ok(first.resource.status?.keyVaultAccessPolicies?.every((e) => e.owned && e.state === "Ready"));
+
+    world.calls = [];
+    converge(world, first.resource);
+    assert.deepEqual(
+      world.calls.filter((c) => c.write),
+      [],
+      "steady state: 0 writes",
+    );
+    assert.equal(world.calls.filter((c) => c.kind === "ReadVault").length, 2, "one read per vault");
+  });
+
+  test("a permission removed from the spec is revoked by a replace of azid's entry only", () => {
+    const world = new World();
+    const foreign = { tenantId: world.tenantId, objectId: FOREIGN, permissions: { secrets: ["get"] } };
+    const vault = world.addVault("shared-kv", { entries: [foreign] });
+    const first = converge(
+      world,
+      uai({ keyVaultAccessPolicies: [{ vaultId: vault, permissions: { secrets: ["get", "list"] } }] }),
+    );
+    world.calls = [];
+    const narrowed = {
+      ...first.resource,
+      spec: {
+        ...first.resource.spec,
+        keyVaultAccessPolicies: [{ vaultId: vault, permissions: { secrets: ["get"] } }],
+      },
+    } as UserAssignedIdentity;
+    const second = converge(world, narrowed);
+    const writes = second.run.steps.map((s) => s.action).filter((a) => a.kind === "UpdateVaultAccessPolicy");
+    assert.equal(writes.length, 1);
+    assert.equal((writes[0] as UpdateVaultAccessPolicy).operation, "replace");
+    assert.deepEqual(entriesOf(world, vault), [
+      foreign,
+      {
+        tenantId: world.tenantId,
+        objectId: first.resource.status?.principalId,
+        permissions: { secrets: ["get"] },
+      },
+    ]);
+  });
+
+  test("drift is put back; a vault dropped from the spec loses azid's entry; deletion removes the rest", () => {
+    const world = new World();
+    const a = world.addVault("a-kv");
+    const b = world.addVault("b-kv");
+    const both = uai({
+      keyVaultAccessPolicies: [
+        { vaultId: a, permissions: { secrets: ["get"] } },
+        { vaultId: b, permissions: { secrets: ["get"] } },
+      ],
+    });
+    const first = converge(world, both);
+    // Someone removes azid's entry on a.
+    (world.vaults.get(armIdKey(a)) as { accessPolicies: unknown[] }).accessPolicies = [];
+    const again = converge(world, first.resource);
+    assert.equal(entriesOf(world, a).length, 1, "drift put back");
+    const onlyA = {
+      ...again.resource,
+      spec: {
+        ...again.resource.spec,
+        keyVaultAccessPolicies: [{ vaultId: a, permissions: { secrets: ["get"] } }],
+      },
+    } as UserAssignedIdentity;
+    const dropped = converge(world, onlyA);
+    assert.deepEqual(entriesOf(world, b), []);
+    assert.equal(dropped.resource.status?.keyVaultAccessPolicies?.length, 1);
+    const deleting = {
+      ...dropped.resource,
+      metadata: { ...dropped.resource.metadata, deletionTimestamp: "2026-11-27T10:00:00Z" },
+    } as UserAssignedIdentity;
+    const gone = converge(world, deleting);
+    assert.equal(gone.run.final.deleted, true);
+    assert.deepEqual(entriesOf(world, a), []);
+  });
+
+  test("an adopted entry is put as declared but left on the vault when the resource goes", () => {
+    const world = new World();
+    const resource = uai({});
+    const created = converge(world, resource);
+    const principal = created.resource.status?.principalId as string;
+    const vault = world.addVault("kv", {
+      entries: [{ tenantId: world.tenantId, objectId: principal, permissions: { secrets: ["all"] } }],
+    });
+    const adopted = converge(world, {
+      ...created.resource,
+      spec: {
+        ...created.resource.spec,
+        keyVaultAccessPolicies: [{ vaultId: vault, permissions: { secrets: ["get"] } }],
+      },
+    } as UserAssignedIdentity);
+    assert.equal(adopted.resource.status?.keyVaultAccessPolicies?.[0]?.owned, false);
+    const deleting = {
+      ...adopted.resource,
+      metadata: { ...adopted.resource.metadata, deletionTimestamp: "2026-11-27T10:00:00Z" },
+    } as UserAssignedIdentity;
+    converge(world, deleting);
+    assert.equal(entriesOf(world, vault).length, 1, "an entry azid did not add stays");
+  });
+
+  test("an RBAC-mode vault is refused with its reason and nothing is written to it", () => {
+    const world = new World();
+    const vault = world.addVault("rbac-kv", { rbac: true });
+    const { run } = converge(
+      world,
+      uai({ keyVaultAccessPolicies: [{ vaultId: vault, permissions: { secrets: ["get"] } }] }),
+    );
+    assert.equal(vaultWrites(world).length, 0);
+    const granted = condition(run.final.status, "KeyVaultAccessGranted");
+    assert.equal(granted?.status, "False");
+    assert.equal(granted?.reason, "VaultInRbacMode");
+    assert.match(granted?.message ?? "", /roleAssignments/);
+    assert.equal(run.final.status?.keyVaultAccessPolicies?.[0]?.state, "Refused");
+    assert.equal(condition(run.final.status, "Ready")?.reason, "VaultInRbacMode");
+  });
+
+  test("a missing vault fails with VaultNotFound", () => {
+    const world = new World();
+    const vault = `${world.addVault("x").replace(/x$/, "missing")}`;
+    const { run } = converge(
+      world,
+      uai({ keyVaultAccessPolicies: [{ vaultId: vault, permissions: { secrets: ["get"] } }] }),
+    );
+    assert.equal(condition(run.final.status, "KeyVaultAccessGranted")?.reason, "VaultNotFound");
+  });
+
+  test("SystemAssignedIdentity: grants its principal, removes the entry before turning it off", () => {
+    const world = new World();
+    world.addVm("vm-1");
+    const vault = world.addVault("kv");
+    const resource = sai({ keyVaultAccessPolicies: [{ vaultId: vault, permissions: { secrets: ["get"] } }] });
+    const run = world.converge(saiPlan(resource));
+    assert.equal(condition(run.final.status, "Ready")?.status, "True");
+    const principal = run.final.status?.principalId as string;
+    assert.deepEqual(entriesOf(world, vault), [
+      { tenantId: world.tenantId, objectId: principal, permissions: { secrets: ["get"] } },
+    ]);
+    const deleting = {
+      ...resource,
+      metadata: { ...resource.metadata, deletionTimestamp: "2026-11-27T10:00:00Z" },
+      status: run.final.status,
+    };
+    const gone = world.converge(saiPlan(deleting), run.final.status);
+    assert.equal(gone.final.deleted, true);
+    assert.deepEqual(entriesOf(world, vault), []);
+  });
+});
