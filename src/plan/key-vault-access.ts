@@ -20,6 +20,7 @@ import type {
   VaultPermissionKind,
   VaultPermissions,
 } from "./observed.js";
+import { itemViolation, type PolicyViolation } from "./policy.js";
 import type { PlanFrame, WriteGate } from "./skeleton.js";
 
 export type VaultAccessOutcome = KeyVaultAccessPolicyStatus & ItemOutcome;
@@ -93,9 +94,18 @@ export function planKeyVaultAccess({
   const declared = (frame.resource.spec.keyVaultAccessPolicies ?? []) as KeyVaultAccessPolicySpec[];
   const previous = frame.prev.keyVaultAccessPolicies ?? [];
   const outcomes: VaultAccessOutcome[] = [];
-  for (const item of declared) {
+  for (const [index, item] of declared.entries()) {
     const before = previous.find((p) => sameId(p.vaultId, item.vaultId) && currentPrincipal(p, principal));
-    const outcome = declaredOutcome(frame, item, principal, observeOnly, gate, before?.owned ?? false);
+    const refusal = itemViolation(frame.context.policy, "keyVaultAccessPolicies", index);
+    const outcome = declaredOutcome(
+      frame,
+      item,
+      principal,
+      observeOnly,
+      gate,
+      before?.owned ?? false,
+      refusal,
+    );
     outcomes.push(outcome);
   }
   // What azid made and no longer declares, or made for a principal this resource no longer has.
@@ -131,12 +141,21 @@ function declaredOutcome(
   observeOnly: boolean,
   gate: WriteGate,
   ownedBefore: boolean,
+  refusal: PolicyViolation | undefined,
 ): VaultAccessOutcome {
   const base = {
     vaultId: item.vaultId,
     owned: ownedBefore,
     ...(principal ? { principalId: principal.id } : {}),
   };
+  if (refusal) {
+    return {
+      ...base,
+      state: "Refused",
+      reason: Reason.PolicyDenied,
+      message: `${refusal.rule}: ${refusal.message}`,
+    };
+  }
   if (!principal) return { ...base, ...pending("waiting for the identity's principal", Reason.Waiting) };
   const vault = frame.obs.vault(item.vaultId);
   if (vault === undefined) return { ...base, ...pending("reading the vault") };

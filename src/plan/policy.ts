@@ -15,10 +15,12 @@ import type {
   LabelSelector,
   ScopeRule,
 } from "../api/schemas/identity-policy.js";
+import type { KeyVaultAccessPolicySpec } from "../api/schemas/key-vault.js";
+import { keyVaultRefusal } from "./key-vault-policy.js";
 import type { ObservedRoleDefinition } from "./observed.js";
 import { didYouMean, type ResolvedRole, resolveRole, roleLabel, similarRoleNames } from "./roles.js";
 
-export type PolicyItemList = "roleAssignments" | "attachTo" | "graphAppRoles";
+export type PolicyItemList = "roleAssignments" | "attachTo" | "graphAppRoles" | "keyVaultAccessPolicies";
 
 export interface PolicyViolation {
   /** The field refused, e.g. `spec.roleAssignments[1]`, or `spec` for the resource as a whole. */
@@ -368,9 +370,23 @@ function evaluateResource(resource: GovernedResource, evaluation: Evaluation) {
 }
 
 function evaluateGrants(
-  spec: { roleAssignments?: RoleAssignmentSpec[]; graphAppRoles?: GraphAppRoleSpec[] },
+  spec: {
+    roleAssignments?: RoleAssignmentSpec[];
+    graphAppRoles?: GraphAppRoleSpec[];
+    keyVaultAccessPolicies?: KeyVaultAccessPolicySpec[];
+  },
   evaluation: Evaluation,
 ) {
+  // Key Vault access policies (issue 14): rules of their own in key-vault-policy.ts.
+  for (const [index, item] of (spec.keyVaultAccessPolicies ?? []).entries()) {
+    const refusal = keyVaultRefusal(evaluation.selecting, item, scopeRuleMatches);
+    if (refusal) {
+      evaluation.refuse(`spec.keyVaultAccessPolicies[${index}]`, refusal.rule, refusal.message, {
+        list: "keyVaultAccessPolicies",
+        index,
+      });
+    }
+  }
   for (const [index, assignment] of (spec.roleAssignments ?? []).entries())
     evaluation.roleAssignment(assignment, index);
   for (const [index, role] of (spec.graphAppRoles ?? []).entries()) {

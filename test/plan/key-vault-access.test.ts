@@ -3,10 +3,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { armIdKey } from "../../src/api/arm-id.js";
+import type { IdentityPolicy } from "../../src/api/schemas/identity-policy.js";
 import type { UserAssignedIdentity } from "../../src/api/schemas/user-assigned-identity.js";
 import type { UpdateVaultAccessPolicy } from "../../src/plan/actions.js";
+import { evaluatePolicy } from "../../src/plan/policy.js";
 import { condition, context, sai, saiPlan, uai, uaiPlan } from "./support/resources.js";
-import { World } from "./support/world.js";
+import { RG, SUB, World } from "./support/world.js";
 
 const FOREIGN = "f0f0f0f0-0000-4000-8000-000000000001";
 
@@ -191,5 +193,77 @@ describe("Key Vault access policies", () => {
     const gone = world.converge(saiPlan(deleting), run.final.status);
     assert.equal(gone.final.deleted, true);
     assert.deepEqual(entriesOf(world, vault), []);
+  });
+});
+
+describe("IdentityPolicy keyVaults", () => {
+  const TEAM = `${RG}/providers/Microsoft.KeyVault/vaults/team-kv`;
+  const OTHER = `/subscriptions/${SUB}/resourceGroups/other-rg/providers/Microsoft.KeyVault/vaults/other-kv`;
+  const policy: IdentityPolicy = {
+    apiVersion: "azid.dev/v1alpha1",
+    kind: "IdentityPolicy",
+    metadata: { name: "team-a" },
+    spec: {
+      namespaceSelector: {},
+      subscriptions: [{ subscriptionId: SUB }],
+      keyVaults: [
+        {
+          scopes: [{ scope: RG, match: "Under" }],
+          permissions: { secrets: ["all"], keys: ["get", "wrapKey"] },
+        },
+        { scopes: [{ scope: TEAM, match: "Exact" }], permissions: { secrets: ["purge"] } },
+      ],
+    },
+  };
+  const decide = (vaultId: string, permissions: Record<string, string[]>) =>
+    evaluatePolicy(uai({ keyVaultAccessPolicies: [{ vaultId, permissions }] }), {
+      namespaceLabels: {},
+      policies: [policy],
+      customRoles: [],
+    });
+
+  test("allows what a rule covers; `all` covers the ordinary permissions of its kind", () => {
+    assert.equal(decide(TEAM, { secrets: ["get", "list", "set"], keys: ["wrapKey"] }).allowed, true);
+  });
+  test("refuses a vault outside every rule (default deny)", () => {
+    const decision = decide(OTHER, { secrets: ["get"] });
+    assert.equal(decision.allowed, false);
+    assert.equal(decision.violations[0]?.rule, "default deny");
+    assert.equal(decision.violations[0]?.field, "spec.keyVaultAccessPolicies[0]");
+  });
+  test("refuses a permission no rule names", () => {
+    const decision = decide(TEAM, { keys: ["sign"] });
+    assert.equal(decision.allowed, false);
+    assert.match(decision.violations[0]?.message ?? "", /keys\/sign/);
+  });
+  test("privileged permissions need a rule naming each; `all` does not cover them", () => {
+    const backup = decide(TEAM, { secrets: ["backup"] });
+    assert.equal(backup.allowed, false);
+    assert.equal(backup.violations[0]?.rule, "privileged permission");
+    assert.equal(decide(TEAM, { secrets: ["purge"] }).allowed, true, "named one by one on this vault");
+    const elsewhere = `${RG}/providers/Microsoft.KeyVault/vaults/shared-kv`;
+    assert.equal(decide(elsewhere, { secrets: ["purge"] }).allowed, false);
+    const all = decide(TEAM, { secrets: ["all"] });
+    assert.equal(all.allowed, false, "a spec's all includes delete, purge and backup");
+    assert.match(all.violations[0]?.message ?? "", /secrets\/delete/);
+  });
+  test("a refused entry writes nothing to any vault, the allowed ones included", () => {
+    const world = new World();
+    const allowed = world.addVault("team-kv");
+    const resource = uai({
+      keyVaultAccessPolicies: [
+        { vaultId: allowed, permissions: { secrets: ["get"] } },
+        {
+          vaultId: allowed.replace("team-kv", "x-kv").replace("app-rg", "other-rg"),
+          permissions: { secrets: ["get"] },
+        },
+      ],
+    });
+    const decision = evaluatePolicy(resource, { namespaceLabels: {}, policies: [policy], customRoles: [] });
+    const { run } = converge(world, resource, context({ policy: decision }));
+    assert.equal(vaultWrites(world).length, 0);
+    assert.equal(world.calls.filter((c) => c.write).length, 0, "0 ARM writes");
+    assert.equal(run.final.status?.keyVaultAccessPolicies?.[1]?.state, "Refused");
+    assert.equal(condition(run.final.status, "Ready")?.reason, "PolicyDenied");
   });
 });

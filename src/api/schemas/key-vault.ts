@@ -137,3 +137,17 @@ export const KeyVaultAccessPolicyStatus = obj(
   "State of the identity's access-policy entry on one vault.",
 );
 export type KeyVaultAccessPolicyStatus = Static<typeof KeyVaultAccessPolicyStatus>;
+
+// ---- IdentityPolicy: which vaults, which permissions ----
+
+/**
+ * Permissions that destroy or exfiltrate what a vault holds, or let someone substitute key
+ * material or the certificate issuer: refused unless a policy rule names each one (`all` in a
+ * rule never covers them; `all` in a spec stands for every permission, these included).
+ */
+export const PRIVILEGED_VAULT_PERMISSIONS = {
+  keys: ["delete", "purge", "release", "backup", "import"],
+  secrets: ["delete", "purge", "backup"],
+  certificates: ["delete", "purge", "backup", "import", "manageissuers", "setissuers", "deleteissuers"],
+  storage: ["delete", "purge", "backup", "regeneratekey", "getsas", "setsas", "deletesas"],
+} as const satisfies Record<keyof KeyVaultPermissions, readonly string[]>;
