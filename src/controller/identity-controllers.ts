@@ -13,7 +13,7 @@ import { CredentialTenantError } from "../azure/errors.js";
 import { ActionExecutor } from "../azure/executor.js";
 import { IdentityPatches } from "../azure/identity-patches.js";
 import { judgeSync } from "../engine/error-policy.js";
-import { ObservationCache } from "../engine/observation-cache.js";
+import { ObservationCache, vaultTtlFor } from "../engine/observation-cache.js";
 import { PermissionGuard } from "../engine/permission-guard.js";
 import { syncResource } from "../engine/resource-sync.js";
 import { AZID_FINALIZER, isBeingDeleted, withFinalizer } from "../kube/finalizers.js";
@@ -218,7 +218,7 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
     identityPatches: new IdentityPatches(runtime.azure.targetLock),
     metrics: runtime.metrics,
   });
-  const cache = new ObservationCache();
+  const cache = new ObservationCache({ vaultMs: vaultTtlFor(runtime.settings.resyncPeriodMs ?? 0) });
   const permissions = new PermissionGuard(runtime.azure.clients, runtime.azure.endpoints.arm);
   // azid's own credential changed (e.g. to the new tenant's): what it saw before may be wrong.
   runtime.azure.credentials.onChange(() => {

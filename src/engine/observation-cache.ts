@@ -9,23 +9,42 @@ import type { ObservedState } from "../plan/observed.js";
  * drift). Entries are copied into a reconcile's observed state before it plans and harvested
  * from it afterwards.
  */
+export interface CacheTtl {
+  subscriptionMs?: number;
+  servicePrincipalMs?: number;
+  roleDefinitionMs?: number;
+  vaultMs?: number;
+}
+
+const DEFAULT_TTL: Required<CacheTtl> = {
+  subscriptionMs: 30_000,
+  servicePrincipalMs: 3_600_000,
+  roleDefinitionMs: 600_000,
+  vaultMs: 30_000,
+};
+
+/**
+ * How long a vault read is shared: at most half a resync period, so that every resync reads
+ * each vault afresh (drift is put back at the next resync) while the reconciles of one resync
+ * share the read.
+ */
+export function vaultTtlFor(resyncPeriodMs: number): number {
+  return resyncPeriodMs > 0
+    ? Math.min(DEFAULT_TTL.vaultMs, Math.floor(resyncPeriodMs / 2))
+    : DEFAULT_TTL.vaultMs;
+}
+
 export class ObservationCache {
   private readonly entries = new Map<string, { value: unknown; expires: number }>();
 
+  private readonly ttl: Required<CacheTtl>;
+
   constructor(
-    private readonly ttl: {
-      subscriptionMs: number;
-      servicePrincipalMs: number;
-      roleDefinitionMs: number;
-      vaultMs?: number;
-    } = {
-      subscriptionMs: 30_000,
-      servicePrincipalMs: 3_600_000,
-      roleDefinitionMs: 600_000,
-      vaultMs: 30_000,
-    },
+    ttl: CacheTtl = {},
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.ttl = { ...DEFAULT_TTL, ...ttl };
+  }
 
   /** A copy of `observed` with every fresh cached entry filled in. */
   prefill(observed: ObservedState): ObservedState {
@@ -71,7 +90,7 @@ export class ObservationCache {
     );
     // A vault this reconcile wrote to is stored as it left it (the planner's own entries are
     // what it changed), keeping the read's expiry so that the next resync still reads afresh.
-    this.store("vaults", read("vaults", observed.vaults), this.ttl.vaultMs ?? 30_000, true);
+    this.store("vaults", read("vaults", observed.vaults), this.ttl.vaultMs, true);
   }
 
   /** Forgets a subscription's tenant, e.g. when ARM refused a token as from another tenant. */

@@ -1,0 +1,247 @@
+// Issue 14 through kubectl and the real controller: access-policy grants on two vaults (one
+// shared with a foreign entry), a permission revoked with nothing else changed, an RBAC-mode
+// vault refused with 0 writes to it, the policy matrix refused with 0 ARM writes, and steady
+// state: 0 writes and at most one read of a shared vault per resync.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  armWrites,
+  asSomeoneElse,
+  conditionReached,
+  createResourceGroup,
+  eventually,
+  identityId,
+  NS,
+  observed,
+  ready,
+  rg,
+  teamNamespace,
+  uai,
+} from "./fixtures.js";
+import { Stack } from "./stack.js";
+
+const API = "2026-02-01";
+const FOREIGN = "f0f0f0f0-0000-4000-8000-0000000000f1";
+const vaultId = (stack: Stack, name: string, group = "app-rg") =>
+  `${rg(stack, group)}/providers/Microsoft.KeyVault/vaults/${name}`;
+
+interface Entry {
+  tenantId: string;
+  objectId: string;
+  permissions: Record<string, string[]>;
+}
+
+async function createVault(stack: Stack, id: string, options: { rbac?: boolean; entries?: Entry[] } = {}) {
+  const res = await asSomeoneElse(stack, "PUT", `${id}?api-version=${API}`, {
+    body: {
+      location: "westeurope",
+      properties: {
+        tenantId: stack.arm.arm.tenantId,
+        sku: { family: "A", name: "standard" },
+        enableRbacAuthorization: options.rbac ?? false,
+        accessPolicies: options.entries ?? [],
+      },
+    },
+  });
+  if (res.status >= 300) throw new Error(`vault: ${res.status} ${res.text}`);
+}
+
+async function entriesOf(stack: Stack, id: string): Promise<Entry[]> {
+  const res = await stack.arm.request("GET", `${id}?api-version=${API}`);
+  assert.equal(res.status, 200, res.text);
+  // biome-ignore lint/suspicious/noExplicitAny: tests read ARM bodies loosely
+  return (res.body as any).properties.accessPolicies;
+}
+
+/** The emulator's answers to operations matching `pattern`, so far. */
+function calls(stack: Stack, pattern: RegExp): number {
+  return Object.entries(stack.arm.arm.stats().byOperation)
+    .filter(([operation]) => pattern.test(operation))
+    .reduce((sum, [, count]) => sum + count, 0);
+}
+const VAULT_WRITES = /^PUT .*vaults\/\{[^}]+\}\/accessPolicies/;
+const VAULT_READS = /^GET .*Microsoft\.KeyVault\/vaults\/\{[^}]+\}$/;
+
+describe("Key Vault access policies, end to end", () => {
+  let stack: Stack;
+  let tenantId: string;
+  let shared: string;
+  let own: string;
+  let rbac: string;
+  let outside: string;
+  const foreign = (): Entry => ({ tenantId, objectId: FOREIGN, permissions: { secrets: ["get"] } });
+
+  before(async () => {
+    stack = await Stack.start({ timeScale: 50, throttling: false });
+    tenantId = stack.arm.arm.tenantId;
+    await createResourceGroup(stack);
+    await createResourceGroup(stack, "other-rg");
+    shared = vaultId(stack, "shared-kv");
+    own = vaultId(stack, "own-kv");
+    rbac = vaultId(stack, "rbac-kv");
+    outside = vaultId(stack, "outside-kv", "other-rg");
+    await createVault(stack, shared, { entries: [foreign()] });
+    await createVault(stack, own);
+    await createVault(stack, rbac, { rbac: true });
+    await createVault(stack, outside);
+    const [namespace, policy] = teamNamespace(stack) as [object, { spec: Record<string, unknown> }];
+    policy.spec.keyVaults = [
+      {
+        scopes: [{ scope: rg(stack), match: "Under" }],
+        permissions: { secrets: ["all"], keys: ["get", "wrapKey", "unwrapKey"] },
+      },
+    ];
+    await stack.apply(namespace, policy);
+    await stack.startController({ resyncPeriod: "3s" });
+  });
+  after(() => stack?.close());
+
+  const app = (permissions: Record<string, string[]>) =>
+    uai(stack, "app", {
+      keyVaultAccessPolicies: [
+        { vaultId: shared, permissions },
+        { vaultId: own, permissions: { keys: ["get", "wrapKey", "unwrapKey"] } },
+      ],
+    });
+
+  test("grants on two vaults, one shared with a foreign entry: Ready, exact entries", async () => {
+    await stack.apply(app({ secrets: ["get", "list"] }));
+    const object = await ready(stack, "uai", "app");
+    const principalId = object.status?.principalId as string;
+    assert.deepEqual(await entriesOf(stack, shared), [
+      foreign(),
+      { tenantId, objectId: principalId, permissions: { secrets: ["get", "list"] } },
+    ]);
+    assert.deepEqual(await entriesOf(stack, own), [
+      { tenantId, objectId: principalId, permissions: { keys: ["get", "wrapKey", "unwrapKey"] } },
+    ]);
+    const status = object.status as { keyVaultAccessPolicies?: Array<{ state: string; owned: boolean }> };
+    assert.deepEqual(
+      status.keyVaultAccessPolicies?.map((e) => [e.state, e.owned]),
+      [
+        ["Ready", true],
+        ["Ready", true],
+      ],
+    );
+  });
+
+  test("a permission removed from the spec is revoked, and nothing else changes", async () => {
+    const principalId = (await stack.get<{ status: { principalId: string } }>("uai", "app", NS))?.status
+      .principalId as string;
+    const ownBefore = await entriesOf(stack, own);
+    const writesBefore = armWrites(stack);
+    await stack.apply(app({ secrets: ["get"] }));
+    await observed(stack, "uai", "app", async () => {
+      assert.deepEqual(await entriesOf(stack, shared), [
+        foreign(),
+        { tenantId, objectId: principalId, permissions: { secrets: ["get"] } },
+      ]);
+    });
+    await ready(stack, "uai", "app");
+    assert.deepEqual(await entriesOf(stack, own), ownBefore);
+    assert.equal(armWrites(stack) - writesBefore, 1, "one access-policy write, nothing else");
+  });
+
+  test("an entry removed by someone else is put back at the next resync", async () => {
+    const principalId = (await stack.get<{ status: { principalId: string } }>("uai", "app", NS))?.status
+      .principalId as string;
+    const mine = (await entriesOf(stack, own))[0] as Entry;
+    const res = await asSomeoneElse(stack, "PUT", `${own}/accessPolicies/remove?api-version=${API}`, {
+      body: { properties: { accessPolicies: [mine] } },
+    });
+    assert.equal(res.status, 200, res.text);
+    await eventually(
+      async () => {
+        const entries = await entriesOf(stack, own);
+        assert.deepEqual(
+          entries.map((e) => e.objectId),
+          [principalId],
+        );
+      },
+      10_000,
+      "drift put back",
+    );
+  });
+
+  test("steady state: 0 writes, and a vault shared by 3 identities is read at most once per resync", async () => {
+    for (const name of ["reader-1", "reader-2"]) {
+      await stack.apply(
+        uai(stack, name, {
+          keyVaultAccessPolicies: [{ vaultId: shared, permissions: { secrets: ["get"] } }],
+        }),
+      );
+    }
+    await ready(stack, "uai", "reader-1");
+    await ready(stack, "uai", "reader-2");
+    await ready(stack, "uai", "app");
+    const writes = armWrites(stack);
+    const reads = calls(stack, VAULT_READS);
+    const started = Date.now();
+    // Four resync periods (3 s each) of all three identities.
+    await new Promise((resolve) => setTimeout(resolve, 12_500));
+    const periods = (Date.now() - started) / 3000;
+    const sharedReads = calls(stack, VAULT_READS) - reads;
+    console.log(`vault reads in ${periods.toFixed(1)} resync periods, 2 vaults, 4 entries: ${sharedReads}`);
+    assert.equal(armWrites(stack), writes, "steady state writes nothing");
+    // shared-kv (3 identities) and own-kv (1): each read at most once per resync, never per identity.
+    assert.ok(sharedReads >= 2, "the resyncs did read the vaults");
+    assert.ok(sharedReads <= 2 * Math.ceil(periods), `vault reads: ${sharedReads}`);
+  });
+
+  test("an RBAC-mode vault is refused with its reason and nothing is written to it", async () => {
+    const vaultWrites = calls(stack, VAULT_WRITES);
+    await stack.apply(
+      uai(stack, "rbac-app", {
+        keyVaultAccessPolicies: [{ vaultId: rbac, permissions: { secrets: ["get"] } }],
+      }),
+    );
+    const object = await conditionReached(
+      stack,
+      "uai",
+      "rbac-app",
+      "KeyVaultAccessGranted",
+      "False",
+      "VaultInRbacMode",
+    );
+    assert.match(JSON.stringify(object.status?.conditions), /roleAssignments/);
+    assert.equal(calls(stack, VAULT_WRITES), vaultWrites, "0 writes to any vault");
+    assert.deepEqual(await entriesOf(stack, rbac), []);
+  });
+
+  test("policy matrix: a vault outside the policy and a privileged permission are refused with 0 ARM writes", async () => {
+    const cases = [
+      {
+        name: "outside",
+        item: { vaultId: outside, permissions: { secrets: ["get"] } },
+        rule: /default deny/,
+      },
+      {
+        name: "purger",
+        item: { vaultId: own, permissions: { secrets: ["purge"] } },
+        rule: /privileged permission/,
+      },
+      {
+        name: "all-secrets",
+        item: { vaultId: own, permissions: { secrets: ["all"] } },
+        rule: /privileged permission/,
+      },
+    ];
+    for (const { name, item, rule } of cases) {
+      const writes = armWrites(stack);
+      await stack.apply(uai(stack, name, { keyVaultAccessPolicies: [item] }));
+      const object = await conditionReached(stack, "uai", name, "PolicyViolation", "True", "PolicyDenied");
+      assert.match(JSON.stringify(object.status?.conditions), rule);
+      assert.equal(armWrites(stack), writes, `${name}: 0 ARM writes`);
+      const identity = await stack.arm.request("GET", `${identityId(stack, name)}?api-version=2024-11-30`);
+      assert.equal(identity.status, 404, `${name}: not even the identity is made`);
+    }
+    assert.deepEqual(await entriesOf(stack, outside), []);
+  });
+
+  test("deleting the resource removes azid's entries and leaves the foreign one", async () => {
+    for (const name of ["app", "reader-1", "reader-2"])
+      await stack.must(["delete", "uai", name, "-n", NS, "--wait=true"]);
+    assert.deepEqual(await entriesOf(stack, shared), [foreign()]);
+    assert.deepEqual(await entriesOf(stack, own), []);
+  });
+});
