@@ -321,6 +321,13 @@ export class ActionExecutor {
         return {};
       case "ReadVault":
         return { vault: await this.readVault(action.vaultId) };
+      case "SetVaultTenant": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.vaultId);
+        await this.clientsFor(subscriptionId).keyVault.vaults.update(resourceGroup, name, {
+          properties: { tenantId: action.tenantId },
+        });
+        return {};
+      }
       case "UpdateVaultAccessPolicy": {
         const { subscriptionId, resourceGroup, name } = identityParts(action.vaultId);
         const { tenantId, objectId, permissions } = action.entry;

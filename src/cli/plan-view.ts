@@ -37,6 +37,7 @@ const ITEM: Record<WriteAction["kind"], string> = {
   GrantAppRole: "Graph app role",
   RevokeAppRole: "Graph app role",
   UpdateVaultAccessPolicy: "Key Vault access policy",
+  SetVaultTenant: "Key Vault tenant",
 };
 
 function changeOf(action: WriteAction, observed: ObservedState): Change {
@@ -52,6 +53,7 @@ function changeOf(action: WriteAction, observed: ObservedState): Change {
       return "delete";
     case "UpdateIdentityTags":
     case "PatchResourceIdentity":
+    case "SetVaultTenant":
       return "update";
     case "PutFederatedCredential": {
       const existing = observed.federatedCredentials[armIdKey(action.identityId)] ?? [];

@@ -252,6 +252,17 @@ export interface UpdateVaultAccessPolicy extends Base {
   entry: ObservedAccessPolicyEntry;
 }
 
+/**
+ * PATCH a vault's `properties.tenantId` alone (a tenant-move repair): its entries stay, the old
+ * tenant's are removed one by one afterwards with UpdateVaultAccessPolicy remove.
+ */
+export interface SetVaultTenant extends Base {
+  kind: "SetVaultTenant";
+  vaultId: string;
+  fromTenantId: string;
+  tenantId: string;
+}
+
 export type ReadAction =
   | ReadSubscription
   | ReadIdentity
@@ -277,7 +288,8 @@ export type WriteAction =
   | DeleteRoleDefinition
   | GrantAppRole
   | RevokeAppRole
-  | UpdateVaultAccessPolicy;
+  | UpdateVaultAccessPolicy
+  | SetVaultTenant;
 
 export type Action = ReadAction | WriteAction;
 export type ActionKind = Action["kind"];

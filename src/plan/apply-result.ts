@@ -248,6 +248,11 @@ export function applyResult(observed: ObservedState, action: Action, result: Act
       return removeAppRoleAssignment(observed, action.principalId, action.assignmentId);
     case "ReadVault":
       return put(observed, "vaults", armIdKey(action.vaultId), required(result.vault, action, "vault"));
+    case "SetVaultTenant": {
+      const key = armIdKey(action.vaultId);
+      const vault = observed.vaults[key];
+      return vault ? put(observed, "vaults", key, { ...vault, tenantId: action.tenantId }) : observed;
+    }
     case "UpdateVaultAccessPolicy": {
       const key = armIdKey(action.vaultId);
       const vault = observed.vaults[key];
@@ -283,6 +288,7 @@ function applyFailure(observed: ObservedState, action: Action, failure: ActionFa
       case "ListAppRoleAssignments":
         return applyResult(observed, action, { appRoleAssignments: [] });
       case "ReadVault":
+      case "SetVaultTenant":
       case "UpdateVaultAccessPolicy":
         return applyResult(observed, action, { vault: null });
       case "DeleteIdentity":

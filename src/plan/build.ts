@@ -28,6 +28,7 @@ import type {
   ReadVault,
   ResourceRef,
   RevokeAppRole,
+  SetVaultTenant,
   UpdateIdentityTags,
   UpdateVaultAccessPolicy,
 } from "./actions.js";
@@ -396,6 +397,24 @@ export const updateVaultAccessPolicy = (
   vaultId,
   operation,
   entry,
+});
+
+/** A tenant-move repair of a vault: its tenantId set to the subscription's new tenant. */
+export const setVaultTenant = (
+  owner: ResourceRef,
+  vaultId: string,
+  fromTenantId: string,
+  tenantId: string,
+): SetVaultTenant => ({
+  kind: "SetVaultTenant",
+  key: `SetVaultTenant:${armIdKey(vaultId)}|${tenantId.toLowerCase()}`,
+  owner,
+  description: `set the tenant of Key Vault ${vaultId} from ${fromTenantId} to ${tenantId}`,
+  ...arm("grants", [charge("write", vaultId)]),
+  serialKey: `vault:${armIdKey(vaultId)}`,
+  vaultId,
+  fromTenantId,
+  tenantId,
 });
 
 /** "secrets: get, list; keys: wrapKey" (or "no permissions"). */

@@ -79,6 +79,11 @@ export interface VaultAccessInput {
   principal: VaultPrincipal | undefined;
   observeOnly: boolean;
   gate: WriteGate;
+  /**
+   * A tenant-move repair is allowed now (an approved TenantMigration, azid remediate, Auto): a
+   * vault left in the old tenant gets the principal's tenant, where a policy allows it for that vault.
+   */
+  repair?: boolean;
 }
 
 /**
@@ -90,6 +95,7 @@ export function planKeyVaultAccess({
   principal,
   observeOnly,
   gate,
+  repair = false,
 }: VaultAccessInput): VaultAccessOutcome[] {
   const declared = (frame.resource.spec.keyVaultAccessPolicies ?? []) as KeyVaultAccessPolicySpec[];
   const previous = frame.prev.keyVaultAccessPolicies ?? [];
@@ -98,11 +104,8 @@ export function planKeyVaultAccess({
     const before = previous.find((p) => sameId(p.vaultId, item.vaultId) && currentPrincipal(p, principal));
     const refusal = itemViolation(frame.context.policy, "keyVaultAccessPolicies", index);
     const outcome = declaredOutcome(
-      frame,
+      { frame, principal, observeOnly, gate, repair },
       item,
-      principal,
-      observeOnly,
-      gate,
       before?.owned ?? false,
       refusal,
     );
@@ -135,11 +138,14 @@ const currentPrincipal = (entry: KeyVaultAccessPolicyStatus, principal: VaultPri
   !principal || !entry.principalId || sameId(entry.principalId, principal.id);
 
 function declaredOutcome(
-  frame: Frame,
+  {
+    frame,
+    principal,
+    observeOnly,
+    gate,
+    repair,
+  }: Required<Omit<VaultAccessInput, "principal">> & Pick<VaultAccessInput, "principal">,
   item: KeyVaultAccessPolicySpec,
-  principal: VaultPrincipal | undefined,
-  observeOnly: boolean,
-  gate: WriteGate,
   ownedBefore: boolean,
   refusal: PolicyViolation | undefined,
 ): VaultAccessOutcome {
@@ -171,19 +177,29 @@ function declaredOutcome(
   if (vault.rbac) {
     return { ...withTenant, state: "Refused", reason: Reason.VaultInRbacMode, message: RBAC_MODE_MESSAGE };
   }
+  const repairable = (frame.context.policy.vaultTenantRepair ?? []).includes(armIdKey(item.vaultId));
   if (!sameId(vault.tenantId, principal.tenantId)) {
+    const moved = `the vault is in tenant ${vault.tenantId} but the principal is in tenant ${principal.tenantId}`;
+    if (repair && repairable && !observeOnly) {
+      // The tenant first: the principal's entry can only name the vault's tenant.
+      const action = build.setVaultTenant(frame.owner, vault.id, vault.tenantId, principal.tenantId);
+      return { ...withTenant, ...frame.writeItem(action, gate, moved) };
+    }
+    const why = !repairable
+      ? "no IdentityPolicy keyVaults rule lets a tenant repair change this vault's tenant (allowTenantRepair): " +
+        "set it by hand (az keyvault update --set properties.tenantId=...) or allow it"
+      : "the vault's tenant is repaired with the identities by a TenantMigration or azid remediate";
     return {
       ...withTenant,
       state: "Failed",
       reason: Reason.VaultTenantMismatch,
-      message:
-        `the vault is in tenant ${vault.tenantId} but the principal is in tenant ${principal.tenantId}: ` +
-        "after a tenant move the vault's tenant is repaired by a TenantMigration or azid remediate; nothing is written",
+      message: `${moved}: ${why}; nothing is written`,
     };
   }
   const desired = declaredPermissions(item.permissions);
   const current = entryOf(vault, principal.id, vault.tenantId);
   if (current && samePermissions(current.permissions, desired)) {
+    if (repair && repairable && !observeOnly) removeStaleEntries(frame, vault, gate);
     return { ...withTenant, state: "Ready", reason: Reason.Reconciled };
   }
   const drift = current
@@ -198,9 +214,26 @@ function declaredOutcome(
     "grants",
   );
   const outcome = frame.writeItem(action, gate, drift);
+  if (repair && repairable && !observeOnly) removeStaleEntries(frame, vault, gate);
   // An entry azid adds is azid's to remove; one that was there before (adopted) stays on removal.
   const owned = ownedBefore || (!current && outcome.state === "Pending" && gate.writable);
   return { ...withTenant, owned, ...outcome };
+}
+
+/**
+ * After a vault's tenant was reset, the entries of the old tenant name principals the vault can
+ * no longer authenticate: the repair removes them, azid's and anyone else's, one entry per call
+ * (the plan and the report list the foreign ones, to grant again by hand). Planned after azid's
+ * own entry, so that the re-created identity's access comes first.
+ */
+function removeStaleEntries(frame: Frame, vault: ObservedVault, gate: WriteGate): void {
+  if (!gate.writable) return;
+  for (const entry of vault.accessPolicies) {
+    if (sameId(entry.tenantId, vault.tenantId)) continue;
+    const action = build.updateVaultAccessPolicy(frame.owner, vault.id, "remove", entry, "cleanup");
+    if (frame.writes.some((write) => write.key === action.key)) continue;
+    frame.tryWrite(action);
+  }
 }
 
 /** The removal of one entry azid made, or undefined once it is gone. */

@@ -1,7 +1,7 @@
 // IdentityPolicy evaluation: may this namespace use azid's Azure credential for this resource?
 // Default deny; the allows of all selecting policies add up; an explicit deny wins; privileged
 // roles need to be named in privilegedRoles. Every refusal names the rule that refused.
-import { isWithin, parseScope } from "../api/arm-id.js";
+import { armIdKey, isWithin, parseScope } from "../api/arm-id.js";
 import type { ManagedResource } from "../api/managed-resource.js";
 import {
   type GraphAppRoleSpec,
@@ -16,7 +16,7 @@ import type {
   ScopeRule,
 } from "../api/schemas/identity-policy.js";
 import type { KeyVaultAccessPolicySpec } from "../api/schemas/key-vault.js";
-import { keyVaultRefusal } from "./key-vault-policy.js";
+import { keyVaultRefusal, vaultTenantRepairAllowed } from "./key-vault-policy.js";
 import type { ObservedRoleDefinition } from "./observed.js";
 import { didYouMean, type ResolvedRole, resolveRole, roleLabel, similarRoleNames } from "./roles.js";
 
@@ -39,6 +39,8 @@ export interface PolicyDecision {
   policies: string[];
   /** Auto when a selecting policy asks for automatic tenant-move repair. */
   tenantMoveRemediation: "Auto" | "Manual";
+  /** Declared vaults (armIdKey) whose tenant a tenant-move repair may reset (keyVaults allowTenantRepair). */
+  vaultTenantRepair?: string[];
 }
 
 export interface PolicyContext {
@@ -314,7 +316,16 @@ export function evaluatePolicy(resource: GovernedResource, context: PolicyContex
     tenantMoveRemediation: selecting.some((policy) => policy.spec.tenantMoveRemediation === "Auto")
       ? "Auto"
       : "Manual",
+    vaultTenantRepair: repairableVaults(resource, selecting),
   };
+}
+
+/** The declared vaults whose tenant a repair may reset, by a keyVaults rule's allowTenantRepair. */
+function repairableVaults(resource: GovernedResource, selecting: readonly IdentityPolicy[]): string[] {
+  if (resource.kind === "CustomRole") return [];
+  return (resource.spec.keyVaultAccessPolicies ?? [])
+    .filter((item) => vaultTenantRepairAllowed(selecting, item.vaultId, scopeRuleMatches))
+    .map((item) => armIdKey(item.vaultId));
 }
 
 function evaluateResource(resource: GovernedResource, evaluation: Evaluation) {

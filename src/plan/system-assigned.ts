@@ -197,6 +197,7 @@ export function planSystemAssignedIdentity(
     principal: principal && !mismatch ? principal : undefined,
     observeOnly,
     gate,
+    repair: context.allowTenantRepair,
   });
 
   const details: PlannedCondition[] = [

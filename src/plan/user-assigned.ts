@@ -221,6 +221,7 @@ class UserAssignedPlanner {
         identity && !mismatch ? { id: identity.principalId, tenantId: identity.tenantId } : undefined,
       observeOnly,
       gate,
+      repair: this.context.allowTenantRepair,
     });
     const convergedHere =
       identityOutcome.state === "Ready" &&

@@ -6,9 +6,12 @@ import { armIdKey } from "../../src/api/arm-id.js";
 import type { IdentityPolicy } from "../../src/api/schemas/identity-policy.js";
 import type { UserAssignedIdentity } from "../../src/api/schemas/user-assigned-identity.js";
 import type { UpdateVaultAccessPolicy } from "../../src/plan/actions.js";
+import { applyResult } from "../../src/plan/apply-result.js";
+import { emptyObserved } from "../../src/plan/observed.js";
 import { evaluatePolicy } from "../../src/plan/policy.js";
-import { condition, context, sai, saiPlan, uai, uaiPlan } from "./support/resources.js";
-import { RG, SUB, World } from "./support/world.js";
+import { planRemediation, type RemediationInput, remediationReads } from "../../src/plan/remediation.js";
+import { ALLOWED, condition, context, sai, saiPlan, uai, uaiPlan } from "./support/resources.js";
+import { NEW_TENANT, RG, SUB, World } from "./support/world.js";
 
 const FOREIGN = "f0f0f0f0-0000-4000-8000-000000000001";
 
@@ -265,5 +268,92 @@ describe("IdentityPolicy keyVaults", () => {
     assert.equal(world.calls.filter((c) => c.write).length, 0, "0 ARM writes");
     assert.equal(run.final.status?.keyVaultAccessPolicies?.[1]?.state, "Refused");
     assert.equal(condition(run.final.status, "Ready")?.reason, "PolicyDenied");
+  });
+});
+
+describe("Key Vault tenant repair after a move", () => {
+  const REPAIRABLE = (vaultIds: string[]) =>
+    context({
+      allowTenantRepair: true,
+      policy: { ...ALLOWED, vaultTenantRepair: vaultIds.map((id) => armIdKey(id)) },
+    });
+
+  function moved() {
+    const world = new World();
+    const oldTenant = world.tenantId;
+    const foreign = { tenantId: oldTenant, objectId: FOREIGN, permissions: { secrets: ["get", "list"] } };
+    const vault = world.addVault("shared-kv", { entries: [foreign] });
+    const first = converge(
+      world,
+      uai({ keyVaultAccessPolicies: [{ vaultId: vault, permissions: { secrets: ["get"] } }] }),
+    );
+    const oldPrincipal = first.resource.status?.principalId as string;
+    world.moveTenant();
+    world.calls = [];
+    return { world, vault, resource: first.resource, oldTenant, oldPrincipal, foreign };
+  }
+
+  test("sets the vault's tenant, adds the new principal's entry, then removes the old tenant's entries", () => {
+    const { world, vault, resource, oldPrincipal } = moved();
+    const { run } = converge(world, resource, REPAIRABLE([vault]));
+    const newPrincipal = run.final.status?.principalId as string;
+    assert.notEqual(newPrincipal, oldPrincipal);
+    const stored = world.vaults.get(armIdKey(vault));
+    assert.equal(stored?.tenantId, NEW_TENANT);
+    assert.deepEqual(stored?.accessPolicies, [
+      { tenantId: NEW_TENANT, objectId: newPrincipal, permissions: { secrets: ["get"] } },
+    ]);
+    const vaultSteps = run.steps
+      .map((s) => s.action)
+      .filter((a) => a.kind === "SetVaultTenant" || a.kind === "UpdateVaultAccessPolicy")
+      .map((a) => (a.kind === "UpdateVaultAccessPolicy" ? `${a.operation} ${a.entry.objectId}` : a.kind));
+    assert.deepEqual(vaultSteps.slice(0, 2), ["SetVaultTenant", `replace ${newPrincipal}`], "access first");
+    assert.deepEqual(vaultSteps.slice(2).sort(), [`remove ${FOREIGN}`, `remove ${oldPrincipal}`].sort());
+    assert.equal(condition(run.final.status, "Ready")?.status, "True");
+    // Steady afterwards: nothing more to write.
+    world.calls = [];
+    converge(world, { ...resource, status: run.final.status }, REPAIRABLE([vault]));
+    assert.deepEqual(
+      world.calls.filter((c) => c.write),
+      [],
+    );
+  });
+
+  test("without allowTenantRepair for the vault, the vault is left alone: VaultTenantMismatch, 0 vault writes", () => {
+    const { world, vault, resource } = moved();
+    const { run } = converge(world, resource, REPAIRABLE([]));
+    assert.equal(vaultWrites(world).length, 0);
+    assert.equal(world.calls.filter((c) => c.kind === "SetVaultTenant").length, 0);
+    const granted = condition(run.final.status, "KeyVaultAccessGranted");
+    assert.equal(granted?.reason, "VaultTenantMismatch");
+    assert.match(granted?.message ?? "", /allowTenantRepair/);
+  });
+
+  test("the remediation plan lists the vault and the foreign entry it removes", () => {
+    const { world, vault, resource, oldTenant, foreign } = moved();
+    let observed = emptyObserved();
+    const input = (): RemediationInput => ({
+      subscriptionId: SUB,
+      declared: { userAssigned: [resource], systemAssigned: [], customRoles: [] },
+      observed,
+      now: "2026-11-27T10:00:00Z",
+      policy: () => ({ ...ALLOWED, vaultTenantRepair: [armIdKey(vault)] }),
+    });
+    for (let round = 0; round < 20; round++) {
+      const reads = remediationReads(input());
+      if (reads.length === 0) break;
+      for (const read of reads) observed = applyResult(observed, read, world.answer(read));
+    }
+    const plan = planRemediation(input());
+    assert.deepEqual(plan.assumptions, []);
+    assert.deepEqual(plan.vaults, [
+      { vaultId: vault, fromTenantId: oldTenant, toTenantId: NEW_TENANT, foreignEntries: [foreign] },
+    ]);
+    assert.equal(plan.counts.SetVaultTenant, 1);
+    assert.equal(
+      plan.counts.UpdateVaultAccessPolicy,
+      3,
+      "the new entry, the old principal's, the foreign one",
+    );
   });
 });

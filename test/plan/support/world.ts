@@ -330,6 +330,12 @@ export class World {
         const vault = this.vaults.get(armIdKey(action.vaultId));
         return { vault: vault ? this.clone(vault) : null };
       }
+      case "SetVaultTenant": {
+        const vault = this.vaults.get(armIdKey(action.vaultId));
+        if (!vault) return notFound();
+        vault.tenantId = action.tenantId;
+        return {};
+      }
       case "UpdateVaultAccessPolicy": {
         const vault = this.vaults.get(armIdKey(action.vaultId));
         if (!vault) return notFound();
