@@ -320,7 +320,7 @@ describe("Key Vault tenant repair after a move", () => {
   });
 
   test("without allowTenantRepair for the vault, the vault is left alone: VaultTenantMismatch, 0 vault writes", () => {
-    const { world, vault, resource } = moved();
+    const { world, resource } = moved();
     const { run } = converge(world, resource, REPAIRABLE([]));
     assert.equal(vaultWrites(world).length, 0);
     assert.equal(world.calls.filter((c) => c.kind === "SetVaultTenant").length, 0);
