@@ -526,6 +526,7 @@ export function toMigrationPlan(plan: RemediationPlan, now: string, maxActions =
     ...(plan.actions.length > maxActions ? { truncated: true } : {}),
     floorSeconds: plan.floor.seconds,
     floorByClass: plan.floor.byClass.map((entry) => ({ ...entry })),
+    ...(plan.vaults.length > 0 ? { keyVaults: plan.vaults.slice(0, 500) } : {}),
   };
 }
 

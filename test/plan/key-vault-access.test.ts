@@ -5,11 +5,18 @@ import { describe, test } from "node:test";
 import { armIdKey } from "../../src/api/arm-id.js";
 import type { IdentityPolicy } from "../../src/api/schemas/identity-policy.js";
 import type { UserAssignedIdentity } from "../../src/api/schemas/user-assigned-identity.js";
+import { renderHtmlReport } from "../../src/cli/html-report.js";
+import { formatPlanSummary, planReport } from "../../src/cli/remediation-report.js";
 import type { UpdateVaultAccessPolicy } from "../../src/plan/actions.js";
 import { applyResult } from "../../src/plan/apply-result.js";
 import { emptyObserved } from "../../src/plan/observed.js";
 import { evaluatePolicy } from "../../src/plan/policy.js";
-import { planRemediation, type RemediationInput, remediationReads } from "../../src/plan/remediation.js";
+import {
+  planRemediation,
+  type RemediationInput,
+  remediationReads,
+  toMigrationPlan,
+} from "../../src/plan/remediation.js";
 import { ALLOWED, condition, context, sai, saiPlan, uai, uaiPlan } from "./support/resources.js";
 import { NEW_TENANT, RG, SUB, World } from "./support/world.js";
 
@@ -355,5 +362,14 @@ describe("Key Vault tenant repair after a move", () => {
       3,
       "the new entry, the old principal's, the foreign one",
     );
+    // The reports name the vault and the foreign entry, with its permissions, to grant again by hand.
+    const report = planReport(SUB, plan, 1, new Date());
+    const text = formatPlanSummary(report);
+    assert.ok(text.includes(`Key Vault ${vault}: tenant ${oldTenant} -> ${NEW_TENANT}`), text);
+    assert.ok(text.includes(`${FOREIGN} (secrets: get, list): to grant again by hand`), text);
+    const page = renderHtmlReport({ ...report, applied: true });
+    assert.match(page, /<h2>Key Vaults<\/h2>/);
+    assert.match(page, /secrets: get, list/);
+    assert.deepEqual(toMigrationPlan(plan, "2026-11-27T10:00:00Z").keyVaults, plan.vaults);
   });
 });

@@ -2,7 +2,7 @@
 // 2026-02-01 (AccessPolicyEntry.permissions), so a spec that passes here is one Azure accepts.
 import type { Static } from "typebox";
 import { ItemFields, resourceId } from "./common.js";
-import { cel, map, Optional, obj, oneOf, set, str } from "./helpers.js";
+import { cel, list, map, Optional, obj, oneOf, set, str } from "./helpers.js";
 
 /** Azure's own limit on the entries of one vault's access policy. */
 export const MAX_VAULT_ACCESS_POLICY_ENTRIES = 1024;
@@ -151,3 +151,40 @@ export const PRIVILEGED_VAULT_PERMISSIONS = {
   certificates: ["delete", "purge", "backup", "import", "manageissuers", "setissuers", "deleteissuers"],
   storage: ["delete", "purge", "backup", "regeneratekey", "getsas", "setsas", "deletesas"],
 } as const satisfies Record<keyof KeyVaultPermissions, readonly string[]>;
+
+// ---- TenantMigration: what a repair does to vaults ----
+
+const permissionNames = (what: string) =>
+  Optional(
+    list(str("A permission, as Azure returned it.", { maxLength: 64 }), `Permissions to ${what}.`, {
+      maxItems: 64,
+    }),
+  );
+
+export const VaultRepairEntry = obj(
+  {
+    objectId: str("The object id the entry named (of the old tenant).", { maxLength: 36 }),
+    tenantId: str("The entry's tenant.", { maxLength: 36 }),
+    permissions: obj(
+      {
+        keys: permissionNames("keys"),
+        secrets: permissionNames("secrets"),
+        certificates: permissionNames("certificates"),
+        storage: permissionNames("storage accounts"),
+      },
+      "The entry's permissions.",
+    ),
+  },
+  "An access-policy entry of a principal azid does not manage, removed with the old tenant: to grant again by hand.",
+);
+
+export const VaultRepair = obj(
+  {
+    vaultId: resourceId("ARM id of the vault."),
+    fromTenantId: str("The vault's tenant before the repair.", { maxLength: 36 }),
+    toTenantId: str("The tenant the repair sets.", { maxLength: 36 }),
+    foreignEntries: list(VaultRepairEntry, "Entries of others the repair removes.", { maxItems: 1024 }),
+  },
+  "A Key Vault whose tenant the repair resets.",
+);
+export type VaultRepair = Static<typeof VaultRepair>;
