@@ -19,6 +19,7 @@ import {
   uai,
 } from "./fixtures.js";
 import { Stack } from "./stack.js";
+import { moveSubscription, waitUntil, writeCredentials } from "./tenant-move-world.js";
 
 const API = "2026-02-01";
 const FOREIGN = "f0f0f0f0-0000-4000-8000-0000000000f1";
@@ -243,5 +244,148 @@ describe("Key Vault access policies, end to end", () => {
       await stack.must(["delete", "uai", name, "-n", NS, "--wait=true"]);
     assert.deepEqual(await entriesOf(stack, shared), [foreign()]);
     assert.deepEqual(await entriesOf(stack, own), []);
+  });
+});
+
+describe("Key Vault access policies after a tenant move, repaired by an approved TenantMigration", () => {
+  let stack: Stack;
+  let oldTenant: string;
+  let newTenant: string;
+  let shared: string;
+  let own: string;
+  let foreign: Entry;
+  const before1 = new Map<string, string>();
+
+  before(async () => {
+    stack = await Stack.start({ timeScale: 50, throttling: false });
+    oldTenant = stack.arm.arm.tenantId;
+    await createResourceGroup(stack);
+    shared = vaultId(stack, "shared-kv");
+    own = vaultId(stack, "own-kv");
+    foreign = { tenantId: oldTenant, objectId: FOREIGN, permissions: { secrets: ["get", "list"] } };
+    await createVault(stack, shared, { entries: [foreign] });
+    await createVault(stack, own);
+    const [namespace, policy] = teamNamespace(stack) as [object, { spec: Record<string, unknown> }];
+    policy.spec.keyVaults = [
+      {
+        scopes: [{ scope: rg(stack), match: "Under" }],
+        permissions: { secrets: ["get", "list"], keys: ["get", "wrapKey", "unwrapKey"] },
+        allowTenantRepair: true,
+      },
+    ];
+    await stack.apply(namespace, policy);
+    await stack.startController({ resyncPeriod: "3s", credentialsFile: writeCredentials(stack, oldTenant) });
+    await stack.apply(
+      uai(stack, "app-1", {
+        keyVaultAccessPolicies: [
+          { vaultId: shared, permissions: { secrets: ["get", "list"] } },
+          { vaultId: own, permissions: { keys: ["get", "wrapKey", "unwrapKey"] } },
+        ],
+      }),
+      uai(stack, "app-2", {
+        keyVaultAccessPolicies: [{ vaultId: shared, permissions: { secrets: ["get"] } }],
+      }),
+    );
+    for (const name of ["app-1", "app-2"]) {
+      const object = await ready(stack, "uai", name);
+      before1.set(name, object.status?.principalId as string);
+    }
+  });
+  after(() => stack?.close());
+
+  test("the move leaves each vault in the old tenant; the plan lists each vault and the foreign entry", async () => {
+    const moved = await moveSubscription(stack);
+    newTenant = moved.toTenantId;
+    writeCredentials(stack, newTenant);
+    for (const id of [shared, own]) {
+      const res = await stack.arm.request("GET", `${id}?api-version=${API}`);
+      // biome-ignore lint/suspicious/noExplicitAny: tests read ARM bodies loosely
+      assert.equal((res.body as any).properties.tenantId, oldTenant, "a move leaves the vault's tenant");
+    }
+    await stack.apply({
+      apiVersion: "azid.dev/v1alpha1",
+      kind: "TenantMigration",
+      metadata: { name: "after-move" },
+      spec: { subscriptionId: stack.subscriptionId, mode: "Apply" },
+    });
+    const migration = await waitUntil("the plan", async () => {
+      // biome-ignore lint/suspicious/noExplicitAny: the migration's status is read loosely
+      const found: any = await stack.get("tenantmigration", "after-move");
+      assert.equal(found?.status?.phase, "AwaitingApproval", JSON.stringify(found?.status));
+      return found;
+    });
+    const { plan } = migration.status;
+    const vaults = [...plan.keyVaults].sort((a, b) => a.vaultId.localeCompare(b.vaultId));
+    assert.deepEqual(
+      vaults.map((v: { vaultId: string; fromTenantId: string; toTenantId: string }) => [
+        v.vaultId.toLowerCase(),
+        v.fromTenantId,
+        v.toTenantId,
+      ]),
+      [own, shared].sort().map((id) => [id.toLowerCase(), oldTenant, newTenant]),
+    );
+    const sharedPlan = vaults.find(
+      (v: { vaultId: string }) => v.vaultId.toLowerCase() === shared.toLowerCase(),
+    );
+    assert.deepEqual(sharedPlan.foreignEntries, [foreign], "the foreign entry, with its permissions");
+    const counts = Object.fromEntries(
+      plan.counts.map((c: { kind: string; count: number }) => [c.kind, c.count]),
+    );
+    assert.equal(counts.SetVaultTenant, 2);
+    // New entries: app-1 on both, app-2 on shared; removed: 3 old entries of azid and the foreign one.
+    assert.equal(counts.UpdateVaultAccessPolicy, 7);
+  });
+
+  test("approved: each vault in the new tenant, azid's entries for the new principals only, foreign entry reported", async () => {
+    await stack.must(["annotate", "tenantmigration", "after-move", "azid.dev/approved=true"]);
+    // biome-ignore lint/suspicious/noExplicitAny: the migration's status is read loosely
+    const done: any = await waitUntil(
+      "the repair",
+      async () => {
+        // biome-ignore lint/suspicious/noExplicitAny: the migration's status is read loosely
+        const found: any = await stack.get("tenantmigration", "after-move");
+        assert.equal(found?.status?.phase, "Succeeded", JSON.stringify(found?.status?.progress));
+        return found;
+      },
+      120_000,
+    );
+    const principals = new Map<string, string>();
+    for (const name of ["app-1", "app-2"]) {
+      const object = await ready(stack, "uai", name);
+      assert.equal(object.status?.tenantId, newTenant);
+      assert.notEqual(object.status?.principalId, before1.get(name), `${name}: a new principal`);
+      principals.set(name, object.status?.principalId as string);
+    }
+    const byObject = (entries: Entry[]) => [...entries].sort((a, b) => a.objectId.localeCompare(b.objectId));
+    const sharedVault = await stack.arm.request("GET", `${shared}?api-version=${API}`);
+    // biome-ignore lint/suspicious/noExplicitAny: tests read ARM bodies loosely
+    assert.equal((sharedVault.body as any).properties.tenantId, newTenant);
+    assert.deepEqual(
+      byObject(await entriesOf(stack, shared)),
+      byObject([
+        {
+          tenantId: newTenant,
+          objectId: principals.get("app-1") as string,
+          permissions: { secrets: ["get", "list"] },
+        },
+        {
+          tenantId: newTenant,
+          objectId: principals.get("app-2") as string,
+          permissions: { secrets: ["get"] },
+        },
+      ]),
+      "exact end state: no old entry, no duplicate",
+    );
+    assert.deepEqual(await entriesOf(stack, own), [
+      {
+        tenantId: newTenant,
+        objectId: principals.get("app-1") as string,
+        permissions: { keys: ["get", "wrapKey", "unwrapKey"] },
+      },
+    ]);
+    const report = done.status.report;
+    assert.match(report.summary, /1 Key Vault access-policy entry of others to grant again by hand/);
+    const byHand = report.grantAgainByHand.flatMap((v: { foreignEntries: Entry[] }) => v.foreignEntries);
+    assert.deepEqual(byHand, [foreign]);
   });
 });
