@@ -209,7 +209,7 @@ export function planSystemAssignedIdentity(
     },
     itemsCondition(ConditionType.RolesGranted, grants.roleAssignments, "role assignments"),
     itemsCondition(ConditionType.GraphRolesGranted, grants.graphAppRoles, "Graph app roles"),
-    itemsCondition(ConditionType.KeyVaultAccessGranted, vaults, "Key Vault access policies"),
+    itemsCondition(ConditionType.KeyVaultAccessGranted, vaults, "Key Vault access grants"),
   ];
   const ready = summaryCondition({
     details,

@@ -264,7 +264,7 @@ class UserAssignedPlanner {
       itemsCondition(ConditionType.RolesGranted, cleanup.roleAssignments, "role assignments"),
       attachedCondition(attachments),
       itemsCondition(ConditionType.GraphRolesGranted, cleanup.graphAppRoles, "Graph app roles"),
-      itemsCondition(ConditionType.KeyVaultAccessGranted, vaults, "Key Vault access policies"),
+      itemsCondition(ConditionType.KeyVaultAccessGranted, vaults, "Key Vault access grants"),
     ];
     const ready =
       impossible && policy.allowed && !mismatch
