@@ -26,6 +26,7 @@ import {
 } from "./errors.js";
 import type { IdentityPatches } from "./identity-patches.js";
 import type { RateGate } from "./rate-gate.js";
+import { InProcessTargetLock } from "./target-lock.js";
 
 /** Provisioning states during which a resource must not be read as settled nor written. */
 const BUSY_STATES = new Set(["updating", "creating", "deleting", "accepted", "running"]);
@@ -55,6 +56,7 @@ export interface Execution {
 export class ActionExecutor {
   private readonly apiVersions: ApiVersionResolver;
   private readonly vaultReads = new Map<string, Promise<ObservedVault | null>>();
+  private readonly localLock = new InProcessTargetLock();
 
   constructor(private readonly options: ExecutorOptions) {
     this.apiVersions = options.apiVersions ?? new ApiVersionResolver();
@@ -321,13 +323,8 @@ export class ActionExecutor {
         return {};
       case "ReadVault":
         return { vault: await this.readVault(action.vaultId) };
-      case "SetVaultTenant": {
-        const { subscriptionId, resourceGroup, name } = identityParts(action.vaultId);
-        await this.clientsFor(subscriptionId).keyVault.vaults.update(resourceGroup, name, {
-          properties: { tenantId: action.tenantId },
-        });
-        return {};
-      }
+      case "SetVaultTenant":
+        return { vault: await this.setVaultTenant(action.vaultId, action.tenantId) };
       case "UpdateVaultAccessPolicy": {
         const { subscriptionId, resourceGroup, name } = identityParts(action.vaultId);
         const { tenantId, objectId, permissions } = action.entry;
@@ -340,6 +337,25 @@ export class ActionExecutor {
         return {};
       }
     }
+  }
+
+  /**
+   * A vault's tenant repair, once however many identities of the vault ask for it: under the
+   * vault's lock, a fresh read; only a vault still in another tenant is PATCHed, with its tenant
+   * and no entries (every entry names an object of the old tenant; the plan listed them). A
+   * later PATCH would wipe the entries added for the new principals since: there is none.
+   */
+  private setVaultTenant(vaultId: string, tenantId: string): Promise<ObservedVault> {
+    const lock = this.options.identityPatches?.lock ?? this.localLock;
+    return lock.withLock(`vault|${vaultId.toLowerCase()}`, async () => {
+      const { subscriptionId, resourceGroup, name } = identityParts(vaultId);
+      const vaults = this.clientsFor(subscriptionId).keyVault.vaults;
+      const current = toObservedVault(await vaults.get(resourceGroup, name));
+      if (current.tenantId.toLowerCase() === tenantId.toLowerCase()) return current;
+      return toObservedVault(
+        await vaults.update(resourceGroup, name, { properties: { tenantId, accessPolicies: [] } }),
+      );
+    });
   }
 
   /**

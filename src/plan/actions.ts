@@ -253,8 +253,9 @@ export interface UpdateVaultAccessPolicy extends Base {
 }
 
 /**
- * PATCH a vault's `properties.tenantId` alone (a tenant-move repair): its entries stay, the old
- * tenant's are removed one by one afterwards with UpdateVaultAccessPolicy remove.
+ * A tenant-move repair of a vault: under the vault's lock, read it, and only if it is still in
+ * another tenant PATCH `properties.tenantId` with `accessPolicies: []` (every entry names an object
+ * of the old tenant). Idempotent, so every identity of the vault may ask for it.
  */
 export interface SetVaultTenant extends Base {
   kind: "SetVaultTenant";

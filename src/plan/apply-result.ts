@@ -250,8 +250,13 @@ export function applyResult(observed: ObservedState, action: Action, result: Act
       return put(observed, "vaults", armIdKey(action.vaultId), required(result.vault, action, "vault"));
     case "SetVaultTenant": {
       const key = armIdKey(action.vaultId);
+      if (result.vault) return put(observed, "vaults", key, result.vault);
       const vault = observed.vaults[key];
-      return vault ? put(observed, "vaults", key, { ...vault, tenantId: action.tenantId }) : observed;
+      const changed = vault && vault.tenantId.toLowerCase() !== action.tenantId.toLowerCase();
+      // The PATCH clears the entries: all named objects of the old tenant.
+      return changed
+        ? put(observed, "vaults", key, { ...vault, tenantId: action.tenantId, accessPolicies: [] })
+        : observed;
     }
     case "UpdateVaultAccessPolicy": {
       const key = armIdKey(action.vaultId);

@@ -409,7 +409,7 @@ export const setVaultTenant = (
   kind: "SetVaultTenant",
   key: `SetVaultTenant:${armIdKey(vaultId)}|${tenantId.toLowerCase()}`,
   owner,
-  description: `set the tenant of Key Vault ${vaultId} from ${fromTenantId} to ${tenantId}`,
+  description: `set the tenant of Key Vault ${vaultId} from ${fromTenantId} to ${tenantId}, removing the old tenant's entries`,
   ...arm("grants", [charge("write", vaultId)]),
   serialKey: `vault:${armIdKey(vaultId)}`,
   vaultId,

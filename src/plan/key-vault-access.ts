@@ -199,7 +199,6 @@ function declaredOutcome(
   const desired = declaredPermissions(item.permissions);
   const current = entryOf(vault, principal.id, vault.tenantId);
   if (current && samePermissions(current.permissions, desired)) {
-    if (repair && repairable && !observeOnly) removeStaleEntries(frame, vault, gate);
     return { ...withTenant, state: "Ready", reason: Reason.Reconciled };
   }
   const drift = current
@@ -214,26 +213,9 @@ function declaredOutcome(
     "grants",
   );
   const outcome = frame.writeItem(action, gate, drift);
-  if (repair && repairable && !observeOnly) removeStaleEntries(frame, vault, gate);
   // An entry azid adds is azid's to remove; one that was there before (adopted) stays on removal.
   const owned = ownedBefore || (!current && outcome.state === "Pending" && gate.writable);
   return { ...withTenant, owned, ...outcome };
-}
-
-/**
- * After a vault's tenant was reset, the entries of the old tenant name principals the vault can
- * no longer authenticate: the repair removes them, azid's and anyone else's, one entry per call
- * (the plan and the report list the foreign ones, to grant again by hand). Planned after azid's
- * own entry, so that the re-created identity's access comes first.
- */
-function removeStaleEntries(frame: Frame, vault: ObservedVault, gate: WriteGate): void {
-  if (!gate.writable) return;
-  for (const entry of vault.accessPolicies) {
-    if (sameId(entry.tenantId, vault.tenantId)) continue;
-    const action = build.updateVaultAccessPolicy(frame.owner, vault.id, "remove", entry, "cleanup");
-    if (frame.writes.some((write) => write.key === action.key)) continue;
-    frame.tryWrite(action);
-  }
 }
 
 /** The removal of one entry azid made, or undefined once it is gone. */
@@ -254,6 +236,16 @@ function removeOwned(
   const tenantId = entry.tenantId ?? vault.tenantId;
   const current = entryOf(vault, entry.principalId, tenantId);
   if (!current) return undefined;
+  // The vault's tenant repair planned in this round removes it with the rest of the old tenant.
+  const repairing = frame.writes.some((w) => w.kind === "SetVaultTenant" && sameId(w.vaultId, vault.id));
+  if (repairing)
+    return {
+      ...base,
+      tenantId,
+      state: "Removing",
+      reason: Reason.Progressing,
+      message: "with the vault's tenant",
+    };
   if (observeOnly)
     return { ...base, tenantId, state: "Drifted", reason: Reason.Drifted, message: "no longer declared" };
   const action: WriteAction = build.updateVaultAccessPolicy(frame.owner, vault.id, "remove", current, phase);

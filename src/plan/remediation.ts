@@ -348,18 +348,11 @@ function vaultRepairs(input: RemediationInput, actions: readonly WriteAction[]):
   for (const action of actions) {
     if (action.kind !== "SetVaultTenant") continue;
     const vault = input.observed.vaults[armIdKey(action.vaultId)];
-    const removed = new Set(
-      actions
-        .filter(
-          (a) =>
-            a.kind === "UpdateVaultAccessPolicy" &&
-            a.operation === "remove" &&
-            armIdKey(a.vaultId) === armIdKey(action.vaultId),
-        )
-        .map((a) => (a.kind === "UpdateVaultAccessPolicy" ? principalKey(a.entry.objectId) : "")),
-    );
+    // The repair clears every entry of the old tenant; those of principals azid does not manage
+    // must be granted again by hand.
     const foreignEntries = (vault?.accessPolicies ?? [])
-      .filter((entry) => removed.has(principalKey(entry.objectId)) && !ours.has(principalKey(entry.objectId)))
+      .filter((entry) => entry.tenantId.toLowerCase() !== action.tenantId.toLowerCase())
+      .filter((entry) => !ours.has(principalKey(entry.objectId)))
       .map((entry) => ({
         objectId: entry.objectId,
         tenantId: entry.tenantId,

@@ -333,8 +333,11 @@ export class World {
       case "SetVaultTenant": {
         const vault = this.vaults.get(armIdKey(action.vaultId));
         if (!vault) return notFound();
-        vault.tenantId = action.tenantId;
-        return {};
+        if (vault.tenantId !== action.tenantId) {
+          vault.tenantId = action.tenantId;
+          vault.accessPolicies = [];
+        }
+        return { vault: this.clone(vault) };
       }
       case "UpdateVaultAccessPolicy": {
         const vault = this.vaults.get(armIdKey(action.vaultId));
