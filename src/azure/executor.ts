@@ -40,6 +40,12 @@ export interface ExecutorOptions {
   identityPatches?: IdentityPatches;
   /** Counts the identity-creation and credential-write holds of the gate (the pipeline counts the rest). */
   metrics?: Metrics;
+  /**
+   * How long a Key Vault read is shared by every action of this executor (0: only concurrent
+   * reads). The identities granted on one vault then cost one read per resync; a write of this
+   * executor to the vault forgets it.
+   */
+  vaultReadTtlMs?: number;
 }
 
 /** What execute() answers: the planner's ActionResult, plus the typed error behind a failure. */
@@ -55,7 +61,10 @@ export interface Execution {
  */
 export class ActionExecutor {
   private readonly apiVersions: ApiVersionResolver;
-  private readonly vaultReads = new Map<string, Promise<ObservedVault | null>>();
+  private readonly vaultReads = new Map<
+    string,
+    { read: Promise<ObservedVault | null>; expires: number; settled: boolean }
+  >();
   private readonly localLock = new InProcessTargetLock();
 
   constructor(private readonly options: ExecutorOptions) {
@@ -324,7 +333,11 @@ export class ActionExecutor {
       case "ReadVault":
         return { vault: await this.readVault(action.vaultId) };
       case "SetVaultTenant":
-        return { vault: await this.setVaultTenant(action.vaultId, action.tenantId) };
+        try {
+          return { vault: await this.setVaultTenant(action.vaultId, action.tenantId) };
+        } finally {
+          this.vaultReads.delete(action.vaultId.toLowerCase());
+        }
       case "UpdateVaultAccessPolicy": {
         const { subscriptionId, resourceGroup, name } = identityParts(action.vaultId);
         const { tenantId, objectId, permissions } = action.entry;
@@ -334,6 +347,8 @@ export class ActionExecutor {
           action.operation,
           { properties: { accessPolicies: [{ tenantId, objectId, permissions }] } },
         );
+        // Reads begun before this write are stale: the next one reads again.
+        this.vaultReads.delete(action.vaultId.toLowerCase());
         return {};
       }
     }
@@ -359,19 +374,36 @@ export class ActionExecutor {
   }
 
   /**
-   * One GET per vault however many reconciles ask for it at once: the identities granted on a
-   * shared vault are reconciled together at each resync, and the answer is the same for all.
+   * One GET per vault for every reconcile that asks within vaultReadTtlMs of it (and for those
+   * that ask while it is in flight): the identities granted on a shared vault are reconciled
+   * together at each resync, and the answer is the same for all. A failed read is not kept.
    */
   private readVault(vaultId: string): Promise<ObservedVault | null> {
     const key = vaultId.toLowerCase();
-    const inFlight = this.vaultReads.get(key);
-    if (inFlight) return inFlight;
+    const now = Date.now();
+    const shared = this.vaultReads.get(key);
+    if (shared && (!shared.settled || shared.expires > now)) return shared.read;
     const read = (async () => {
       const { subscriptionId, resourceGroup, name } = identityParts(vaultId);
       const vault = await this.clientsFor(subscriptionId).keyVault.vaults.get(resourceGroup, name);
       return toObservedVault(vault);
-    })().finally(() => this.vaultReads.delete(key));
-    this.vaultReads.set(key, read);
+    })();
+    const entry = { read, expires: now + (this.options.vaultReadTtlMs ?? 0), settled: false };
+    this.vaultReads.set(key, entry);
+    const forget = () => {
+      if (this.vaultReads.get(key) === entry) this.vaultReads.delete(key);
+    };
+    // Without a lifetime only concurrent readers share it; a failure is never shared afterwards.
+    read.then(
+      () => {
+        entry.settled = true;
+        if ((this.options.vaultReadTtlMs ?? 0) <= 0) forget();
+      },
+      () => {
+        entry.settled = true;
+        forget();
+      },
+    );
     return read;
   }
 

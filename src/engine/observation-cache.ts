@@ -4,47 +4,20 @@ import type { ObservedState } from "../plan/observed.js";
  * What stays true across reconciles long enough to be worth a few seconds or minutes of
  * memory instead of an ARM read per reconcile: a subscription's tenant (short: a tenant move
  * must be seen soon), the service principal of an API in a tenant (Microsoft Graph's), and
- * role definitions found by name, and Key Vaults (short: the identities granted on one vault are
- * reconciled together at each resync and share one read; the next resync reads again and sees
- * drift). Entries are copied into a reconcile's observed state before it plans and harvested
- * from it afterwards.
+ * role definitions found by name. Entries are copied into a reconcile's observed state before
+ * it plans and harvested from it afterwards.
  */
-export interface CacheTtl {
-  subscriptionMs?: number;
-  servicePrincipalMs?: number;
-  roleDefinitionMs?: number;
-  vaultMs?: number;
-}
-
-const DEFAULT_TTL: Required<CacheTtl> = {
-  subscriptionMs: 30_000,
-  servicePrincipalMs: 3_600_000,
-  roleDefinitionMs: 600_000,
-  vaultMs: 30_000,
-};
-
-/**
- * How long a vault read is shared: at most half a resync period, so that every resync reads
- * each vault afresh (drift is put back at the next resync) while the reconciles of one resync
- * share the read.
- */
-export function vaultTtlFor(resyncPeriodMs: number): number {
-  return resyncPeriodMs > 0
-    ? Math.min(DEFAULT_TTL.vaultMs, Math.floor(resyncPeriodMs / 2))
-    : DEFAULT_TTL.vaultMs;
-}
-
 export class ObservationCache {
   private readonly entries = new Map<string, { value: unknown; expires: number }>();
 
-  private readonly ttl: Required<CacheTtl>;
-
   constructor(
-    ttl: CacheTtl = {},
+    private readonly ttl: { subscriptionMs: number; servicePrincipalMs: number; roleDefinitionMs: number } = {
+      subscriptionMs: 30_000,
+      servicePrincipalMs: 3_600_000,
+      roleDefinitionMs: 600_000,
+    },
     private readonly now: () => number = Date.now,
-  ) {
-    this.ttl = { ...DEFAULT_TTL, ...ttl };
-  }
+  ) {}
 
   /** A copy of `observed` with every fresh cached entry filled in. */
   prefill(observed: ObservedState): ObservedState {
@@ -53,7 +26,6 @@ export class ObservationCache {
       subscriptions: { ...observed.subscriptions },
       servicePrincipals: { ...observed.servicePrincipals },
       roleDefinitionsByName: { ...observed.roleDefinitionsByName },
-      vaults: { ...observed.vaults },
     };
     const now = this.now();
     for (const [key, entry] of this.entries) {
@@ -88,9 +60,6 @@ export class ObservationCache {
       read("roleDefinitionsByName", observed.roleDefinitionsByName),
       this.ttl.roleDefinitionMs,
     );
-    // A vault this reconcile wrote to is stored as it left it (the planner's own entries are
-    // what it changed), keeping the read's expiry so that the next resync still reads afresh.
-    this.store("vaults", read("vaults", observed.vaults), this.ttl.vaultMs, true);
   }
 
   /** Forgets a subscription's tenant, e.g. when ARM refused a token as from another tenant. */
@@ -102,21 +71,18 @@ export class ObservationCache {
     this.entries.clear();
   }
 
-  private store(field: CachedField, values: Record<string, unknown>, ttlMs: number, update = false): void {
+  private store(field: CachedField, values: Record<string, unknown>, ttlMs: number): void {
     const now = this.now();
     for (const [id, value] of Object.entries(values)) {
       const key = `${field}|${id}`;
       const entry = this.entries.get(key);
-      if (entry && entry.expires > now) {
-        if (update) entry.value = value;
-        continue;
-      }
+      if (entry && entry.expires > now) continue;
       this.entries.set(key, { value, expires: now + ttlMs });
     }
   }
 }
 
-type CachedField = "subscriptions" | "servicePrincipals" | "roleDefinitionsByName" | "vaults";
+type CachedField = "subscriptions" | "servicePrincipals" | "roleDefinitionsByName";
 
 function splitKey(key: string): [CachedField, string] {
   const index = key.indexOf("|");

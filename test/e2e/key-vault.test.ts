@@ -9,6 +9,7 @@ import {
   asSomeoneElse,
   conditionReached,
   createResourceGroup,
+  eventRecorded,
   eventually,
   identityId,
   NS,
@@ -116,6 +117,7 @@ describe("Key Vault access policies, end to end", () => {
     assert.deepEqual(await entriesOf(stack, own), [
       { tenantId, objectId: principalId, permissions: { keys: ["get", "wrapKey", "unwrapKey"] } },
     ]);
+    await eventRecorded(stack, "uai", "app", [/VaultAccessGranted/, /shared-kv/]);
     const status = object.status as { keyVaultAccessPolicies?: Array<{ state: string; owned: boolean }> };
     assert.deepEqual(
       status.keyVaultAccessPolicies?.map((e) => [e.state, e.owned]),
