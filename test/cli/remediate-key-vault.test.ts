@@ -78,6 +78,52 @@ describe("azid export and remediate with Key Vault access policies", () => {
     ]);
   });
 
+  test("a privileged permission or a vault outside the policy: validate and apply exit 4, 0 ARM writes", async () => {
+    const policy = s.writeManifests("policy.yaml", [
+      {
+        apiVersion: "azid.dev/v1alpha1",
+        kind: "IdentityPolicy",
+        metadata: { name: "team-a" },
+        spec: {
+          namespaceSelector: {},
+          subscriptions: [{ subscriptionId: s.sub }],
+          keyVaults: [{ scopes: [{ scope: vault, match: "Exact" }], permissions: { secrets: ["all"] } }],
+        },
+      },
+    ]);
+    const cases = [
+      { vaultId: vault, permissions: { secrets: ["get", "purge"] }, rule: /privileged permission/ },
+      {
+        vaultId: vault.replace("team-kv", "other-kv"),
+        permissions: { secrets: ["get"] },
+        rule: /default deny/,
+      },
+    ];
+    for (const [i, { vaultId, permissions, rule }] of cases.entries()) {
+      const file = s.writeManifests(`refused-${i}.yaml`, [
+        {
+          apiVersion: "azid.dev/v1alpha1",
+          kind: "UserAssignedIdentity",
+          metadata: { name: `refused-${i}`, namespace: "team-a" },
+          spec: {
+            subscriptionId: s.sub,
+            resourceGroup: RG,
+            location: LOCATION,
+            keyVaultAccessPolicies: [{ vaultId, permissions }],
+          },
+        },
+      ]);
+      const validate = await s.azid(["validate", "-f", file, "--policy", policy]);
+      assert.equal(validate.code, 4, validate.stdout + validate.stderr);
+      assert.match(validate.stdout + validate.stderr, rule);
+      await s.f.admin("POST", "stats/reset");
+      const apply = await s.azid(["apply", "-f", file, "--policy", policy, "--sandbox", s.sandboxFile]);
+      assert.equal(apply.code, 4, apply.stdout + apply.stderr);
+      const stats = await s.stats();
+      assert.equal(stats.requests.write + stats.requests.delete, 0, "0 ARM writes");
+    }
+  });
+
   test("after a move: the plan names the vault and the foreign entry; --yes repairs it", async () => {
     const newTenant = randomUUID();
     assert.equal(
