@@ -9,6 +9,7 @@ import {
   asSomeoneElse,
   conditionReached,
   createResourceGroup,
+  createVm,
   eventRecorded,
   eventually,
   identityId,
@@ -16,8 +17,10 @@ import {
   observed,
   ready,
   rg,
+  sai,
   teamNamespace,
   uai,
+  vm,
 } from "./fixtures.js";
 import { Stack } from "./stack.js";
 import { moveSubscription, waitUntil, writeCredentials } from "./tenant-move-world.js";
@@ -239,6 +242,24 @@ describe("Key Vault access policies, end to end", () => {
       assert.equal(identity.status, 404, `${name}: not even the identity is made`);
     }
     assert.deepEqual(await entriesOf(stack, outside), []);
+  });
+
+  test("a SystemAssignedIdentity grants its VM's principal, and revokes before it turns the identity off", async () => {
+    await createVm(stack, "vm-kv");
+    await stack.apply(
+      sai(stack, "vm-kv", vm(stack, "vm-kv"), {
+        keyVaultAccessPolicies: [{ vaultId: own, permissions: { secrets: ["get"] } }],
+      }),
+    );
+    const object = await ready(stack, "sai", "vm-kv");
+    const principalId = object.status?.principalId as string;
+    assert.ok(
+      (await entriesOf(stack, own)).some(
+        (e) => e.objectId === principalId && e.permissions.secrets?.[0] === "get",
+      ),
+    );
+    await stack.must(["delete", "sai", "vm-kv", "-n", NS, "--wait=true"]);
+    assert.ok(!(await entriesOf(stack, own)).some((e) => e.objectId === principalId), "its entry is gone");
   });
 
   test("deleting the resource removes azid's entries and leaves the foreign one", async () => {
