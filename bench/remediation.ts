@@ -15,12 +15,18 @@
 //   npm run bench -- remediation     (REMEDIATION_IDENTITIES, REMEDIATION_TIME_SCALE,
 //   REMEDIATION_BASELINE_IDENTITIES to resize; REMEDIATION_BASELINE=off skips the baseline;
 //   REMEDIATION_CALLS=FILE.tsv keeps azid's ARM calls)
+//
+// With REMEDIATION_IDENTITIES_PER_VAULT=50 (npm run bench -- remediation-keyvault) each identity
+// is also granted secrets get/list on a Key Vault in access-policy mode, one vault per 50
+// identities; the repair then also resets each vault's tenant and adds the new principals'
+// entries, the floor counts those writes, and the vaults' end state is checked exactly.
 import { randomUUID } from "node:crypto";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RequestRecord } from "@azid/arm-emulator";
 import { ClientSecretCredential } from "@azure/identity";
 import { Redis } from "ioredis";
+import { floorOf } from "../src/plan/limits.js";
 import { Stack } from "../test/e2e/stack.js";
 import { sandboxCredentialOptions } from "../test/support/arm.js";
 import {
@@ -31,9 +37,17 @@ import {
   vmCount,
   waitAllReady,
 } from "./support/estate.js";
-import { repairFloor } from "./support/floor.js";
+import { repairFloor, repairWrites } from "./support/floor.js";
 import { cpuSecondsOf, figure, note, writeCallLog } from "./support/report.js";
 import { sequentialRepair } from "./support/sequential-repair.js";
+import {
+  createVaults,
+  vaultCount,
+  vaultRepairWrites,
+  vaultRule,
+  verifyVaults,
+  withVaults,
+} from "./support/vaults.js";
 import { exact, verifyEstate } from "./support/verify.js";
 
 const IDENTITIES = Number(process.env.REMEDIATION_IDENTITIES ?? 500);
@@ -45,6 +59,9 @@ const TIME_SCALE = Number(process.env.REMEDIATION_TIME_SCALE ?? 5);
  */
 const BASELINE_IDENTITIES = Math.min(IDENTITIES, Number(process.env.REMEDIATION_BASELINE_IDENTITIES ?? 100));
 const NAMESPACE = "bench";
+const PER_VAULT = Number(process.env.REMEDIATION_IDENTITIES_PER_VAULT ?? 0);
+/** Figure names: the vault variant reports its own, beside the plain one. */
+const FIGURE = PER_VAULT > 0 ? "remediation_keyvault" : "remediation";
 const LATENCY_MS = { read: 100, write: 250, delete: 250 };
 const CONTROLLER = {
   concurrency: Number(process.env.REMEDIATION_CONCURRENCY ?? 16),
@@ -55,7 +72,8 @@ const CONTROLLER = {
 const stack = await Stack.start({ timeScale: TIME_SCALE, throttling: false });
 const arm = stack.arm.arm;
 const shape = { namespace: NAMESPACE, identities: IDENTITIES, grants: 3, credentials: 1, identitiesPerVm: 4 };
-const manifests = identityManifests(stack, shape);
+const plain = identityManifests(stack, shape);
+const manifests = PER_VAULT > 0 ? withVaults(stack, plain, PER_VAULT) : plain;
 
 /** ARM as the repairs meet it: the documented buckets, full, and the latency; counters from zero. */
 function throttledArm(): void {
@@ -90,7 +108,15 @@ const writesOf = (stats: ReturnType<typeof arm.stats>) => stats.requests.write +
 
 async function buildEstate(): Promise<void> {
   await createAzureEstate(stack, vmCount(shape));
-  await stack.apply(...namespaceObjects(stack, NAMESPACE));
+  const [namespace, policy] = namespaceObjects(stack, NAMESPACE) as [
+    object,
+    { spec: Record<string, unknown> },
+  ];
+  if (PER_VAULT > 0) {
+    await createVaults(stack, vaultCount(IDENTITIES, PER_VAULT));
+    policy.spec.keyVaults = [vaultRule(stack)];
+  }
+  await stack.apply(namespace, policy);
   await createObjects(stack, manifests);
   const started = Date.now();
   const builder = await stack.startController(CONTROLLER);
@@ -161,6 +187,8 @@ async function runAzid(timeoutMs: number) {
   quietArm();
   const check = await verifyEstate(stack, manifests);
   if (!exact(check)) throw new Error(`azid left a wrong estate:\n${check.problems.join("\n")}`);
+  const vaultProblems = PER_VAULT > 0 ? await verifyVaults(stack, manifests) : [];
+  if (vaultProblems.length > 0) throw new Error(`azid left wrong vaults:\n${vaultProblems.join("\n")}`);
   const firstCall = calls[0]?.at ?? spawned;
   const lastWrite = calls.filter((c) => c.klass !== "read").at(-1)?.at ?? firstCall;
   if (process.env.REMEDIATION_CALLS) writeCallLog(process.env.REMEDIATION_CALLS, calls, firstCall);
@@ -178,6 +206,12 @@ async function runAzid(timeoutMs: number) {
 try {
   await buildEstate();
   const floor = repairFloor(manifests);
+  if (PER_VAULT > 0) {
+    const vaultWrites = vaultRepairWrites(manifests);
+    const withVaultWrites = floorOf([...manifests.flatMap(repairWrites), ...vaultWrites]);
+    Object.assign(floor, withVaultWrites, { writes: floor.writes + vaultWrites.length });
+    note("vaults", vaultCount(IDENTITIES, PER_VAULT));
+  }
   const floorSeconds = floor.seconds / TIME_SCALE;
   const baseline = process.env.REMEDIATION_BASELINE === "off" ? undefined : await runBaseline();
   const azid = await runAzid(20 * floorSeconds * 1000 + 60_000);
@@ -199,8 +233,8 @@ try {
   note("azid_controller_cpu_seconds", azid.controllerCpu);
   note("azid_redis_commands", azid.redisUsed);
   note("emulators_cpu_seconds (during the repair)", azid.emulatorsCpu);
-  figure("remediation_vs_floor", azid.seconds / floorSeconds);
-  figure("remediation_429_ratio", azid.stats.throttled / Math.max(1, writesOf(azid.stats)), 4);
+  figure(`${FIGURE}_vs_floor`, azid.seconds / floorSeconds);
+  figure(`${FIGURE}_429_ratio`, azid.stats.throttled / Math.max(1, writesOf(azid.stats)), 4);
   if (baseline) {
     note("sequential_identities_repaired", BASELINE_IDENTITIES);
     note("sequential_seconds_measured", baseline.measuredSeconds);

@@ -73,6 +73,8 @@ export interface UaiManifest {
     roleAssignments: Array<{ role: string; scope: string }>;
     federatedCredentials: Array<{ name: string; issuer: string; subject: string }>;
     attachTo: string[];
+    /** Set by bench/support/vaults.ts. */
+    keyVaultAccessPolicies?: Array<{ vaultId: string; permissions: { secrets?: string[] } }>;
   };
 }
 

@@ -18,6 +18,8 @@ export const ConditionType = {
   Attached: "Attached",
   /** Every declared Microsoft Graph (or other API) app role is assigned to the identity's principal. */
   GraphRolesGranted: "GraphRolesGranted",
+  /** Every declared Key Vault access-policy entry is on its vault as declared (and removed ones are gone). */
+  KeyVaultAccessGranted: "KeyVaultAccessGranted",
   /** True when the identity's tenant is not the subscription's tenant any more (a tenant move). */
   TenantMismatch: "TenantMismatch",
   /** True when an IdentityPolicy refuses part of the spec; nothing is written to Azure then. */
@@ -80,6 +82,12 @@ export const Reason = {
   RoleAssignmentLimitExceeded: "RoleAssignmentLimitExceeded",
   /** ARM answered 429, or azid's own rate gate held the call back: retried after Retry-After. */
   Throttled: "Throttled",
+  /** A vault of keyVaultAccessPolicies does not exist (or azid cannot see it). */
+  VaultNotFound: "VaultNotFound",
+  /** The vault uses Azure RBAC (enableRbacAuthorization): access policies are ignored, grant a role instead. */
+  VaultInRbacMode: "VaultInRbacMode",
+  /** The vault's tenant is not the subscription's (a tenant move): its entries wait for the repair. */
+  VaultTenantMismatch: "VaultTenantMismatch",
   /** Any other failure of Azure (5xx, a dropped connection, a refused request). */
   AzureError: "AzureError",
 

@@ -1,4 +1,5 @@
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
+import { KeyVaultManagementClient } from "@azure/arm-keyvault";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { SubscriptionClient } from "@azure/arm-resources-subscriptions";
@@ -33,6 +34,7 @@ export interface ArmClients {
   readonly authorization: AuthorizationManagementClient;
   readonly resources: ResourceManagementClient;
   readonly subscriptions: SubscriptionClient;
+  readonly keyVault: KeyVaultManagementClient;
   readonly graph: GraphClient;
 }
 
@@ -88,6 +90,15 @@ export class AzureClients {
       authorization: withGate(new AuthorizationManagementClient(credential, subscriptionId, common)),
       resources: withGate(new ResourceManagementClient(credential, subscriptionId, common)),
       subscriptions: withGate(new SubscriptionClient(credential, common)),
+      // A core-client (TypeSpec) client: the same endpoint, CA and retries, scopes under credentials.
+      keyVault: withGate(
+        new KeyVaultManagementClient(credential, subscriptionId, {
+          endpoint: endpoints.arm,
+          credentials: { scopes: common.credentialScopes },
+          tlsOptions,
+          retryOptions: common.retryOptions,
+        }),
+      ),
       graph: new GraphClient({
         endpoint: endpoints.graph,
         audience: endpoints.graphAudience ?? PUBLIC_CLOUD.graph,

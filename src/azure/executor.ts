@@ -1,4 +1,5 @@
 import type { RoleAssignment, RoleDefinition } from "@azure/arm-authorization";
+import type { Vault } from "@azure/arm-keyvault";
 import type { Identity } from "@azure/arm-msi";
 import type { GenericResource } from "@azure/arm-resources";
 import { parseResourceId, resourceNameOf, resourceTypeOf } from "../api/arm-id.js";
@@ -11,6 +12,7 @@ import type {
   ObservedRoleAssignment,
   ObservedRoleDefinition,
   ObservedTarget,
+  ObservedVault,
   ResourceIdentity,
 } from "../plan/observed.js";
 import { ApiVersionResolver } from "./api-versions.js";
@@ -24,6 +26,7 @@ import {
 } from "./errors.js";
 import type { IdentityPatches } from "./identity-patches.js";
 import type { RateGate } from "./rate-gate.js";
+import { InProcessTargetLock } from "./target-lock.js";
 
 /** Provisioning states during which a resource must not be read as settled nor written. */
 const BUSY_STATES = new Set(["updating", "creating", "deleting", "accepted", "running"]);
@@ -37,6 +40,12 @@ export interface ExecutorOptions {
   identityPatches?: IdentityPatches;
   /** Counts the identity-creation and credential-write holds of the gate (the pipeline counts the rest). */
   metrics?: Metrics;
+  /**
+   * How long a Key Vault read is shared by every action of this executor (0: only concurrent
+   * reads). The identities granted on one vault then cost one read per resync; a write of this
+   * executor to the vault forgets it.
+   */
+  vaultReadTtlMs?: number;
 }
 
 /** What execute() answers: the planner's ActionResult, plus the typed error behind a failure. */
@@ -52,6 +61,11 @@ export interface Execution {
  */
 export class ActionExecutor {
   private readonly apiVersions: ApiVersionResolver;
+  private readonly vaultReads = new Map<
+    string,
+    { read: Promise<ObservedVault | null>; expires: number; settled: boolean }
+  >();
+  private readonly localLock = new InProcessTargetLock();
 
   constructor(private readonly options: ExecutorOptions) {
     this.apiVersions = options.apiVersions ?? new ApiVersionResolver();
@@ -316,7 +330,81 @@ export class ActionExecutor {
           action.assignmentId,
         );
         return {};
+      case "ReadVault":
+        return { vault: await this.readVault(action.vaultId) };
+      case "SetVaultTenant":
+        try {
+          return { vault: await this.setVaultTenant(action.vaultId, action.tenantId) };
+        } finally {
+          this.vaultReads.delete(action.vaultId.toLowerCase());
+        }
+      case "UpdateVaultAccessPolicy": {
+        const { subscriptionId, resourceGroup, name } = identityParts(action.vaultId);
+        const { tenantId, objectId, permissions } = action.entry;
+        await this.clientsFor(subscriptionId).keyVault.vaults.updateAccessPolicy(
+          resourceGroup,
+          name,
+          action.operation,
+          { properties: { accessPolicies: [{ tenantId, objectId, permissions }] } },
+        );
+        // Reads begun before this write are stale: the next one reads again.
+        this.vaultReads.delete(action.vaultId.toLowerCase());
+        return {};
+      }
     }
+  }
+
+  /**
+   * A vault's tenant repair, once however many identities of the vault ask for it: under the
+   * vault's lock, a fresh read; only a vault still in another tenant is PATCHed, with its tenant
+   * and no entries (every entry names an object of the old tenant; the plan listed them). A
+   * later PATCH would wipe the entries added for the new principals since: there is none.
+   */
+  private setVaultTenant(vaultId: string, tenantId: string): Promise<ObservedVault> {
+    const lock = this.options.identityPatches?.lock ?? this.localLock;
+    return lock.withLock(`vault|${vaultId.toLowerCase()}`, async () => {
+      const { subscriptionId, resourceGroup, name } = identityParts(vaultId);
+      const vaults = this.clientsFor(subscriptionId).keyVault.vaults;
+      const current = toObservedVault(await vaults.get(resourceGroup, name));
+      if (current.tenantId.toLowerCase() === tenantId.toLowerCase()) return current;
+      return toObservedVault(
+        await vaults.update(resourceGroup, name, { properties: { tenantId, accessPolicies: [] } }),
+      );
+    });
+  }
+
+  /**
+   * One GET per vault for every reconcile that asks within vaultReadTtlMs of it (and for those
+   * that ask while it is in flight): the identities granted on a shared vault are reconciled
+   * together at each resync, and the answer is the same for all. A failed read is not kept.
+   */
+  private readVault(vaultId: string): Promise<ObservedVault | null> {
+    const key = vaultId.toLowerCase();
+    const now = Date.now();
+    const shared = this.vaultReads.get(key);
+    if (shared && (!shared.settled || shared.expires > now)) return shared.read;
+    const read = (async () => {
+      const { subscriptionId, resourceGroup, name } = identityParts(vaultId);
+      const vault = await this.clientsFor(subscriptionId).keyVault.vaults.get(resourceGroup, name);
+      return toObservedVault(vault);
+    })();
+    const entry = { read, expires: now + (this.options.vaultReadTtlMs ?? 0), settled: false };
+    this.vaultReads.set(key, entry);
+    const forget = () => {
+      if (this.vaultReads.get(key) === entry) this.vaultReads.delete(key);
+    };
+    // Without a lifetime only concurrent readers share it; a failure is never shared afterwards.
+    read.then(
+      () => {
+        entry.settled = true;
+        if ((this.options.vaultReadTtlMs ?? 0) <= 0) forget();
+      },
+      () => {
+        entry.settled = true;
+        forget();
+      },
+    );
+    return read;
   }
 
   private async readTarget(resourceId: string): Promise<ObservedTarget> {
@@ -424,6 +512,26 @@ export function toObservedDefinition(definition: RoleDefinition): ObservedRoleDe
       notDataActions: permission.notDataActions ?? [],
     })),
     assignableScopes: definition.assignableScopes ?? [],
+  };
+}
+
+export function toObservedVault(vault: Vault): ObservedVault {
+  const properties = vault.properties;
+  return {
+    id: required(vault.id, "vault.id"),
+    tenantId: required(properties?.tenantId, "vault.properties.tenantId"),
+    rbac: properties?.enableRbacAuthorization === true,
+    accessPolicies: (properties?.accessPolicies ?? []).map((entry) => ({
+      tenantId: entry.tenantId,
+      objectId: entry.objectId,
+      ...(entry.applicationId ? { applicationId: entry.applicationId } : {}),
+      permissions: {
+        ...(entry.permissions.keys ? { keys: [...entry.permissions.keys] } : {}),
+        ...(entry.permissions.secrets ? { secrets: [...entry.permissions.secrets] } : {}),
+        ...(entry.permissions.certificates ? { certificates: [...entry.permissions.certificates] } : {}),
+        ...(entry.permissions.storage ? { storage: [...entry.permissions.storage] } : {}),
+      },
+    })),
   };
 }
 

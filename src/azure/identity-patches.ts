@@ -19,7 +19,8 @@ export class IdentityPatches {
   /** Each PATCHed target's block after this process's last PATCH ("unknown": read it). */
   private readonly blocks = new Map<string, ResourceIdentity | "unknown">();
 
-  constructor(private readonly lock: TargetLock) {}
+  /** Also serialises a vault's tenant repair (SetVaultTenant in the executor). */
+  constructor(readonly lock: TargetLock) {}
 
   patch(action: PatchResourceIdentity, send: Send): Promise<Execution> {
     const key = armIdKey(action.resourceId);

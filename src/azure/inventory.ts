@@ -10,6 +10,7 @@ import type {
   ObservedRoleAssignment,
   ObservedRoleDefinition,
   ObservedSubscription,
+  ObservedVault,
   ResourceIdentity,
 } from "../plan/observed.js";
 import type { AzureClients } from "./clients.js";
@@ -19,6 +20,7 @@ import {
   toObservedAssignment,
   toObservedDefinition,
   toObservedIdentity,
+  toObservedVault,
   toResourceIdentity,
 } from "./executor.js";
 import type { ServicePrincipal } from "./graph.js";
@@ -102,6 +104,19 @@ export class Inventory {
       const found: ObservedRoleAssignment[] = [];
       for await (const assignment of authorization.roleAssignments.listForSubscription()) {
         found.push(toObservedAssignment(assignment));
+      }
+      return found;
+    });
+  }
+
+  /** The Key Vaults of the subscription, with their tenant, mode and access policies. */
+  async vaults(subscriptionId: string): Promise<ObservedVault[]> {
+    return wrap(async () => {
+      const found: ObservedVault[] = [];
+      for await (const vault of this.clients
+        .forSubscription(subscriptionId)
+        .keyVault.vaults.listBySubscription()) {
+        found.push(toObservedVault(vault));
       }
       return found;
     });

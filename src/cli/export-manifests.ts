@@ -6,6 +6,14 @@ import { parseResourceId, resourceNameOf, resourceTypeOf, roleDefinitionGuid } f
 import { builtinRoleByGuid } from "../api/builtin-roles.js";
 import { API_VERSION, type GraphAppRoleSpec, type RoleAssignmentSpec } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
+import {
+  CERTIFICATE_PERMISSIONS,
+  KEY_PERMISSIONS,
+  type KeyVaultAccessPolicySpec,
+  type KeyVaultPermissions,
+  SECRET_PERMISSIONS,
+  STORAGE_PERMISSIONS,
+} from "../api/schemas/key-vault.js";
 import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
 import type { FederatedCredentialSpec, UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 import type { IdentityBearingResource } from "../azure/inventory.js";
@@ -14,6 +22,7 @@ import type {
   ObservedIdentity,
   ObservedRoleAssignment,
   ObservedRoleDefinition,
+  ObservedVault,
 } from "../plan/observed.js";
 
 /** A Graph app role granted to a principal, with the API's application id and the role's value. */
@@ -33,6 +42,8 @@ export interface AzureInventory {
   roleAssignments: ObservedRoleAssignment[];
   customRoles: ObservedRoleDefinition[];
   appRoles: GrantedAppRole[];
+  /** Key Vaults of the subscription (issue 14): the access-policy entries of the exported principals. */
+  vaults?: ObservedVault[];
 }
 
 export interface ExportOptions {
@@ -108,6 +119,7 @@ export function exportManifests(inventory: AzureInventory, options: ExportOption
       .filter((a) => sameId(a.principalId, principalId))
       .map((a) => roleAssignmentSpec(a, customRoles))
       .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+  const vaultsOf = (principalId: string) => keyVaultAccessPoliciesOf(inventory.vaults ?? [], principalId);
   const appRolesOf = (principalId: string): GraphAppRoleSpec[] =>
     inventory.appRoles
       .filter((r) => sameId(r.principalId, principalId))
@@ -128,6 +140,7 @@ export function exportManifests(inventory: AzureInventory, options: ExportOption
         .sort();
       const roleAssignments = roleAssignmentsOf(identity.principalId);
       const graphAppRoles = appRolesOf(identity.principalId);
+      const keyVaultAccessPolicies = vaultsOf(identity.principalId);
       return {
         apiVersion: API_VERSION,
         kind: "UserAssignedIdentity",
@@ -142,6 +155,7 @@ export function exportManifests(inventory: AzureInventory, options: ExportOption
           ...(credentials.length > 0 ? { federatedCredentials: credentials.map(credentialSpec) } : {}),
           ...(attachTo.length > 0 ? { attachTo } : {}),
           ...(graphAppRoles.length > 0 ? { graphAppRoles } : {}),
+          ...(keyVaultAccessPolicies.length > 0 ? { keyVaultAccessPolicies } : {}),
           deletionPolicy: options.deletionPolicy,
         },
       };
@@ -155,6 +169,7 @@ export function exportManifests(inventory: AzureInventory, options: ExportOption
       const principalId = resource.identity.principalId as string;
       const roleAssignments = roleAssignmentsOf(principalId);
       const graphAppRoles = appRolesOf(principalId);
+      const keyVaultAccessPolicies = vaultsOf(principalId);
       return {
         apiVersion: API_VERSION,
         kind: "SystemAssignedIdentity",
@@ -165,12 +180,48 @@ export function exportManifests(inventory: AzureInventory, options: ExportOption
           resourceId: resource.id,
           ...(roleAssignments.length > 0 ? { roleAssignments } : {}),
           ...(graphAppRoles.length > 0 ? { graphAppRoles } : {}),
+          ...(keyVaultAccessPolicies.length > 0 ? { keyVaultAccessPolicies } : {}),
           deletionPolicy: options.deletionPolicy,
         },
       };
     },
   );
   return [...customRoles.values(), ...userAssigned, ...systemAssigned];
+}
+
+const PERMISSION_ENUMS: Record<keyof KeyVaultPermissions, readonly string[]> = {
+  keys: KEY_PERMISSIONS,
+  secrets: SECRET_PERMISSIONS,
+  certificates: CERTIFICATE_PERMISSIONS,
+  storage: STORAGE_PERMISSIONS,
+};
+
+/**
+ * A principal's access-policy entries, one per vault in access-policy mode, with the permissions
+ * spelled as the schema's enums (Azure compares them without case and may return `Get`).
+ */
+function keyVaultAccessPoliciesOf(
+  vaults: readonly ObservedVault[],
+  principalId: string,
+): KeyVaultAccessPolicySpec[] {
+  const out: KeyVaultAccessPolicySpec[] = [];
+  for (const vault of [...vaults].sort((a, b) => a.id.localeCompare(b.id))) {
+    if (vault.rbac) continue;
+    const entry = vault.accessPolicies.find(
+      (e) => sameId(e.objectId, principalId) && sameId(e.tenantId, vault.tenantId) && !e.applicationId,
+    );
+    if (!entry) continue;
+    const permissions: KeyVaultPermissions = {};
+    for (const kind of Object.keys(PERMISSION_ENUMS) as Array<keyof KeyVaultPermissions>) {
+      const known = (entry.permissions[kind] ?? []).flatMap((p) => {
+        const spelled = PERMISSION_ENUMS[kind].find((value) => value.toLowerCase() === p.toLowerCase());
+        return spelled ? [spelled] : [];
+      });
+      if (known.length > 0) (permissions as Record<string, string[]>)[kind] = [...new Set(known)];
+    }
+    out.push({ vaultId: vault.id, permissions });
+  }
+  return out;
 }
 
 function systemAssignedResources(inventory: AzureInventory, options: ExportOptions) {

@@ -1,6 +1,7 @@
 // The remediation report as one self-contained HTML page: inline CSS and SVG, no script, no
 // external asset, so it can be attached to a ticket or a pipeline run and opened anywhere.
 import type { LimitClass } from "../plan/actions.js";
+import { describePermissions } from "../plan/build.js";
 import { ARM_BUCKETS } from "../plan/limits.js";
 import { formatDuration } from "../util/text.js";
 import type { PrincipalSnapshot, RemediationReport, ResourceReport, Verdict } from "./remediation-report.js";
@@ -71,6 +72,7 @@ ${LEGEND}
 ${timelineCharts(report)}
 <h2>Per resource</h2>
 ${resourceTable(report.resources, report.applied)}
+${vaultSection(report)}
 <h2>The plan</h2>
 ${planSection(report)}
 <footer>Written by ${html(source)}.</footer>
@@ -209,6 +211,25 @@ function ids(before: PrincipalSnapshot, after: PrincipalSnapshot): string {
     line("principal", before.principalId, after.principalId) +
       line("client", before.clientId, after.clientId) || "-"
   );
+}
+
+/** Key Vaults whose tenant the repair resets, and the foreign entries to grant again by hand. */
+function vaultSection(report: RemediationReport): string {
+  if ((report.vaults ?? []).length === 0) return "";
+  const rows = (report.vaults ?? [])
+    .map((vault) => {
+      const entries =
+        vault.foreignEntries
+          .map((e) => `<div>${id(e.objectId)} ${html(describePermissions(e.permissions))}</div>`)
+          .join("") || "-";
+      return `<tr><td>${id(vault.vaultId)}</td><td>${id(vault.fromTenantId)} &rarr; ${id(vault.toTenantId)}</td><td>${entries}</td></tr>`;
+    })
+    .join("\n");
+  return `<h2>Key Vaults</h2>
+<p class="note">The repair sets each vault's tenant to the new one and removes every entry of the old tenant. Entries of principals azid does not manage are listed here: grant them again by hand, with their permissions.</p>
+<table><thead><tr><th>Vault</th><th>Tenant</th><th>Removed, to grant again by hand</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
 }
 
 function planSection(report: RemediationReport): string {

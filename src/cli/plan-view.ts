@@ -36,6 +36,8 @@ const ITEM: Record<WriteAction["kind"], string> = {
   DeleteRoleDefinition: "custom role",
   GrantAppRole: "Graph app role",
   RevokeAppRole: "Graph app role",
+  UpdateVaultAccessPolicy: "Key Vault access policy",
+  SetVaultTenant: "Key Vault tenant",
 };
 
 function changeOf(action: WriteAction, observed: ObservedState): Change {
@@ -51,6 +53,7 @@ function changeOf(action: WriteAction, observed: ObservedState): Change {
       return "delete";
     case "UpdateIdentityTags":
     case "PatchResourceIdentity":
+    case "SetVaultTenant":
       return "update";
     case "PutFederatedCredential": {
       const existing = observed.federatedCredentials[armIdKey(action.identityId)] ?? [];
@@ -65,6 +68,16 @@ function changeOf(action: WriteAction, observed: ObservedState): Change {
     }
     case "PutRoleDefinition":
       return observed.roleDefinitions[action.guid.toLowerCase()] ? "update" : "create";
+    case "UpdateVaultAccessPolicy": {
+      if (action.operation === "remove") return "delete";
+      const vault = observed.vaults[armIdKey(action.vaultId)];
+      const exists = vault?.accessPolicies.some(
+        (entry) =>
+          entry.objectId.toLowerCase() === action.entry.objectId.toLowerCase() &&
+          entry.tenantId.toLowerCase() === action.entry.tenantId.toLowerCase(),
+      );
+      return exists ? "update" : "create";
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 // trusted as the cluster admin would be, but nobody should believe a guardrail is on when it is not.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { armIdKey } from "../api/arm-id.js";
 import { MICROSOFT_GRAPH_APP_ID } from "../api/schemas/common.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import { evaluatePolicy, type PolicyDecision, type PolicyViolation } from "../plan/policy.js";
@@ -35,9 +36,20 @@ const ALLOW_ALL: PolicyDecision = {
   tenantMoveRemediation: "Manual",
 };
 
+/**
+ * Everything allowed, the tenant of every declared vault included: whoever runs the CLI with its
+ * own credential approves the plan it prints, vault by vault.
+ */
+function allowAll(resource: ManagedResource): PolicyDecision {
+  const vaults = resource.kind === "CustomRole" ? [] : (resource.spec.keyVaultAccessPolicies ?? []);
+  return vaults.length === 0
+    ? ALLOW_ALL
+    : { ...ALLOW_ALL, vaultTenantRepair: vaults.map((item) => armIdKey(item.vaultId)) };
+}
+
 export function policyEnforcement(set: ManifestSet, options: PolicyOptions): PolicyEnforcement {
   const policies = [...set.policies, ...options.policies];
-  if (policies.length === 0) return { enforced: false, policyNames: [], decide: () => ALLOW_ALL };
+  if (policies.length === 0) return { enforced: false, policyNames: [], decide: allowAll };
   const appRoles = graphAppRoleCatalog();
   const cache = new Map<string, PolicyDecision>();
   return {

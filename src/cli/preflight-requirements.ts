@@ -32,6 +32,7 @@ const MSI = "Microsoft.ManagedIdentity/userAssignedIdentities";
 const ASSIGN = `${MSI}/assign/action`;
 const ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments";
 const ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions";
+const KEY_VAULTS = "Microsoft.KeyVault/vaults";
 
 /** Every (scope, action) the resources need, merged per scope and action. */
 export function requirementsOf(resources: readonly ManagedResource[]): Requirement[] {
@@ -80,6 +81,18 @@ export function requirementsOf(resources: readonly ManagedResource[]): Requireme
     need(resourceId, `${type}/read`, `read ${why}`, resource);
     need(resourceId, `${type}/write`, `change the identity of ${why}`, resource);
   };
+  // Key Vault access policies (issue 14): read the vault's mode, tenant and entries; write entries.
+  const vaults = (resource: ManagedResource, items: readonly { vaultId: string }[] = []) => {
+    for (const { vaultId } of items) {
+      need(vaultId, `${KEY_VAULTS}/read`, "read vaults' mode, tenant and access policies", resource);
+      need(
+        vaultId,
+        `${KEY_VAULTS}/accessPolicies/write`,
+        "set and remove the identity's access-policy entries",
+        resource,
+      );
+    }
+  };
   for (const resource of resources) {
     switch (resource.kind) {
       case "UserAssignedIdentity": {
@@ -101,11 +114,13 @@ export function requirementsOf(resources: readonly ManagedResource[]): Requireme
         if ((spec.attachTo ?? []).length > 0) need(group, ASSIGN, "attach identities to resources", resource);
         for (const id of spec.attachTo ?? []) target(id, "attach targets", resource);
         grants(resource, spec.roleAssignments);
+        vaults(resource, spec.keyVaultAccessPolicies);
         break;
       }
       case "SystemAssignedIdentity":
         target(resource.spec.resourceId, "resources with a system-assigned identity", resource);
         grants(resource, resource.spec.roleAssignments);
+        vaults(resource, resource.spec.keyVaultAccessPolicies);
         break;
       case "CustomRole":
         for (const scope of [

@@ -5,9 +5,10 @@
 import { armIdKey, userAssignedIdentityId } from "../api/arm-id.js";
 import type { ActionKind, LimitClass, WriteAction } from "../plan/actions.js";
 import { formatRef } from "../plan/actions.js";
+import { describePermissions } from "../plan/build.js";
 import { ARM_BUCKETS } from "../plan/limits.js";
 import type { ObservedState } from "../plan/observed.js";
-import { type RemediationPlan, targetOf } from "../plan/remediation.js";
+import { type RemediationPlan, targetOf, type VaultRepair } from "../plan/remediation.js";
 import { formatDuration, plural } from "../util/text.js";
 import type { ManagedResource } from "./manifests.js";
 import type { ResourceOutcome } from "./reconcile.js";
@@ -77,6 +78,11 @@ export interface RemediationReport {
   repairStartSecond?: number;
   /** Documented refill per second of each class (ARM seconds, like the timeline). */
   limitsPerSecond: Record<LimitClass, number>;
+  /**
+   * Key Vaults whose tenant the repair resets, each with the entries of principals azid does not
+   * manage that go with the old tenant: to grant again by hand (issue 14).
+   */
+  vaults?: VaultRepair[];
 }
 
 export function planReport(
@@ -100,6 +106,7 @@ export function planReport(
     },
     applied: false,
     resources: [],
+    vaults: plan.vaults,
     limitsPerSecond: Object.fromEntries(
       Object.entries(ARM_BUCKETS).map(([cls, bucket]) => [cls, bucket.perSecond]),
     ) as Record<LimitClass, number>,
@@ -196,8 +203,26 @@ export function formatPlanSummary(report: RemediationReport): string {
   return (
     `plan: ${plural(report.plan.total, "action")}: ${counts || "none"}\n` +
     `floor: ${formatSeconds(report.plan.floorSeconds, report.timeScale)} at ARM's documented limits` +
-    `${classes ? ` · at Azure's pace: ${classes}` : ""}`
+    `${classes ? ` · at Azure's pace: ${classes}` : ""}` +
+    formatVaultRepairs(report.vaults, "the repair removes")
   );
+}
+
+/**
+ * Each vault whose tenant the repair resets, and each entry of someone else it removes with the
+ * old tenant: changing a vault's tenant affects every user of the vault, so they are all named.
+ */
+export function formatVaultRepairs(vaults: readonly VaultRepair[] | undefined, verb: string): string {
+  return (vaults ?? [])
+    .map((vault) => {
+      const head = `\nKey Vault ${vault.vaultId}: tenant ${vault.fromTenantId} -> ${vault.toTenantId}`;
+      const entries = vault.foreignEntries.map(
+        (entry) =>
+          `\n  ${verb} ${entry.objectId} (${describePermissions(entry.permissions)}): to grant again by hand`,
+      );
+      return head + entries.join("");
+    })
+    .join("");
 }
 
 export function formatReport(report: RemediationReport): string {
@@ -221,9 +246,11 @@ export function formatReport(report: RemediationReport): string {
     report.seconds !== undefined && report.plan.floorSeconds > 0
       ? ` (${(report.seconds / report.plan.floorSeconds).toFixed(2)}x the floor)`
       : "";
+  const vaults = formatVaultRepairs(report.vaults, "removed");
   return [
     `remediation of subscription ${report.subscriptionId}${report.toTenantId ? ` in tenant ${report.toTenantId}` : ""}:`,
     ...lines,
+    ...(vaults ? [vaults.slice(1)] : []),
     `took ${formatSeconds(report.seconds ?? 0, report.timeScale)}, floor ${formatSeconds(report.plan.floorSeconds, report.timeScale)}${ratio}; ` +
       `${plural(arm?.calls ?? 0, "ARM call")} (reads ${arm?.byClass.read ?? 0}, writes ${arm?.byClass.write ?? 0}, ` +
       `deletes ${arm?.byClass.delete ?? 0}), ${arm?.throttled ?? 0} answered 429`,

@@ -13,10 +13,14 @@ interface BuiltinRoleDefinition {
   permissions: Permission[];
 }
 
-/** Managed Identity Contributor, Operator, then the grant-only role before the full one. */
+/**
+ * Managed Identity Contributor, Operator, Key Vault Contributor (vault reads and access-policy
+ * writes, no data-plane access), then the grant-only role before the full one.
+ */
 const DOCUMENTED = [
   "Managed Identity Contributor",
   "Managed Identity Operator",
+  "Key Vault Contributor",
   "Role Based Access Control Administrator",
   "User Access Administrator",
 ];

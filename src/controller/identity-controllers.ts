@@ -28,7 +28,7 @@ import {
   TENANT_MIGRATIONS,
   USER_ASSIGNED_IDENTITIES,
 } from "../kube/resources.js";
-import type { ActionKind } from "../plan/actions.js";
+import type { Action, ActionKind } from "../plan/actions.js";
 import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import type { ReconcileContext, ReconcileResult } from "../queue/index.js";
@@ -61,7 +61,25 @@ const EVENT_REASONS: Partial<Record<ActionKind, string>> = {
   DeleteRoleDefinition: "RoleDefinitionDeleted",
   GrantAppRole: "AppRoleGranted",
   RevokeAppRole: "AppRoleRevoked",
+  SetVaultTenant: "VaultTenantReset",
 };
+
+/**
+ * How long a vault read is shared by the reconciles of one kind: 90% of the resync period, so
+ * that one resync round reads each vault once however long the round takes (thousands of
+ * identities spread it over minutes), while the next round reads afresh and sees drift. Without
+ * resyncs, 30 s. A write to the vault forgets it at once.
+ */
+export function vaultReadTtlFor(resyncPeriodMs: number): number {
+  return resyncPeriodMs > 0 ? Math.floor(resyncPeriodMs * 0.9) : 30_000;
+}
+
+/** The event reason of a write; a vault's access-policy write says whether it granted or revoked. */
+function eventReason(action: Action): string {
+  if (action.kind === "UpdateVaultAccessPolicy")
+    return action.operation === "remove" ? "VaultAccessRevoked" : "VaultAccessGranted";
+  return EVENT_REASONS[action.kind] ?? action.kind;
+}
 
 export function userAssignedIdentityController(): ControllerDefinition {
   return managedResourceController("userassignedidentity", USER_ASSIGNED_IDENTITIES);
@@ -216,6 +234,7 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
     clients: runtime.azure.clients,
     gate: runtime.azure.gate,
     identityPatches: new IdentityPatches(runtime.azure.targetLock),
+    vaultReadTtlMs: vaultReadTtlFor(runtime.settings.resyncPeriodMs ?? 0),
     metrics: runtime.metrics,
   });
   const cache = new ObservationCache();
@@ -263,7 +282,7 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
       runtime.events.record({
         regarding: current,
         type: "Normal",
-        reason: EVENT_REASONS[action.kind] ?? action.kind,
+        reason: eventReason(action),
         action: action.kind,
         note: action.description,
       });

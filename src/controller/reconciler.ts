@@ -107,6 +107,8 @@ export interface RuntimeSettings {
   tenantRemediation: TenantRemediation;
   /** Namespaces watched; empty: all. */
   namespaces: readonly string[];
+  /** --resync-period (0: off); how long shared reads (Key Vaults) may be served from memory. */
+  resyncPeriodMs?: number;
 }
 
 /** What a controller's `setup` gets from the manager. */

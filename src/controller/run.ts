@@ -50,7 +50,11 @@ export async function startControllerProcess(options: RunOptions): Promise<Contr
     redis: config.redis,
     redisPrefix: config.redisPrefix,
     controllers: options.controllers,
-    settings: { tenantRemediation: config.tenantRemediation, namespaces: config.namespaces },
+    settings: {
+      tenantRemediation: config.tenantRemediation,
+      namespaces: config.namespaces,
+      resyncPeriodMs: config.resyncPeriodMs,
+    },
     concurrency: config.concurrency,
     resyncPeriodMs: config.resyncPeriodMs,
     leaderElection: { namespace: config.leaderElection.namespace, name: config.leaderElection.id },

@@ -375,15 +375,24 @@ function finalReport(
   const startedAt = status.report?.startedAt;
   const completedAt = new Date().toISOString();
   const seconds = startedAt ? (Date.parse(completedAt) - Date.parse(startedAt)) / 1000 : undefined;
+  // Key Vaults (issue 14): others' entries that went with the old tenant.
+  const vaults = (status.plan?.keyVaults ?? []).filter((vault) => vault.foreignEntries.length > 0);
+  const byHand = vaults.reduce((sum, vault) => sum + vault.foreignEntries.length, 0);
+  const vaultNote =
+    byHand > 0
+      ? `; ${plural(byHand, "Key Vault access-policy entry", "Key Vault access-policy entries")} of others to grant again by hand (report.grantAgainByHand)`
+      : "";
   return {
     ...(startedAt ? { startedAt } : {}),
     completedAt,
     actionsDone: done,
     actionsFailed: total - done,
     principals,
-    summary: failed
-      ? `${plural(progress.failed, "resource")} could not be repaired (see failures); ${progress.done} ${progress.done === 1 ? "was" : "were"}`
-      : `${plural(progress.done, "resource")} repaired${seconds === undefined ? "" : ` in ${formatDuration(seconds)}`}; ` +
-        "tokens issued to the old principals stay valid until they expire (up to about 24 h)",
+    ...(vaults.length > 0 ? { grantAgainByHand: vaults } : {}),
+    summary:
+      (failed
+        ? `${plural(progress.failed, "resource")} could not be repaired (see failures); ${progress.done} ${progress.done === 1 ? "was" : "were"}`
+        : `${plural(progress.done, "resource")} repaired${seconds === undefined ? "" : ` in ${formatDuration(seconds)}`}; ` +
+          "tokens issued to the old principals stay valid until they expire (up to about 24 h)") + vaultNote,
   };
 }

@@ -6,7 +6,7 @@
 // order. The act layer folds each outcome into the observed state with applyResult() and asks
 // the planner again, until the plan is empty.
 import type { Permission } from "../api/role-permissions.js";
-import type { ResourceIdentity } from "./observed.js";
+import type { ObservedAccessPolicyEntry, ResourceIdentity } from "./observed.js";
 
 /** ARM's throttling classes (spec/azure-api/LIMITS.md). */
 export type LimitClass = "read" | "write" | "delete" | "identityCreate" | "ficWrite";
@@ -121,6 +121,12 @@ export interface ListAppRoleAssignments extends Base {
   principalId: string;
 }
 
+/** GET a Key Vault (Microsoft.KeyVault 2026-02-01): tenant, RBAC mode and access policies (404 = absent). */
+export interface ReadVault extends Base {
+  kind: "ReadVault";
+  vaultId: string;
+}
+
 // Writes.
 
 /** PUT a user-assigned identity (api 2024-11-30); its response carries principalId and clientId. */
@@ -233,6 +239,31 @@ export interface RevokeAppRole extends Base {
   assignmentId: string;
 }
 
+/**
+ * PUT {vault}/accessPolicies/{operation}: changes the one entry of `entry.objectId` and nothing
+ * else on the vault (never a read-modify-write of the whole vault). replace sets the entry's
+ * permissions exactly (adding it when absent); remove takes the listed permissions out and drops
+ * the entry when none remain. Serialised per vault.
+ */
+export interface UpdateVaultAccessPolicy extends Base {
+  kind: "UpdateVaultAccessPolicy";
+  vaultId: string;
+  operation: "replace" | "remove";
+  entry: ObservedAccessPolicyEntry;
+}
+
+/**
+ * A tenant-move repair of a vault: under the vault's lock, read it, and only if it is still in
+ * another tenant PATCH `properties.tenantId` with `accessPolicies: []` (every entry names an object
+ * of the old tenant). Idempotent, so every identity of the vault may ask for it.
+ */
+export interface SetVaultTenant extends Base {
+  kind: "SetVaultTenant";
+  vaultId: string;
+  fromTenantId: string;
+  tenantId: string;
+}
+
 export type ReadAction =
   | ReadSubscription
   | ReadIdentity
@@ -242,7 +273,8 @@ export type ReadAction =
   | ReadRoleDefinition
   | FindRoleDefinitions
   | ReadServicePrincipal
-  | ListAppRoleAssignments;
+  | ListAppRoleAssignments
+  | ReadVault;
 
 export type WriteAction =
   | CreateIdentity
@@ -256,7 +288,9 @@ export type WriteAction =
   | PutRoleDefinition
   | DeleteRoleDefinition
   | GrantAppRole
-  | RevokeAppRole;
+  | RevokeAppRole
+  | UpdateVaultAccessPolicy
+  | SetVaultTenant;
 
 export type Action = ReadAction | WriteAction;
 export type ActionKind = Action["kind"];
@@ -271,6 +305,7 @@ const READ_KINDS = new Set<ActionKind>([
   "FindRoleDefinitions",
   "ReadServicePrincipal",
   "ListAppRoleAssignments",
+  "ReadVault",
 ]);
 
 export function isRead(action: Action): action is ReadAction {

@@ -9,6 +9,7 @@ import { hasSystemAssigned } from "./identity-block.js";
 import {
   type ActionFailure,
   listingKey,
+  type ObservedAccessPolicyEntry,
   type ObservedAppRoleAssignment,
   type ObservedFederatedCredential,
   type ObservedIdentity,
@@ -18,11 +19,13 @@ import {
   type ObservedState,
   type ObservedSubscription,
   type ObservedTarget,
+  type ObservedVault,
   principalKey,
   type ResourceIdentity,
   roleNameKey,
   servicePrincipalKey,
   subscriptionKey,
+  type VaultPermissions,
 } from "./observed.js";
 
 /**
@@ -47,6 +50,8 @@ export interface ActionResult {
   appRoleAssignment?: ObservedAppRoleAssignment;
   /** PatchResourceIdentity's response: the resource's identity block after the PATCH. */
   resourceIdentity?: ResourceIdentity;
+  /** ReadVault's answer (null for 404). */
+  vault?: ObservedVault | null;
 }
 
 export class ActionResultError extends AzidError {
@@ -244,6 +249,27 @@ export function applyResult(observed: ObservedState, action: Action, result: Act
     }
     case "RevokeAppRole":
       return removeAppRoleAssignment(observed, action.principalId, action.assignmentId);
+    case "ReadVault":
+      return put(observed, "vaults", armIdKey(action.vaultId), required(result.vault, action, "vault"));
+    case "SetVaultTenant": {
+      const key = armIdKey(action.vaultId);
+      if (result.vault) return put(observed, "vaults", key, result.vault);
+      const vault = observed.vaults[key];
+      const changed = vault && vault.tenantId.toLowerCase() !== action.tenantId.toLowerCase();
+      // The PATCH clears the entries: all named objects of the old tenant.
+      return changed
+        ? put(observed, "vaults", key, { ...vault, tenantId: action.tenantId, accessPolicies: [] })
+        : observed;
+    }
+    case "UpdateVaultAccessPolicy": {
+      const key = armIdKey(action.vaultId);
+      const vault = observed.vaults[key];
+      if (!vault) return observed;
+      return put(observed, "vaults", key, {
+        ...vault,
+        accessPolicies: applyAccessPolicyChange(vault.accessPolicies, action.operation, action.entry),
+      });
+    }
   }
 }
 
@@ -269,6 +295,10 @@ function applyFailure(observed: ObservedState, action: Action, failure: ActionFa
         return applyResult(observed, action, { servicePrincipal: null });
       case "ListAppRoleAssignments":
         return applyResult(observed, action, { appRoleAssignments: [] });
+      case "ReadVault":
+      case "SetVaultTenant":
+      case "UpdateVaultAccessPolicy":
+        return applyResult(observed, action, { vault: null });
       case "DeleteIdentity":
       case "DeleteFederatedCredential":
       case "DeleteRoleAssignment":
@@ -287,6 +317,30 @@ function applyFailure(observed: ObservedState, action: Action, failure: ActionFa
     return drop(next, "roleAssignments", listingKey(listingScopeFor(action.scope), action.principalId));
   }
   return next;
+}
+
+const sameEntry = (a: ObservedAccessPolicyEntry, b: ObservedAccessPolicyEntry) =>
+  a.tenantId.toLowerCase() === b.tenantId.toLowerCase() &&
+  a.objectId.toLowerCase() === b.objectId.toLowerCase() &&
+  (a.applicationId ?? "").toLowerCase() === (b.applicationId ?? "").toLowerCase();
+
+/** The entries after azid's replace or remove of one entry (Azure's semantics, see actions.ts). */
+function applyAccessPolicyChange(
+  entries: readonly ObservedAccessPolicyEntry[],
+  operation: "replace" | "remove",
+  change: ObservedAccessPolicyEntry,
+): ObservedAccessPolicyEntry[] {
+  const others = entries.filter((entry) => !sameEntry(entry, change));
+  if (operation === "replace") return [...others, change];
+  const current = entries.find((entry) => sameEntry(entry, change));
+  if (!current) return others;
+  const left: VaultPermissions = {};
+  for (const kind of ["keys", "secrets", "certificates", "storage"] as const) {
+    const removed = new Set((change.permissions[kind] ?? []).map((p) => p.toLowerCase()));
+    const kept = (current.permissions[kind] ?? []).filter((p) => !removed.has(p.toLowerCase()));
+    if (kept.length > 0) left[kind] = kept;
+  }
+  return Object.keys(left).length > 0 ? [...others, { ...current, permissions: left }] : others;
 }
 
 function removeCredential(observed: ObservedState, identityId: string, name: string): ObservedState {

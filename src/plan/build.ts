@@ -25,11 +25,14 @@ import type {
   ReadServicePrincipal,
   ReadSubscription,
   ReadTarget,
+  ReadVault,
   ResourceRef,
   RevokeAppRole,
+  SetVaultTenant,
   UpdateIdentityTags,
+  UpdateVaultAccessPolicy,
 } from "./actions.js";
-import type { ResourceIdentity } from "./observed.js";
+import type { ObservedAccessPolicyEntry, ResourceIdentity, VaultPermissions } from "./observed.js";
 
 /** The subscription an ARM id belongs to, lowercase, or undefined (management groups, tenant level). */
 export function subscriptionOfId(id: string): string | undefined {
@@ -361,6 +364,66 @@ export const revokeAppRole = (
   principalId: revoke.principalId,
   assignmentId: revoke.assignmentId,
 });
+
+// Key Vault access policies.
+
+export const readVault = (owner: ResourceRef, vaultId: string): ReadVault => ({
+  kind: "ReadVault",
+  key: `ReadVault:${armIdKey(vaultId)}`,
+  owner,
+  description: `read Key Vault ${vaultId}`,
+  ...arm("observe", [charge("read", vaultId)]),
+  vaultId,
+});
+
+/** Sets (replace) or removes (remove) the access-policy entry of one principal on one vault. */
+export const updateVaultAccessPolicy = (
+  owner: ResourceRef,
+  vaultId: string,
+  operation: "replace" | "remove",
+  entry: ObservedAccessPolicyEntry,
+  phase: Phase,
+): UpdateVaultAccessPolicy => ({
+  kind: "UpdateVaultAccessPolicy",
+  key: `UpdateVaultAccessPolicy:${armIdKey(vaultId)}|${entry.tenantId.toLowerCase()}|${entry.objectId.toLowerCase()}|${operation}`,
+  owner,
+  description:
+    operation === "replace"
+      ? `set the access policy of ${entry.objectId} on Key Vault ${vaultId} to ${describePermissions(entry.permissions)}`
+      : `remove the access policy of ${entry.objectId} from Key Vault ${vaultId}`,
+  ...arm(phase, [charge("write", vaultId)]),
+  // Concurrent access-policy writes to one vault conflict at Azure: one at a time per vault.
+  serialKey: `vault:${armIdKey(vaultId)}`,
+  vaultId,
+  operation,
+  entry,
+});
+
+/** A tenant-move repair of a vault: its tenantId set to the subscription's new tenant. */
+export const setVaultTenant = (
+  owner: ResourceRef,
+  vaultId: string,
+  fromTenantId: string,
+  tenantId: string,
+): SetVaultTenant => ({
+  kind: "SetVaultTenant",
+  key: `SetVaultTenant:${armIdKey(vaultId)}|${tenantId.toLowerCase()}`,
+  owner,
+  description: `set the tenant of Key Vault ${vaultId} from ${fromTenantId} to ${tenantId}, removing the old tenant's entries`,
+  ...arm("grants", [charge("write", vaultId)]),
+  serialKey: `vault:${armIdKey(vaultId)}`,
+  vaultId,
+  fromTenantId,
+  tenantId,
+});
+
+/** "secrets: get, list; keys: wrapKey" (or "no permissions"). */
+export function describePermissions(permissions: VaultPermissions): string {
+  const parts = (["keys", "secrets", "certificates", "storage"] as const)
+    .filter((kind) => (permissions[kind] ?? []).length > 0)
+    .map((kind) => `${kind}: ${(permissions[kind] ?? []).join(", ")}`);
+  return parts.length > 0 ? parts.join("; ") : "no permissions";
+}
 
 /** `West Europe` and `westeurope` are the same region. */
 export function normalizeLocation(location: string): string {

@@ -86,6 +86,26 @@ export interface ObservedAppRoleAssignment {
   appRoleId: string;
 }
 
+/** One access-policy entry of a vault (AccessPolicyEntry); permission lists as Azure returns them. */
+export interface ObservedAccessPolicyEntry {
+  tenantId: string;
+  objectId: string;
+  applicationId?: string;
+  permissions: VaultPermissions;
+}
+export type VaultPermissionKind = "keys" | "secrets" | "certificates" | "storage";
+export type VaultPermissions = Partial<Record<VaultPermissionKind, string[]>>;
+
+/** A Key Vault's management-plane state that access-policy grants depend on. */
+export interface ObservedVault {
+  id: string;
+  /** The directory the vault authenticates against (properties.tenantId). */
+  tenantId: string;
+  /** enableRbacAuthorization: access policies are ignored when true. */
+  rbac: boolean;
+  accessPolicies: ObservedAccessPolicyEntry[];
+}
+
 /** A write or read that failed, as the act layer reports it. */
 export interface ActionFailure {
   /** The ARM or Graph error code (e.g. RequestDisallowedByPolicy, AuthorizationFailed, TooManyRequests). */
@@ -114,6 +134,8 @@ export interface ObservedState {
   servicePrincipals: Record<string, ObservedServicePrincipal | null>;
   /** App role assignments granted to a principal, by principalKey(). */
   appRoleAssignments: Record<string, ObservedAppRoleAssignment[]>;
+  /** Key Vaults by armIdKey(id). null: the vault does not exist. */
+  vaults: Record<string, ObservedVault | null>;
   /** Actions that failed in this reconcile, by Action.key: not retried until the next one. */
   failures: Record<string, ActionFailure>;
 }
@@ -129,6 +151,7 @@ export function emptyObserved(): ObservedState {
     roleDefinitionsByName: {},
     servicePrincipals: {},
     appRoleAssignments: {},
+    vaults: {},
     failures: {},
   };
 }

@@ -94,6 +94,10 @@ export class Observer {
     );
   }
 
+  vault(vaultId: string) {
+    return this.ask(this.observed.vaults[armIdKey(vaultId)], build.readVault(this.owner, vaultId));
+  }
+
   /** The failure of a write planned earlier in this reconcile, if it failed. */
   failureOf(key: string): ActionFailure | undefined {
     return this.observed.failures[key];

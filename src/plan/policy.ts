@@ -1,7 +1,7 @@
 // IdentityPolicy evaluation: may this namespace use azid's Azure credential for this resource?
 // Default deny; the allows of all selecting policies add up; an explicit deny wins; privileged
 // roles need to be named in privilegedRoles. Every refusal names the rule that refused.
-import { isWithin, parseScope } from "../api/arm-id.js";
+import { armIdKey, isWithin, parseScope } from "../api/arm-id.js";
 import type { ManagedResource } from "../api/managed-resource.js";
 import {
   type GraphAppRoleSpec,
@@ -15,10 +15,12 @@ import type {
   LabelSelector,
   ScopeRule,
 } from "../api/schemas/identity-policy.js";
+import type { KeyVaultAccessPolicySpec } from "../api/schemas/key-vault.js";
+import { keyVaultRefusal, vaultTenantRepairAllowed } from "./key-vault-policy.js";
 import type { ObservedRoleDefinition } from "./observed.js";
 import { didYouMean, type ResolvedRole, resolveRole, roleLabel, similarRoleNames } from "./roles.js";
 
-export type PolicyItemList = "roleAssignments" | "attachTo" | "graphAppRoles";
+export type PolicyItemList = "roleAssignments" | "attachTo" | "graphAppRoles" | "keyVaultAccessPolicies";
 
 export interface PolicyViolation {
   /** The field refused, e.g. `spec.roleAssignments[1]`, or `spec` for the resource as a whole. */
@@ -37,6 +39,8 @@ export interface PolicyDecision {
   policies: string[];
   /** Auto when a selecting policy asks for automatic tenant-move repair. */
   tenantMoveRemediation: "Auto" | "Manual";
+  /** Declared vaults (armIdKey) whose tenant a tenant-move repair may reset (keyVaults allowTenantRepair). */
+  vaultTenantRepair?: string[];
 }
 
 export interface PolicyContext {
@@ -312,7 +316,16 @@ export function evaluatePolicy(resource: GovernedResource, context: PolicyContex
     tenantMoveRemediation: selecting.some((policy) => policy.spec.tenantMoveRemediation === "Auto")
       ? "Auto"
       : "Manual",
+    vaultTenantRepair: repairableVaults(resource, selecting),
   };
+}
+
+/** The declared vaults whose tenant a repair may reset, by a keyVaults rule's allowTenantRepair. */
+function repairableVaults(resource: GovernedResource, selecting: readonly IdentityPolicy[]): string[] {
+  if (resource.kind === "CustomRole") return [];
+  return (resource.spec.keyVaultAccessPolicies ?? [])
+    .filter((item) => vaultTenantRepairAllowed(selecting, item.vaultId, scopeRuleMatches))
+    .map((item) => armIdKey(item.vaultId));
 }
 
 function evaluateResource(resource: GovernedResource, evaluation: Evaluation) {
@@ -368,9 +381,23 @@ function evaluateResource(resource: GovernedResource, evaluation: Evaluation) {
 }
 
 function evaluateGrants(
-  spec: { roleAssignments?: RoleAssignmentSpec[]; graphAppRoles?: GraphAppRoleSpec[] },
+  spec: {
+    roleAssignments?: RoleAssignmentSpec[];
+    graphAppRoles?: GraphAppRoleSpec[];
+    keyVaultAccessPolicies?: KeyVaultAccessPolicySpec[];
+  },
   evaluation: Evaluation,
 ) {
+  // Key Vault access policies (issue 14): rules of their own in key-vault-policy.ts.
+  for (const [index, item] of (spec.keyVaultAccessPolicies ?? []).entries()) {
+    const refusal = keyVaultRefusal(evaluation.selecting, item, scopeRuleMatches);
+    if (refusal) {
+      evaluation.refuse(`spec.keyVaultAccessPolicies[${index}]`, refusal.rule, refusal.message, {
+        list: "keyVaultAccessPolicies",
+        index,
+      });
+    }
+  }
   for (const [index, assignment] of (spec.roleAssignments ?? []).entries())
     evaluation.roleAssignment(assignment, index);
   for (const [index, role] of (spec.graphAppRoles ?? []).entries()) {

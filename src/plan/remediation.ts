@@ -32,6 +32,7 @@ import {
   principalKey,
   servicePrincipalKey,
   subscriptionKey,
+  type VaultPermissions,
 } from "./observed.js";
 import type { PlannerOf } from "./plan-types.js";
 import type { PolicyDecision } from "./policy.js";
@@ -88,6 +89,19 @@ export interface RemediationPlan {
   floor: Floor;
   /** What the plan had to assume because it was not read (it should be empty). */
   assumptions: string[];
+  /**
+   * Key Vaults whose tenant the repair resets, with the entries of other principals than azid's
+   * that it removes: they name the old tenant's objects and must be granted again by hand.
+   */
+  vaults: VaultRepair[];
+}
+
+export interface VaultRepair {
+  vaultId: string;
+  fromTenantId: string;
+  toTenantId: string;
+  /** Entries of principals azid does not manage, removed with the old tenant. */
+  foreignEntries: Array<{ objectId: string; tenantId: string; permissions: VaultPermissions }>;
 }
 
 function refOf(resource: ManagedResource): ResourceRef {
@@ -151,6 +165,13 @@ export function remediationReads(input: RemediationInput): ReadAction[] {
         build.listRoleAssignments(owner, listing, entry.principalId),
         observed.roleAssignments[listingKey(listing, entry.principalId)],
       );
+    }
+    // Key Vaults (issue 14): read up front, the plan lists what a tenant repair changes on each.
+    for (const { vaultId } of [
+      ...(resource.spec.keyVaultAccessPolicies ?? []),
+      ...(resource.status?.keyVaultAccessPolicies ?? []),
+    ]) {
+      want(build.readVault(owner, vaultId), observed.vaults[armIdKey(vaultId)]);
     }
     for (const entry of resource.status?.graphAppRoles ?? []) {
       if (!entry.owned || !entry.principalId) continue;
@@ -219,6 +240,7 @@ function imagine(tenantId: string, assumptions: Set<string>) {
       case "ReadRoleDefinition":
       case "FindRoleDefinitions":
       case "ReadServicePrincipal":
+      case "ReadVault":
         assumptions.add(action.description);
         return { failure: { code: "NotFound", message: "not read before planning", status: 404 } };
       default:
@@ -273,7 +295,47 @@ export function planRemediation(input: RemediationInput): RemediationPlan {
     affected: [...affected.values()],
     floor: floorOf(writesOf(actions)),
     assumptions: [...assumptions],
+    vaults: vaultRepairs(input, actions),
   };
+}
+
+/** Each vault a SetVaultTenant changes, and the foreign entries the repair removes from it. */
+function vaultRepairs(input: RemediationInput, actions: readonly WriteAction[]): VaultRepair[] {
+  const ours = new Set<string>();
+  for (const identity of Object.values(input.observed.identities))
+    if (identity) ours.add(principalKey(identity.principalId));
+  for (const resource of [...input.declared.userAssigned, ...input.declared.systemAssigned]) {
+    const { status } = resource;
+    for (const id of [
+      status?.principalId,
+      ...(status?.keyVaultAccessPolicies ?? []).map((e) => e.principalId),
+      ...(status?.roleAssignments ?? []).map((e) => e.principalId),
+    ]) {
+      if (id) ours.add(principalKey(id));
+    }
+  }
+  const repairs: VaultRepair[] = [];
+  for (const action of actions) {
+    if (action.kind !== "SetVaultTenant") continue;
+    const vault = input.observed.vaults[armIdKey(action.vaultId)];
+    // The repair clears every entry of the old tenant; those of principals azid does not manage
+    // must be granted again by hand.
+    const foreignEntries = (vault?.accessPolicies ?? [])
+      .filter((entry) => entry.tenantId.toLowerCase() !== action.tenantId.toLowerCase())
+      .filter((entry) => !ours.has(principalKey(entry.objectId)))
+      .map((entry) => ({
+        objectId: entry.objectId,
+        tenantId: entry.tenantId,
+        permissions: entry.permissions,
+      }));
+    repairs.push({
+      vaultId: action.vaultId,
+      fromTenantId: action.fromTenantId,
+      toTenantId: action.tenantId,
+      foreignEntries,
+    });
+  }
+  return repairs;
 }
 
 type Field = keyof ObservedState;
@@ -282,6 +344,7 @@ const SHARED: readonly Field[] = [
   "roleDefinitions",
   "roleDefinitionsByName",
   "servicePrincipals",
+  "vaults",
   "failures",
 ];
 
@@ -426,6 +489,7 @@ export function toMigrationPlan(plan: RemediationPlan, now: string, maxActions =
     ...(plan.actions.length > maxActions ? { truncated: true } : {}),
     floorSeconds: plan.floor.seconds,
     floorByClass: plan.floor.byClass.map((entry) => ({ ...entry })),
+    ...(plan.vaults.length > 0 ? { keyVaults: plan.vaults.slice(0, 500) } : {}),
   };
 }
 
@@ -452,5 +516,9 @@ export function targetOf(action: WriteAction): string {
       return `servicePrincipals/${action.principalId}/appRoleAssignments (${action.appRoleId})`;
     case "RevokeAppRole":
       return `servicePrincipals/${action.principalId}/appRoleAssignments/${action.assignmentId}`;
+    case "UpdateVaultAccessPolicy":
+      return `${action.vaultId}/accessPolicies (${action.entry.objectId})`;
+    case "SetVaultTenant":
+      return action.vaultId;
   }
 }

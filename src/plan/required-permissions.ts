@@ -64,5 +64,9 @@ export function requiredPermissions(action: WriteAction): RequiredPermission[] {
     case "GrantAppRole":
     case "RevokeAppRole":
       return [];
+    case "SetVaultTenant":
+      return [{ scope: action.vaultId, action: "Microsoft.KeyVault/vaults/write" }];
+    case "UpdateVaultAccessPolicy":
+      return [{ scope: action.vaultId, action: "Microsoft.KeyVault/vaults/accessPolicies/write" }];
   }
 }

@@ -28,6 +28,7 @@ import {
   type IdentityChange,
   unsupportedTargetReason,
 } from "./identity-block.js";
+import { planKeyVaultAccess, planKeyVaultRemoval } from "./key-vault-access.js";
 import type { ObservedState, ResourceIdentity } from "./observed.js";
 import type { PlanContext, PlanResult } from "./plan-types.js";
 import { PlanFrame, policyNotices, tenantMismatch, type WriteGate } from "./skeleton.js";
@@ -111,7 +112,8 @@ export function planSystemAssignedIdentity(
   if (deleting) {
     const grants = planGrantRemoval(obs, principal, prev, context.customRoles);
     writes.push(...grants.writes);
-    const grantsLeft = grants.roleAssignments.length + grants.graphAppRoles.length;
+    const vaults = mismatch ? [] : planKeyVaultRemoval(frame, { writable: true, blockedBecause: "" });
+    const grantsLeft = grants.roleAssignments.length + grants.graphAppRoles.length + vaults.length;
     const disable = prev.enabledByAzid === true && hasSystemAssigned(identity);
     if (grantsLeft === 0 && disable) {
       frame.tryWrite(
@@ -123,6 +125,7 @@ export function planSystemAssignedIdentity(
         ...prev,
         roleAssignments: grants.roleAssignments.map(statusEntry),
         graphAppRoles: grants.graphAppRoles.map(statusEntry),
+        keyVaultAccessPolicies: vaults.map(statusEntry),
       },
       [readyCondition("False", Reason.Deleting, "revoking owned grants")],
       grantsLeft === 0 && !disable,
@@ -189,6 +192,13 @@ export function planSystemAssignedIdentity(
   const first = grantsWith(false);
   const grants = first.converged && identityOutcome.state === "Ready" ? grantsWith(true) : first;
   writes.push(...grants.writes);
+  const vaults = planKeyVaultAccess({
+    frame,
+    principal: principal && !mismatch ? principal : undefined,
+    observeOnly,
+    gate,
+    repair: context.allowTenantRepair,
+  });
 
   const details: PlannedCondition[] = [
     {
@@ -199,6 +209,7 @@ export function planSystemAssignedIdentity(
     },
     itemsCondition(ConditionType.RolesGranted, grants.roleAssignments, "role assignments"),
     itemsCondition(ConditionType.GraphRolesGranted, grants.graphAppRoles, "Graph app roles"),
+    itemsCondition(ConditionType.KeyVaultAccessGranted, vaults, "Key Vault access grants"),
   ];
   const ready = summaryCondition({
     details,
@@ -217,6 +228,7 @@ export function planSystemAssignedIdentity(
     enabledByAzid,
     roleAssignments: grants.roleAssignments.map(statusEntry),
     graphAppRoles: grants.graphAppRoles.map(statusEntry),
+    keyVaultAccessPolicies: vaults.map(statusEntry),
   };
   return frame.finish(status, [
     ready,

@@ -24,6 +24,7 @@ import { planFederatedCredentials } from "./federated-credentials.js";
 import { type DeclaredGrants, planDeclaredGrants, planGrantRemoval } from "./grants.js";
 import { unsupportedTargetReason } from "./identity-block.js";
 import { identityFields, managedTags, planIdentityResource } from "./identity-resource.js";
+import { planKeyVaultAccess, planKeyVaultRemoval } from "./key-vault-access.js";
 import type { ObservedIdentity, ObservedState } from "./observed.js";
 import type { PlanContext, PlanResult } from "./plan-types.js";
 import { PlanFrame, policyNotices, tenantMismatch, type WriteGate } from "./skeleton.js";
@@ -114,7 +115,10 @@ class UserAssignedPlanner {
       ? planGrantRemoval(frame.obs, undefined, {}, this.context.customRoles)
       : planGrantRemoval(frame.obs, principal, prev, this.context.customRoles);
     frame.writes.push(...grants.writes);
-    const grantsLeft = grants.roleAssignments.length + grants.graphAppRoles.length;
+    // Access-policy entries name the principal by object id: removed before the identity goes,
+    // or they would stay on the vault as unknown entries (counting against its 1024).
+    const vaults = tenantMoved ? [] : planKeyVaultRemoval(frame, { writable: true, blockedBecause: "" });
+    const grantsLeft = grants.roleAssignments.length + grants.graphAppRoles.length + vaults.length;
     let remaining = 0;
     let adoptedKept = false;
     for (const { id, identity: current } of [{ id: this.identityId, identity }, ...earlier]) {
@@ -147,6 +151,7 @@ class UserAssignedPlanner {
       ...prev,
       roleAssignments: grants.roleAssignments.map(statusEntry),
       graphAppRoles: grants.graphAppRoles.map(statusEntry),
+      keyVaultAccessPolicies: vaults.map(statusEntry),
     };
     const failure = frame.obs.failures[0] ?? Object.values(frame.obs.observed.failures)[0];
     const ready = failure
@@ -210,6 +215,14 @@ class UserAssignedPlanner {
     const grantsWith = (cleanupEarlierPrincipals: boolean) =>
       planDeclaredGrants(declared, cleanupEarlierPrincipals);
     const grants = grantsWith(false);
+    const vaults = planKeyVaultAccess({
+      frame,
+      principal:
+        identity && !mismatch ? { id: identity.principalId, tenantId: identity.tenantId } : undefined,
+      observeOnly,
+      gate,
+      repair: this.context.allowTenantRepair,
+    });
     const convergedHere =
       identityOutcome.state === "Ready" &&
       credentials.every((c) => c.state === "Ready") &&
@@ -236,6 +249,7 @@ class UserAssignedPlanner {
       federatedCredentials: credentials.map(statusEntry),
       attachments: attachments.map(statusEntry),
       graphAppRoles: cleanup.graphAppRoles.map(statusEntry),
+      keyVaultAccessPolicies: vaults.map(statusEntry),
       managedTags: managedTags(this.resource, identity),
       ...(earlierLeft.length > 0 ? { previousIdentities: earlierLeft } : {}),
     };
@@ -250,6 +264,7 @@ class UserAssignedPlanner {
       itemsCondition(ConditionType.RolesGranted, cleanup.roleAssignments, "role assignments"),
       attachedCondition(attachments),
       itemsCondition(ConditionType.GraphRolesGranted, cleanup.graphAppRoles, "Graph app roles"),
+      itemsCondition(ConditionType.KeyVaultAccessGranted, vaults, "Key Vault access grants"),
     ];
     const ready =
       impossible && policy.allowed && !mismatch

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
+import { PRIVILEGED_VAULT_PERMISSIONS } from "../../src/api/schemas/key-vault.js";
 import { PACKAGE_ROOT } from "../../src/util/paths.js";
 import { type AdmissionRequest, admit } from "./admission.js";
 import { CHART_DIR, findObject, NAMESPACE, RELEASE, renderChart } from "./helm.js";
@@ -165,6 +166,42 @@ describe("privileged Microsoft Graph app roles", () => {
         ]),
       ),
     );
+  });
+});
+
+describe("privileged Key Vault access-policy permissions", () => {
+  const VAULT = `${SCOPE}/providers/Microsoft.KeyVault/vaults/kv`;
+  const withVault = (permissions: object) =>
+    identity({ keyVaultAccessPolicies: [{ vaultId: VAULT, permissions }] });
+
+  test("purge, backup, release and all are refused unless the namespace opted in", () => {
+    for (const permissions of [
+      { secrets: ["get", "purge"] },
+      { keys: ["Release"] },
+      { certificates: ["backup"] },
+      { storage: ["getsas"] },
+      { secrets: ["all"] },
+    ]) {
+      assertDenied(
+        create(withVault(permissions)),
+        /keyVaultAccessPolicies grant permissions that can destroy/,
+        JSON.stringify(permissions),
+      );
+      assertAllowed(create(withVault(permissions), OPT_IN), JSON.stringify(permissions));
+    }
+  });
+
+  test("ordinary permissions pass", () => {
+    assertAllowed(create(withVault({ secrets: ["get", "list"], keys: ["wrapKey", "unwrapKey", "get"] })));
+  });
+
+  test("the chart's list is the controller's, plus all", () => {
+    const file = parseYaml(
+      readFileSync(join(CHART_DIR, "files", "privileged-vault-permissions.yaml"), "utf8"),
+    );
+    for (const [kind, list] of Object.entries(PRIVILEGED_VAULT_PERMISSIONS)) {
+      assert.deepEqual(file[kind], ["all", ...list], kind);
+    }
   });
 });
 
@@ -352,6 +389,12 @@ describe("the fields the policy reads", () => {
     ["SystemAssignedIdentity", "spec.roleAssignments[].role"],
     ["SystemAssignedIdentity", "spec.roleAssignments[].roleDefinitionId"],
     ["SystemAssignedIdentity", "spec.graphAppRoles[].appRole"],
+    ["UserAssignedIdentity", "spec.keyVaultAccessPolicies[].vaultId"],
+    ["UserAssignedIdentity", "spec.keyVaultAccessPolicies[].permissions.keys"],
+    ["UserAssignedIdentity", "spec.keyVaultAccessPolicies[].permissions.secrets"],
+    ["UserAssignedIdentity", "spec.keyVaultAccessPolicies[].permissions.certificates"],
+    ["UserAssignedIdentity", "spec.keyVaultAccessPolicies[].permissions.storage"],
+    ["SystemAssignedIdentity", "spec.keyVaultAccessPolicies[].permissions.secrets"],
     ["CustomRole", "spec.subscriptionId"],
     ["CustomRole", "spec.permissions[].actions"],
     ["CustomRole", "spec.permissions[].notActions"],

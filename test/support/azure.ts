@@ -16,6 +16,7 @@ export interface SandboxAzureOptions {
   /** The tenant azid's credential is from (the sandbox's first tenant by default). */
   tenantId?: string;
   identityPatches?: IdentityPatches;
+  vaultReadTtlMs?: number;
 }
 
 export function sandboxCredentials(arm: ArmEmulator, options: SandboxAzureOptions = {}): CredentialProvider {
@@ -49,5 +50,6 @@ export function sandboxExecutor(arm: ArmEmulator, options: SandboxAzureOptions =
     clients: sandboxClients(arm, options),
     gate: options.gate ?? OPEN_GATE,
     identityPatches: options.identityPatches,
+    ...(options.vaultReadTtlMs !== undefined ? { vaultReadTtlMs: options.vaultReadTtlMs } : {}),
   });
 }

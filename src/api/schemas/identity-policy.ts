@@ -9,6 +9,7 @@ import {
   scope,
 } from "./common.js";
 import { bool, cel, countDefined, list, map, Optional, obj, oneOf, set, str, stringMap } from "./helpers.js";
+import { KeyVaultPermissions } from "./key-vault.js";
 
 export const LabelSelector = obj(
   {
@@ -112,6 +113,35 @@ export const GraphAppRoleRule = graphAppRoleRule("allowed");
 export type GraphAppRoleRule = Static<typeof GraphAppRoleRule>;
 const DeniedGraphAppRoleRule = graphAppRoleRule("denied");
 
+// ---- Key Vault access policies (issue 14) ----
+
+export const KeyVaultRule = obj(
+  {
+    scopes: list(
+      ScopeRule,
+      "The vaults (or the resource groups and subscriptions holding them) the rule covers.",
+      {
+        minItems: 1,
+        maxItems: 100,
+      },
+    ),
+    permissions: KeyVaultPermissions,
+    allowTenantRepair: Optional(
+      bool(
+        "Whether a tenant-move repair may set these vaults' tenant to the subscription's new tenant " +
+          "(which removes every entry of the old tenant, azid's or not).",
+        { default: false },
+      ),
+    ),
+  },
+  "Access-policy permissions the selected namespaces may grant on some vaults. `all` allows every " +
+    "permission of its kind except the privileged ones (delete, purge, backup, release, import, ...), " +
+    "which must be named one by one.",
+);
+export type KeyVaultRule = Static<typeof KeyVaultRule>;
+
+// ---- end of Key Vault access policies ----
+
 export const DenyRule = obj(
   {
     description: Optional(
@@ -170,6 +200,16 @@ export const IdentityPolicySpec = obj(
       bool("Whether the selected namespaces may define CustomRoles (in their allowed subscriptions).", {
         default: false,
       }),
+    ),
+    // Key Vault access policies (issue 14).
+    keyVaults: Optional(
+      list(
+        KeyVaultRule,
+        "Key Vault access-policy permissions the selected namespaces may grant, and where.",
+        {
+          maxItems: 100,
+        },
+      ),
     ),
     deny: Optional(list(DenyRule, "Explicit denies; they win over every allow.", { maxItems: 100 })),
     tenantMoveRemediation: Optional(

@@ -12,7 +12,7 @@ import {
   resourceId,
 } from "./common.js";
 import { bool, immutable, int, list, Optional, obj, str } from "./helpers.js";
-import { KeyVaultAccessPolicies } from "./key-vault.js";
+import { KeyVaultAccessPolicies, KeyVaultAccessPolicyStatus } from "./key-vault.js";
 import { Exports } from "./workload-wiring.js";
 
 export const SystemAssignedIdentitySpec = obj(
@@ -47,6 +47,9 @@ export const SystemAssignedIdentityStatus = obj(
     ),
     roleAssignments: Optional(list(RoleAssignmentStatus, "One entry per declared or owned role assignment.")),
     graphAppRoles: Optional(list(GraphAppRoleStatus, "One entry per declared or owned Graph app role.")),
+    keyVaultAccessPolicies: Optional(
+      list(KeyVaultAccessPolicyStatus, "One entry per declared or owned Key Vault access-policy entry."),
+    ),
   },
   "The observed state of a system-assigned managed identity.",
 );

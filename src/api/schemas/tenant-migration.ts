@@ -1,6 +1,7 @@
 import { type Static, Type } from "typebox";
 import { API_VERSION, Conditions, guid, ObjectMeta } from "./common.js";
 import { bool, immutable, int, list, map, Optional, obj, oneOf, str } from "./helpers.js";
+import { VaultRepair } from "./key-vault.js";
 
 export const MAX_PLAN_ACTIONS = 5000;
 export const MAX_FAILURES = 500;
@@ -67,6 +68,12 @@ export const MigrationPlan = obj(
       minimum: 0,
     }),
     floorByClass: list(ClassFloor, "The floor per ARM limit class.", { maxItems: 16 }),
+    // Key Vaults (issue 14).
+    keyVaults: Optional(
+      list(VaultRepair, "Key Vaults whose tenant the repair resets, with the entries of others it removes.", {
+        maxItems: 500,
+      }),
+    ),
   },
   "What the repair will do.",
 );
@@ -109,6 +116,15 @@ export const MigrationReport = obj(
       maxItems: MAX_PLAN_ACTIONS,
     }),
     summary: str("The outcome in a sentence.", { maxLength: 4096 }),
+    // Key Vaults (issue 14).
+    grantAgainByHand: Optional(
+      list(
+        VaultRepair,
+        "Key Vaults whose tenant the repair reset, with the entries of principals azid does not manage " +
+          "that went with the old tenant: grant them again by hand, with these permissions.",
+        { maxItems: 500 },
+      ),
+    ),
   },
   "The outcome of the repair.",
 );

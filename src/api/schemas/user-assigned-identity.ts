@@ -20,7 +20,7 @@ import {
   resourceId,
 } from "./common.js";
 import { bool, cel, immutable, int, list, map, Optional, obj, set, str, stringMap } from "./helpers.js";
-import { KeyVaultAccessPolicies } from "./key-vault.js";
+import { KeyVaultAccessPolicies, KeyVaultAccessPolicyStatus } from "./key-vault.js";
 import { Exports, ServiceAccounts } from "./workload-wiring.js";
 
 export const MAX_TAGS = 50;
@@ -183,6 +183,9 @@ export const UserAssignedIdentityStatus = obj(
     ),
     attachments: Optional(list(AttachmentStatus, "One entry per declared or owned attachment.")),
     graphAppRoles: Optional(list(GraphAppRoleStatus, "One entry per declared or owned Graph app role.")),
+    keyVaultAccessPolicies: Optional(
+      list(KeyVaultAccessPolicyStatus, "One entry per declared or owned Key Vault access-policy entry."),
+    ),
     managedTags: Optional(
       list(str("A tag name.", { maxLength: 512 }), "Tag names azid has set on the identity."),
     ),

@@ -84,7 +84,9 @@ async function exportCommand(flags: Flags, context: CommandContext): Promise<Exi
   const subscriptionId = flags.subscription.toLowerCase();
   const session = openAzureSession(azureFlagsOf(flags), context.logger);
   await readSubscription(session.inventory, subscriptionId);
-  const inventory = await readInventory(session, subscriptionId, flags.resourceGroup);
+  const inventory = await readInventory(session, subscriptionId, flags.resourceGroup, (message) =>
+    context.say(`azid: warning: ${message}`),
+  );
   const manifests = exportManifests(inventory, {
     namespace: flags.namespace,
     deletionPolicy: flags.deletionPolicy,
@@ -118,6 +120,7 @@ async function readInventory(
   session: AzureSession,
   subscriptionId: string,
   resourceGroup: string | undefined,
+  warn: (message: string) => void,
 ): Promise<AzureInventory> {
   const { inventory } = session;
   const [identities, resources, roleAssignments, customRoles] = await Promise.all([
@@ -127,6 +130,13 @@ async function readInventory(
     inventory.roleAssignments(subscriptionId),
     inventory.customRoles(subscriptionId),
   ]);
+  // Access-policy entries: without Key Vault read the export goes on, and says what it lacks.
+  const vaults = await inventory.vaults(subscriptionId).catch((error: Error) => {
+    warn(
+      `could not list the subscription's Key Vaults (${error.message}): no keyVaultAccessPolicies exported`,
+    );
+    return [];
+  });
   const credentials = new Map(
     await pool(identities, 8, async (identity) => {
       const group = parseResourceId(identity.id).resourceGroup as string;
@@ -167,7 +177,16 @@ async function readInventory(
       });
     })
   ).flat();
-  return { subscriptionId, identities, credentials, resources, roleAssignments, customRoles, appRoles };
+  return {
+    subscriptionId,
+    identities,
+    credentials,
+    resources,
+    roleAssignments,
+    customRoles,
+    appRoles,
+    vaults,
+  };
 }
 
 function writeFiles(dir: string, manifests: readonly ExportedManifest[]): string[] {

@@ -7,6 +7,7 @@ import { uuidV5 } from "../../../src/api/uuid.js";
 import type { Action, ActionKind } from "../../../src/plan/actions.js";
 import type { ActionResult } from "../../../src/plan/apply-result.js";
 import type {
+  ObservedAccessPolicyEntry,
   ObservedAppRoleAssignment,
   ObservedFederatedCredential,
   ObservedIdentity,
@@ -14,6 +15,7 @@ import type {
   ObservedRoleDefinition,
   ObservedServicePrincipal,
   ObservedState,
+  ObservedVault,
   ResourceIdentity,
 } from "../../../src/plan/observed.js";
 import { emptyObserved } from "../../../src/plan/observed.js";
@@ -49,6 +51,7 @@ export class World {
   appRoleAssignments: ObservedAppRoleAssignment[] = [];
   /** Graph's service principal object id per tenant. */
   graphObjectIds = new Map<string, string>([[TENANT, "10000000-0000-0000-0000-000000000001"]]);
+  vaults = new Map<string, ObservedVault>();
   calls: Array<{ kind: ActionKind; write: boolean }> = [];
   private counter = 0;
 
@@ -323,7 +326,55 @@ export class World {
         this.appRoleAssignments = this.appRoleAssignments.filter((a) => a.id !== action.assignmentId);
         return before === this.appRoleAssignments.length ? notFound() : {};
       }
+      case "ReadVault": {
+        const vault = this.vaults.get(armIdKey(action.vaultId));
+        return { vault: vault ? this.clone(vault) : null };
+      }
+      case "SetVaultTenant": {
+        const vault = this.vaults.get(armIdKey(action.vaultId));
+        if (!vault) return notFound();
+        if (vault.tenantId !== action.tenantId) {
+          vault.tenantId = action.tenantId;
+          vault.accessPolicies = [];
+        }
+        return { vault: this.clone(vault) };
+      }
+      case "UpdateVaultAccessPolicy": {
+        const vault = this.vaults.get(armIdKey(action.vaultId));
+        if (!vault) return notFound();
+        const same = (e: ObservedAccessPolicyEntry) =>
+          e.objectId === action.entry.objectId && e.tenantId === action.entry.tenantId;
+        const current = vault.accessPolicies.find(same);
+        const others = vault.accessPolicies.filter((e) => !same(e));
+        if (action.operation === "replace") {
+          if (action.entry.tenantId !== vault.tenantId)
+            return { failure: { code: "BadRequest", message: "not the vault's tenant", status: 400 } };
+          vault.accessPolicies = [...others, this.clone(action.entry)];
+        } else if (current) {
+          const left: ObservedAccessPolicyEntry["permissions"] = {};
+          for (const kind of ["keys", "secrets", "certificates", "storage"] as const) {
+            const kept = (current.permissions[kind] ?? []).filter(
+              (p) => !(action.entry.permissions[kind] ?? []).includes(p),
+            );
+            if (kept.length > 0) left[kind] = kept;
+          }
+          vault.accessPolicies =
+            Object.keys(left).length > 0 ? [...others, { ...current, permissions: left }] : others;
+        }
+        return {};
+      }
     }
+  }
+
+  addVault(name: string, options: { rbac?: boolean; entries?: ObservedAccessPolicyEntry[] } = {}): string {
+    const id = `${RG}/providers/Microsoft.KeyVault/vaults/${name}`;
+    this.vaults.set(armIdKey(id), {
+      id,
+      tenantId: this.tenantId,
+      rbac: options.rbac ?? false,
+      accessPolicies: this.clone(options.entries ?? []),
+    });
+    return id;
   }
 
   /** ARM's PATCH of an identity block: the type decides; {} adds, null removes. */
