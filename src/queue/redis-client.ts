@@ -154,8 +154,27 @@ function reconnectOnReadonly(err: Error): 2 | false {
   return err.message.startsWith("READONLY") ? 2 : false;
 }
 
-/** An ioredis client that has not connected yet (call `connectRedis`). */
+/**
+ * An ioredis client that has not connected yet (call `connectRedis`). It reconnects by itself
+ * until `disconnect()` or `quit()`; `logger` hears when ioredis gave up and it had to step in.
+ */
 export function createRedisClient(
+  options: RedisConnectionOptions,
+  role: RedisRole,
+  connectionName: string,
+  logger?: Logger,
+): RedisClient {
+  const client = newRedisClient(options, role, connectionName);
+  reconnectWhenEnded(client, Math.min(options.maxReconnectDelayMs ?? 2000, 500), () =>
+    logger?.warn(
+      { connectionName },
+      "the Redis client stopped reconnecting (ioredis ended it mid-failover); connecting it again",
+    ),
+  );
+  return client;
+}
+
+function newRedisClient(
   options: RedisConnectionOptions,
   role: RedisRole,
   connectionName: string,
@@ -208,6 +227,39 @@ export function createRedisClient(
     dnsLookup: (address, callback) => callback(null, address),
   };
   return new Cluster(options.cluster!.nodes, clusterOptions);
+}
+
+/**
+ * Connects a client again when it ends without having been told to. ioredis ends a Sentinel
+ * client for good, instead of retrying, when the sentinels announce +switch-master while the
+ * client is already reconnecting: its failover detector closes the connector in the middle of
+ * asking the sentinels, that connect fails with "Connection is closed", and a failed connect
+ * ends the client. A worker whose connection ended so fetched nothing again (issue 19).
+ * `disconnect()` and `quit()` still end the client for good; `connect()` wants it again.
+ */
+function reconnectWhenEnded(client: RedisClient, delayMs: number, onEnded: () => void): void {
+  let closedByOwner = false;
+  const { connect, disconnect, quit } = client;
+  client.connect = (...args: Parameters<typeof connect>) => {
+    closedByOwner = false;
+    return connect.apply(client, args);
+  };
+  client.disconnect = (reconnect?: boolean) => {
+    if (!reconnect) closedByOwner = true;
+    disconnect.call(client, reconnect);
+  };
+  client.quit = ((...args: Parameters<typeof quit>) => {
+    closedByOwner = true;
+    return quit.apply(client, args);
+  }) as typeof quit;
+  client.on("end", () => {
+    if (closedByOwner) return;
+    onEnded();
+    // A connect that fails ends the client again, which comes back here: the delay paces retries.
+    setTimeout(() => {
+      if (!closedByOwner && client.status === "end") connect.call(client).catch(() => undefined);
+    }, delayMs).unref();
+  });
 }
 
 /** Connects a lazy client, turning every failure into one clear error without the password in it. */

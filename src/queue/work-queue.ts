@@ -91,8 +91,13 @@ export class WorkQueue {
     const settings = resolveSettings(options);
     const { prefix } = settings;
     const logger = options.logger.child({ queue: options.name });
-    const redis = createRedisClient(options.redis, "command", `${prefix}:${options.name}:azid`);
-    const workerTemplate = createRedisClient(options.redis, "worker", `${prefix}:${options.name}:worker`);
+    const redis = createRedisClient(options.redis, "command", `${prefix}:${options.name}:azid`, logger);
+    const workerTemplate = createRedisClient(
+      options.redis,
+      "worker",
+      `${prefix}:${options.name}:worker`,
+      logger,
+    );
     await connectRedis(redis, options.redis);
     redis.on("error", (err) => logger.debug({ err }, "Redis connection error"));
     workerTemplate.on("error", (err) => logger.debug({ err }, "Redis connection error"));
@@ -232,12 +237,6 @@ export class WorkQueue {
   }
 
   private async probe(): Promise<boolean> {
-    if (this.redis.status === "end" && !this.closing) {
-      // Seen once in Sentinel chaos runs: a failover left the client ended, not reconnecting, so
-      // every command failed with "Connection is closed". Connect it again rather than stay dead.
-      this.logger.error("the Redis client stopped reconnecting; connecting it again");
-      this.redis.connect().catch(() => undefined);
-    }
     if (this.redis.status !== "ready") return false;
     let timer: NodeJS.Timeout | undefined;
     try {
