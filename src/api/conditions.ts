@@ -104,6 +104,11 @@ export const Reason = {
   NoDefaultIdentity: "NoDefaultIdentity",
   /** A revocation or deletion that tokens already issued (cached about 24 h) do not see yet. */
   TokenCaching: "TokenCaching",
+  /**
+   * The cluster's service-account issuer is unknown (not configured, and the API server's
+   * discovery document could not be read): the ServiceAccounts' federated credentials wait.
+   */
+  IssuerUnknown: "IssuerUnknown",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -1,6 +1,7 @@
 // What every planner takes and returns.
 import type { Reason } from "../api/conditions.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
+import type { ClusterIssuer } from "../api/workload-identity.js";
 import type { Action } from "./actions.js";
 import type { PolicyDecision } from "./policy.js";
 
@@ -16,6 +17,8 @@ export interface PlanContext {
    * Auto mode, an Auto IdentityPolicy, or an approved TenantMigration. Otherwise it is reported.
    */
   allowTenantRepair: boolean;
+  /** The cluster's service-account issuer: the issuer of the ServiceAccounts' federated credentials. */
+  serviceAccountIssuer?: ClusterIssuer;
 }
 
 /** Something the controller should turn into a Kubernetes event. */
