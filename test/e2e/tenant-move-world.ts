@@ -142,6 +142,7 @@ export function namespaceAndPolicy(stack: Stack, world: World, tenantMoveRemedia
         attachTargets: [{ scope: sub, match: "Under" }],
         graphAppRoles: [{ resourceAppId: GRAPH, appRoles: ["User.Read.All"] }],
         allowCustomRoles: true,
+        federatedCredentials: [{ issuer: ISSUER, subjects: [`system:serviceaccount:${world.namespace}:*`] }],
         ...(tenantMoveRemediation ? { tenantMoveRemediation } : {}),
       },
     },
