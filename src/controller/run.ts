@@ -117,6 +117,14 @@ async function resolveIssuer(
       { issuer: issuer.url, source: issuer.source },
       `service-account issuer ${issuer.url}, ${from}`,
     );
+    // Entra fetches the issuer's discovery document from the internet: a cluster-internal one never validates.
+    if (/\.(svc|cluster\.local)(:\d+)?(\/|$)/.test(issuer.url)) {
+      logger.warn(
+        { issuer: issuer.url },
+        "the service-account issuer is cluster-internal: Entra cannot reach it, so tokens will not match the " +
+          "ServiceAccounts' federated credentials; enable the cluster's public OIDC issuer and set --service-account-issuer",
+      );
+    }
   } else {
     logger.warn(
       { problem: issuer.problem },

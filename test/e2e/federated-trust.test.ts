@@ -85,6 +85,8 @@ describe("federated credentials: one per ServiceAccount, and policed", () => {
     assert.match(document.jwks_uri, /\/openid\/v1\/jwks$/);
     const log = readFileSync(stack.controllers[0]!.logFile, "utf8");
     assert.match(log, new RegExp(`service-account issuer ${issuer}, discovered from the API server`));
+    // kubeadm's default issuer is cluster-internal: Entra could never fetch its keys, and the log says so.
+    assert.match(log, /the service-account issuer is cluster-internal: Entra cannot reach it/);
   });
 
   test("serviceAccounts[] yields the credential in Azure; allowed explicit ones too; Ready", async () => {
