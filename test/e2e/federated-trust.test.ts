@@ -48,6 +48,15 @@ describe("federated credentials: one per ServiceAccount, and policed", () => {
       .sort();
   };
 
+  /** The UserAssignedIdentity controller's reconciles so far (controller_runtime_reconcile_total). */
+  const reconciles = async (): Promise<number> =>
+    (await stack.controllers[0]!.metrics())
+      .split("\n")
+      .filter((line) =>
+        line.startsWith('controller_runtime_reconcile_total{controller="userassignedidentity"'),
+      )
+      .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+
   before(async () => {
     stack = await Stack.start({ timeScale: 20 });
     issuer = stack.kube.serviceAccountIssuer;
@@ -131,6 +140,12 @@ describe("federated credentials: one per ServiceAccount, and policed", () => {
         serviceAccountCredentialName("app"),
       ]);
     });
+
+    // Steady state: two more reconciles of the only identity (3 s resync) write nothing to ARM.
+    const writes = armWrites(stack);
+    const start = await reconciles();
+    await eventually(async () => assert.ok((await reconciles()) >= start + 2), 30_000, "two resyncs");
+    assert.equal(armWrites(stack), writes, "no ARM write in steady state");
   });
 
   test("a foreign issuer, another namespace's ServiceAccount and a subject outside policy: refused, no ARM write", async () => {
