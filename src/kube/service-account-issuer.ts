@@ -5,6 +5,7 @@
 import type { ClusterIssuer } from "../api/workload-identity.js";
 import type { KubeClient } from "./client.js";
 
+const DISCOVERY_TIMEOUT_MS = 10_000;
 const HTTPS_URL = /^https:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/;
 
 export async function resolveClusterIssuer(
@@ -16,12 +17,22 @@ export async function resolveClusterIssuer(
     return { problem: "no service-account issuer is configured and there is no cluster to discover it from" };
   }
   let document: unknown;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    document = await client.serviceAccountIssuerDiscovery();
+    // An API server that does not answer must not hold the controller's start.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer in ${DISCOVERY_TIMEOUT_MS / 1000} s`)),
+        DISCOVERY_TIMEOUT_MS,
+      );
+    });
+    document = await Promise.race([client.serviceAccountIssuerDiscovery(), timeout]);
   } catch (error) {
     return {
       problem: `the API server's service-account issuer discovery (GET /.well-known/openid-configuration) failed: ${(error as Error).message}`,
     };
+  } finally {
+    clearTimeout(timer);
   }
   const issuer = (document as { issuer?: unknown } | null)?.issuer;
   if (typeof issuer !== "string" || !HTTPS_URL.test(issuer)) {
