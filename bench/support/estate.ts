@@ -56,6 +56,7 @@ export function namespaceObjects(stack: Stack, namespace: string): object[] {
         ],
         attachTargets: [{ scope: `/subscriptions/${stack.subscriptionId}`, match: "Under" }],
         graphAppRoles: [{ resourceAppId: GRAPH, appRoles: ["User.Read.All"] }],
+        federatedCredentials: [{ issuer: ISSUER, subjects: [`system:serviceaccount:${namespace}:*`] }],
       },
     },
   ];

@@ -52,6 +52,11 @@ export const Reason = {
   /** The spec does not pass the schema (the CRD's checks were bypassed): nothing is done. */
   InvalidSpec: "InvalidSpec",
   /**
+   * The cluster's service-account issuer is unknown (not configured, and the API server's
+   * discovery document could not be read): the ServiceAccounts' federated credentials wait.
+   */
+  IssuerUnknown: "IssuerUnknown",
+  /**
    * The identity (or the resource's system-assigned identity) does not exist in Azure and azid may
    * not create it.
    */

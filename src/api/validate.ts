@@ -1,6 +1,7 @@
 // Validation of azid manifests without a cluster (azid validate / plan / apply): the same
 // schema the CRDs carry, the list-type uniqueness the API server enforces, and every CEL rule
 // through its TypeScript mirror. Defaults are applied as the API server would apply them.
+
 import type { TSchema } from "typebox";
 import { Compile, type Validator } from "typebox/compile";
 import { ArmIdError, armIdKey, parseResourceId, parseScope, roleDefinitionGuid } from "./arm-id.js";
@@ -14,6 +15,7 @@ import type { IdentityPolicy } from "./schemas/identity-policy.js";
 import type { SystemAssignedIdentity } from "./schemas/system-assigned-identity.js";
 import type { TenantMigration } from "./schemas/tenant-migration.js";
 import type { UserAssignedIdentity } from "./schemas/user-assigned-identity.js";
+import { serviceAccountCredentialName } from "./workload-identity.js";
 
 export type AzidResource =
   | UserAssignedIdentity
@@ -65,6 +67,7 @@ export function validateResource(input: unknown, old?: unknown): ValidationResul
     // As in the API server, CEL rules only run on an object that passed the schema.
     walk(definition.schema, resource, old, [], issues);
     issues.push(...duplicateRoleAssignments(resource));
+    issues.push(...credentialNameClashes(resource));
   }
   return issues.length === 0 ? { ok: true, resource } : { ok: false, kind: definition.kind, issues };
 }
@@ -240,4 +243,22 @@ function roleIdentity(item: RoleAssignmentSpec): string {
   if (item.roleDefinitionId) return roleDefinitionGuid(item.roleDefinitionId);
   const name = item.role ?? "";
   return builtinRoleByName(name)?.guid ?? `role/${name.toLowerCase()}`;
+}
+
+/** An explicit federated credential must not take the name azid keeps for a ServiceAccount. */
+function credentialNameClashes(resource: AzidResource): ValidationIssue[] {
+  if (resource.kind !== "UserAssignedIdentity") return [];
+  const explicit = resource.spec.federatedCredentials ?? [];
+  const issues: ValidationIssue[] = [];
+  for (const [index, account] of (resource.spec.serviceAccounts ?? []).entries()) {
+    const derived = serviceAccountCredentialName(account.name);
+    const clash = explicit.findIndex((credential) => credential.name.toLowerCase() === derived.toLowerCase());
+    if (clash >= 0) {
+      issues.push({
+        field: `spec.federatedCredentials[${clash}].name`,
+        message: `${derived} is the name azid keeps for serviceAccounts[${index}] (${account.name}): rename this credential`,
+      });
+    }
+  }
+  return issues;
 }

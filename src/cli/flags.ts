@@ -16,6 +16,8 @@ export interface ManifestFlags {
 export interface PolicyFlags {
   policy: string[];
   namespaceLabels?: string;
+  serviceAccountIssuer?: string;
+  kubeconfig?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -76,6 +78,15 @@ export function withPolicyFlags(command: Command): Command {
     .option(
       "--namespace-labels <k=v,...>",
       "labels of the namespaces that have no Namespace manifest in -f, for the policies' namespaceSelector",
+    )
+    .option(
+      "--service-account-issuer <url>",
+      "the cluster's service-account issuer: the issuer of the serviceAccounts' federated credentials, " +
+        "and the one the policies trust by default",
+    )
+    .option(
+      "--kubeconfig <file>",
+      "without --service-account-issuer: discover the issuer from this cluster's /.well-known/openid-configuration",
     );
 }
 

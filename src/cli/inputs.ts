@@ -3,6 +3,9 @@
 
 import { builtinRoleByName } from "../api/builtin-roles.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
+import type { ClusterIssuer } from "../api/workload-identity.js";
+import { KubeClient, loadKubeConfig } from "../kube/client.js";
+import { issuerProblem, resolveClusterIssuer } from "../kube/service-account-issuer.js";
 import type { PolicyViolation } from "../plan/policy.js";
 import { didYouMean, similarRoleNames } from "../plan/roles.js";
 import { plural } from "../util/text.js";
@@ -34,6 +37,8 @@ export interface Inputs {
   enforcement: PolicyEnforcement;
   /** Problems in the manifests and the policy files. */
   issues: ManifestIssue[];
+  /** The cluster's service-account issuer (--service-account-issuer, or discovered with --kubeconfig). */
+  serviceAccountIssuer: ClusterIssuer;
 }
 
 export interface Refusal {
@@ -41,7 +46,7 @@ export interface Refusal {
   violations: PolicyViolation[];
 }
 
-export function loadInputs(flags: ManifestFlags & Partial<PolicyFlags>): Inputs {
+export async function loadInputs(flags: ManifestFlags & Partial<PolicyFlags>): Promise<Inputs> {
   const set = loadManifests(flags.filename);
   const issues = [...set.issues];
   const policies: IdentityPolicy[] = [];
@@ -61,13 +66,40 @@ export function loadInputs(flags: ManifestFlags & Partial<PolicyFlags>): Inputs 
       }
     }
   }
+  const issuer = await clusterIssuer(flags);
   const enforcement = policyEnforcement(set, {
     policies,
     namespaceLabels: flags.namespaceLabels ? parseLabels(flags.namespaceLabels) : {},
+    serviceAccountIssuer: issuer,
   });
   const resources = managedResources(set);
   issues.push(...mistypedRoles(set, resources));
-  return { paths: flags.filename, set, resources, enforcement, issues };
+  return { paths: flags.filename, set, resources, enforcement, issues, serviceAccountIssuer: issuer };
+}
+
+/**
+ * The CLI has no cluster of its own: the issuer is --service-account-issuer, or discovered from
+ * --kubeconfig's API server. Neither: the serviceAccounts' credentials report IssuerUnknown.
+ */
+async function clusterIssuer(flags: Partial<PolicyFlags>): Promise<ClusterIssuer> {
+  if (flags.serviceAccountIssuer !== undefined) {
+    const problem = issuerProblem(flags.serviceAccountIssuer);
+    if (problem) throw new CliError(`--service-account-issuer: ${problem}`, "Usage");
+    return { url: flags.serviceAccountIssuer, source: "configuration" };
+  }
+  if (!flags.kubeconfig) {
+    return {
+      problem:
+        "the cluster's service-account issuer is unknown: give --service-account-issuer, or --kubeconfig to discover it",
+    };
+  }
+  let client: KubeClient;
+  try {
+    client = new KubeClient(loadKubeConfig({ kubeconfigPath: flags.kubeconfig }));
+  } catch (error) {
+    throw new CliError(`--kubeconfig: ${(error as Error).message}`, "Usage");
+  }
+  return resolveClusterIssuer(undefined, client);
 }
 
 /**

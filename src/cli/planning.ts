@@ -2,6 +2,7 @@
 // resource's planner run to its fixpoint against an Azure where each write succeeds, in repair
 // order, with the floor time ARM's buckets force on it.
 
+import type { ClusterIssuer } from "../api/workload-identity.js";
 import { plannerOf } from "../engine/kinds.js";
 import { type Observation, observeForPlan } from "../engine/observe-for-plan.js";
 import type { ObservedSubscription } from "../plan/observed.js";
@@ -24,6 +25,8 @@ export interface PlanningOptions {
   /** Unset: every tenant move is repaired (remediate). */
   allowTenantRepair?: (resource: ManagedResource) => boolean;
   state: StateStore;
+  /** The cluster's service-account issuer, for the serviceAccounts' federated credentials. */
+  serviceAccountIssuer?: ClusterIssuer;
 }
 
 export async function planSubscription(
@@ -51,6 +54,7 @@ export async function planSubscription(
     policy: options.decide,
     plannerOf,
     ...(options.allowTenantRepair ? { allowTenantRepair: options.allowTenantRepair } : {}),
+    ...(options.serviceAccountIssuer ? { serviceAccountIssuer: options.serviceAccountIssuer } : {}),
   };
   const observation = await observeForPlan(input, session.executor);
   const planned = { ...input, observed: observation.observed };

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { armIdKey } from "../api/arm-id.js";
 import { MICROSOFT_GRAPH_APP_ID } from "../api/schemas/common.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
+import type { ClusterIssuer } from "../api/workload-identity.js";
 import { evaluatePolicy, type PolicyDecision, type PolicyViolation } from "../plan/policy.js";
 import { PACKAGE_ROOT } from "../util/paths.js";
 import { CliError } from "./exit-codes.js";
@@ -17,6 +18,7 @@ export interface PolicyOptions {
   policies: readonly IdentityPolicy[];
   /** --namespace-labels: labels of every namespace that has no Namespace manifest. */
   namespaceLabels: Readonly<Record<string, string>>;
+  serviceAccountIssuer?: ClusterIssuer;
 }
 
 export interface PolicyEnforcement {
@@ -65,6 +67,7 @@ export function policyEnforcement(set: ManifestSet, options: PolicyOptions): Pol
           policies,
           customRoles: set.customRoles.filter((role) => (role.metadata.namespace ?? "default") === namespace),
           ...(appRoles ? { appRoles } : {}),
+          ...(options.serviceAccountIssuer ? { serviceAccountIssuer: options.serviceAccountIssuer } : {}),
         });
         cache.set(key, decision);
       }

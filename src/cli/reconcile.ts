@@ -2,9 +2,11 @@
 // fold, plan again: converge()), with custom roles first and then identities, many resources at
 // a time, retryable failures retried after their Retry-After or a backoff, and each status kept
 // in the state store before the writes it announces are sent.
+
 import { ConditionType, Reason } from "../api/conditions.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
+import type { ClusterIssuer } from "../api/workload-identity.js";
 import type { AzureError } from "../azure/errors.js";
 import type { ActionExecutor } from "../azure/executor.js";
 import { converge } from "../engine/converge.js";
@@ -50,6 +52,8 @@ export interface ReconcileOptions {
   allowTenantRepair: (resource: ManagedResource, decision: PolicyDecision) => boolean;
   /** The CustomRoles declared in a namespace (customRoleRef and custom role names resolve to them). */
   customRolesOf: (namespace: string) => readonly CustomRole[];
+  /** The cluster's service-account issuer, for the serviceAccounts' federated credentials. */
+  serviceAccountIssuer?: ClusterIssuer;
   /** Resources reconciled at once. */
   concurrency: number;
   /** Runs of converge() per resource while failures are retryable. */
@@ -114,6 +118,7 @@ export async function reconcileResource(
       policy: decision,
       customRoles: options.customRolesOf(namespace),
       allowTenantRepair: options.allowTenantRepair(resource, decision),
+      ...(options.serviceAccountIssuer ? { serviceAccountIssuer: options.serviceAccountIssuer } : {}),
     });
     let latest: unknown = status;
     const run = await converge<unknown>(

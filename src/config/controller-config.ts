@@ -30,6 +30,7 @@ export interface ControllerFlags {
   tenantRemediation?: string;
   leaderElectionNamespace?: string;
   leaderElectionId?: string;
+  serviceAccountIssuer?: string;
 }
 
 export type TenantRemediation = "Manual" | "Auto";
@@ -60,6 +61,11 @@ export interface ControllerConfig {
   leaderElection: { namespace: string; id: string };
   /** This replica's name (the pod's), for Events and the Lease holder. */
   podName: string;
+  /**
+   * The cluster's service-account issuer, when configured; absent: discovered from the API
+   * server at start (`/.well-known/openid-configuration`).
+   */
+  serviceAccountIssuer?: string;
 }
 
 export class ConfigError extends AzidError {
@@ -140,7 +146,20 @@ export function resolveControllerConfig(
       id: leaseName(flags.leaderElectionId ?? DEFAULTS.leaderElectionId),
     },
     podName: env.POD_NAME || env.HOSTNAME || hostname(),
+    ...issuerSetting(flags.serviceAccountIssuer ?? (env.AZID_SERVICE_ACCOUNT_ISSUER || undefined)),
   };
+}
+
+/** Azure takes only https issuers: a typo stops the start instead of every ServiceAccount's credential. */
+function issuerSetting(value: string | undefined): { serviceAccountIssuer?: string } {
+  if (value === undefined) return {};
+  if (!/^https:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/.test(value)) {
+    throw new ConfigError(
+      `--service-account-issuer (or AZID_SERVICE_ACCOUNT_ISSUER): ${JSON.stringify(value)} is not an https URL; ` +
+        "give the cluster's issuer exactly as its tokens carry it (kubectl get --raw /.well-known/openid-configuration)",
+    );
+  }
+  return { serviceAccountIssuer: value };
 }
 
 function readSandbox(path: string): SandboxConnection {

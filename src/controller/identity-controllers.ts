@@ -32,14 +32,15 @@ import type { Action, ActionKind } from "../plan/actions.js";
 import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import type { ReconcileContext, ReconcileResult } from "../queue/index.js";
-import type {
-  Caches,
-  ControllerDefinition,
-  ControllerRuntime,
-  IndexDefinition,
-  ObjectChange,
-  Reconciler,
-  SecondaryWatch,
+import {
+  type Caches,
+  type ControllerDefinition,
+  type ControllerRuntime,
+  type IndexDefinition,
+  issuerOf,
+  type ObjectChange,
+  type Reconciler,
+  type SecondaryWatch,
 } from "./reconciler.js";
 import { identityDependencies } from "./secondary-watches.js";
 import { isApplying } from "./tenant-migration-state.js";
@@ -262,6 +263,7 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
         namespaceLabels: caches.of(NAMESPACES).get("", namespace)?.metadata?.labels ?? {},
         policies: caches.of<IdentityPolicy & KubeObject>(IDENTITY_POLICIES).list(),
         customRoles: caches.of<CustomRole & KubeObject>(CUSTOM_ROLES).list(namespace),
+        ...issuerOf(runtime),
       },
       allowTenantRepair: (policy) => repairAllowed(runtime, managed, policy),
       permissions,

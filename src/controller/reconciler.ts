@@ -1,6 +1,7 @@
 // The contract between the manager and the controllers it runs (controller-runtime's, in
 // TypeScript): a controller names its kind and what else it watches, and gets the shared parts
 // (caches, status writer, events, Azure clients) to build its reconciler from.
+import type { ClusterIssuer } from "../api/workload-identity.js";
 import type { AzureClients, AzureEndpoints } from "../azure/clients.js";
 import type { CredentialProvider } from "../azure/credentials.js";
 import type { RateGate } from "../azure/rate-gate.js";
@@ -109,6 +110,11 @@ export interface RuntimeSettings {
   namespaces: readonly string[];
   /** --resync-period (0: off); how long shared reads (Key Vaults) may be served from memory. */
   resyncPeriodMs?: number;
+  /**
+   * The cluster's service-account issuer, resolved once before the workers start (configured,
+   * or discovered); absent until then and in runtimes that never resolve it.
+   */
+  serviceAccountIssuer?: ClusterIssuer;
 }
 
 /** What a controller's `setup` gets from the manager. */
@@ -129,4 +135,12 @@ export interface ControllerRuntime {
    * while Redis is away the key is kept and added once it is back.
    */
   enqueue(key: string): void;
+}
+
+/** The cluster's service-account issuer as resolved at start, for the policy and the planner. */
+export function issuerOf(runtime: Pick<ControllerRuntime, "settings">): {
+  serviceAccountIssuer?: ClusterIssuer;
+} {
+  const issuer = runtime.settings.serviceAccountIssuer;
+  return issuer ? { serviceAccountIssuer: issuer } : {};
 }

@@ -1,10 +1,11 @@
 import { CredentialProvider } from "../azure/credentials.js";
 import type { ControllerConfig } from "../config/controller-config.js";
 import { KubeClient, loadKubeConfig } from "../kube/client.js";
+import { resolveClusterIssuer } from "../kube/service-account-issuer.js";
 import type { Logger } from "../observability/logger.js";
 import { Metrics } from "../observability/metrics.js";
 import { Manager, type ManagerTuning } from "./manager.js";
-import type { ControllerDefinition } from "./reconciler.js";
+import type { ControllerDefinition, RuntimeSettings } from "./reconciler.js";
 import { type HealthServer, startHealthServer } from "./server.js";
 
 /**
@@ -45,16 +46,17 @@ export async function startControllerProcess(options: RunOptions): Promise<Contr
     tlsOptions: config.azure.endpoints.ca ? { ca: config.azure.endpoints.ca } : undefined,
   });
   const metrics = new Metrics();
+  const settings: RuntimeSettings = {
+    tenantRemediation: config.tenantRemediation,
+    namespaces: config.namespaces,
+    resyncPeriodMs: config.resyncPeriodMs,
+  };
   const manager = new Manager({
     client,
     redis: config.redis,
     redisPrefix: config.redisPrefix,
     controllers: options.controllers,
-    settings: {
-      tenantRemediation: config.tenantRemediation,
-      namespaces: config.namespaces,
-      resyncPeriodMs: config.resyncPeriodMs,
-    },
+    settings,
     concurrency: config.concurrency,
     resyncPeriodMs: config.resyncPeriodMs,
     leaderElection: { namespace: config.leaderElection.namespace, name: config.leaderElection.id },
@@ -86,9 +88,48 @@ export async function startControllerProcess(options: RunOptions): Promise<Contr
     })();
     return stopping;
   };
-  const started = manager.start().catch(async (error) => {
-    await stop();
-    throw error;
-  });
+  const started = resolveIssuer(config, client, settings, logger)
+    .then(() => manager.start())
+    .catch(async (error) => {
+      await stop();
+      throw error;
+    });
   return { manager, server, started, stop };
+}
+
+/**
+ * Once, before the workers start: the issuer the ServiceAccounts' federated credentials trust.
+ * A failed discovery is logged and reported by the identities that need it (IssuerUnknown).
+ */
+async function resolveIssuer(
+  config: ControllerConfig,
+  client: KubeClient,
+  settings: RuntimeSettings,
+  logger: Logger,
+): Promise<void> {
+  const issuer = await resolveClusterIssuer(config.serviceAccountIssuer, client);
+  settings.serviceAccountIssuer = issuer;
+  if (issuer.url !== undefined) {
+    const from =
+      issuer.source === "configuration"
+        ? "from --service-account-issuer (AZID_SERVICE_ACCOUNT_ISSUER)"
+        : "discovered from the API server's /.well-known/openid-configuration";
+    logger.info(
+      { issuer: issuer.url, source: issuer.source },
+      `service-account issuer ${issuer.url}, ${from}`,
+    );
+    // Entra fetches the issuer's discovery document from the internet: a cluster-internal one never validates.
+    if (/\.(svc|cluster\.local)(:\d+)?(\/|$)/.test(issuer.url)) {
+      logger.warn(
+        { issuer: issuer.url },
+        "the service-account issuer is cluster-internal: Entra cannot reach it, so tokens will not match the " +
+          "ServiceAccounts' federated credentials; enable the cluster's public OIDC issuer and set --service-account-issuer",
+      );
+    }
+  } else {
+    logger.warn(
+      { problem: issuer.problem },
+      "service-account issuer unknown: identities with serviceAccounts report IssuerUnknown; set --service-account-issuer",
+    );
+  }
 }

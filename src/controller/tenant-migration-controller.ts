@@ -34,7 +34,12 @@ import { planRemediation, type RemediationInput, toMigrationPlan } from "../plan
 import { customRoleDefinitionGuid } from "../plan/roles.js";
 import type { ReconcileResult } from "../queue/index.js";
 import { formatDuration, plural } from "../util/text.js";
-import type { ControllerDefinition, ControllerRuntime, Reconciler } from "./reconciler.js";
+import {
+  type ControllerDefinition,
+  type ControllerRuntime,
+  issuerOf,
+  type Reconciler,
+} from "./reconciler.js";
 import { isApproved, progressOf } from "./tenant-migration-state.js";
 
 const MIGRATIONS = TENANT_MIGRATIONS;
@@ -77,6 +82,7 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
         caches.of(NAMESPACES).get("", resource.metadata.namespace ?? "")?.metadata?.labels ?? {},
       policies: caches.of<IdentityPolicy & KubeObject>(POLICIES).list(),
       customRoles: caches.of<CustomRole & KubeObject>(CUSTOM_ROLES).list(resource.metadata.namespace),
+      ...issuerOf(runtime),
     });
 
   async function computePlan(
@@ -91,6 +97,7 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
       now: new Date().toISOString(),
       policy: decide,
       plannerOf,
+      ...issuerOf(runtime),
     };
     const observation = await observeForPlan(input, executor);
     const verdict = judgeAll(observation.failures.map((failure) => failure.error));

@@ -16,7 +16,7 @@ type StatusOf<R extends ManagedResource> = NonNullable<R["status"]>;
 export interface SyncDependencies {
   executor: ActionExecutor;
   cache: ObservationCache;
-  /** What the IdentityPolicies need besides the resource: namespace labels, policies, custom roles. */
+  /** What the IdentityPolicies need besides the resource: namespace labels, policies, custom roles, the cluster's issuer. */
   policyContext: PolicyContext;
   /**
    * Whether a tenant move of this resource may be repaired now: Auto mode, an approved
@@ -65,6 +65,9 @@ export async function syncResource<R extends ManagedResource>(
     customRoles: deps.policyContext.customRoles,
     allowTenantRepair:
       typeof deps.allowTenantRepair === "function" ? deps.allowTenantRepair(policy) : deps.allowTenantRepair,
+    ...(deps.policyContext.serviceAccountIssuer
+      ? { serviceAccountIssuer: deps.policyContext.serviceAccountIssuer }
+      : {}),
   };
   const plan = plannerOf(resource, context) as (
     observed: ObservedState,

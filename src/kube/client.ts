@@ -9,6 +9,7 @@ import {
   setHeaderOptions,
   VersionApi,
   Watch,
+  WellKnownApi,
 } from "@kubernetes/client-node";
 import { KubeConfigError, toKubeError } from "./errors.js";
 import { collectionPath, type KubeObject, NAMESPACES, type ResourceType } from "./resources.js";
@@ -125,6 +126,7 @@ export class KubeClient {
   readonly coordination: CoordinationV1Api;
   readonly events: EventsV1Api;
   private readonly versionApi: VersionApi;
+  private readonly wellKnown: WellKnownApi;
   private readonly watcher: Watch;
 
   constructor(readonly config: KubeConfig) {
@@ -134,6 +136,7 @@ export class KubeClient {
     this.coordination = pooled.makeApiClient(CoordinationV1Api);
     this.events = pooled.makeApiClient(EventsV1Api);
     this.versionApi = pooled.makeApiClient(VersionApi);
+    this.wellKnown = pooled.makeApiClient(WellKnownApi);
     this.watcher = new Watch(config);
   }
 
@@ -258,6 +261,20 @@ export class KubeClient {
   async version(): Promise<string> {
     const info = await this.versionApi.getCode();
     return info.gitVersion;
+  }
+
+  /**
+   * The API server's service-account issuer discovery document
+   * (`GET /.well-known/openid-configuration`, ServiceAccountIssuerDiscovery), as JSON.
+   */
+  async serviceAccountIssuerDiscovery(): Promise<unknown> {
+    try {
+      const body: unknown = await this.wellKnown.getServiceAccountIssuerOpenIDConfiguration();
+      return typeof body === "string" ? JSON.parse(body) : body;
+    } catch (error) {
+      if (error instanceof SyntaxError) throw error;
+      throw toKubeError(error, "get /.well-known/openid-configuration");
+    }
   }
 
   private coordinates(resource: ResourceType): { group: string; version: string; plural: string } {

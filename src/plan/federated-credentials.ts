@@ -1,11 +1,11 @@
-// The federated identity credentials of a user-assigned identity: each declared one put as
-// declared, those azid made and no longer declared removed, never one azid does not own, and
-// Azure's limits (one issuer and subject per identity, at most 20) reported before a write. Pure.
+// The federated identity credentials of a user-assigned identity: each desired one (declared,
+// or kept for a ServiceAccount: workload-credentials.ts) put as desired, those azid made and no
+// longer desired removed, never one azid does not own, and Azure's limits (one issuer and
+// subject per identity, at most 20) reported before a write. Pure.
 import { sameId } from "../api/arm-id.js";
 import { Reason } from "../api/conditions.js";
-import { DEFAULT_FEDERATED_AUDIENCE, MAX_FEDERATED_CREDENTIALS } from "../api/schemas/common.js";
+import { MAX_FEDERATED_CREDENTIALS } from "../api/schemas/common.js";
 import type {
-  FederatedCredentialSpec,
   FederatedCredentialStatus,
   UserAssignedIdentity,
 } from "../api/schemas/user-assigned-identity.js";
@@ -13,6 +13,7 @@ import * as build from "./build.js";
 import { type ItemOutcome, pending } from "./conditions.js";
 import type { ObservedFederatedCredential, ObservedIdentity } from "./observed.js";
 import type { PlanFrame, WriteGate } from "./skeleton.js";
+import type { DesiredCredential } from "./workload-credentials.js";
 
 export type CredentialOutcome = FederatedCredentialStatus & ItemOutcome;
 
@@ -21,8 +22,8 @@ export function planFederatedCredentials(
   identity: ObservedIdentity | null | undefined,
   observeOnly: boolean,
   gate: WriteGate,
+  declared: readonly DesiredCredential[],
 ): CredentialOutcome[] {
-  const declared = (frame.resource.spec.federatedCredentials ?? []) as FederatedCredentialSpec[];
   const previous = frame.prev.federatedCredentials ?? [];
   const ownedBefore = (name: string) => previous.find((p) => sameId(p.name, name))?.owned ?? false;
   const existing = identity ? frame.obs.federatedCredentials(identity.id) : undefined;
@@ -43,7 +44,7 @@ export function planFederatedCredentials(
       ...declared.map((fic) => ({
         name: fic.name,
         owned: ownedBefore(fic.name),
-        ...pending(why, identity ? Reason.Progressing : Reason.Waiting),
+        ...(fic.blocked ?? pending(why, identity ? Reason.Progressing : Reason.Waiting)),
       })),
       ...undeclared.map((p) => ({
         name: p.name,
@@ -88,8 +89,9 @@ export function planFederatedCredentials(
   );
   for (const fic of declared) {
     const current = existing.find((candidate) => sameId(candidate.name, fic.name));
-    const owned = current ? ownedBefore(fic.name) : true;
-    const outcome = declaredOutcome(scope, fic, current, others, declared.length);
+    const owned = current ? ownedBefore(fic.name) : !fic.blocked;
+    const outcome =
+      fic.blocked ?? declaredOutcome(scope, fic.name, fic.credential!, current, others, declared.length);
     outcomes.push({ name: fic.name, owned, ...outcome });
   }
   return outcomes;
@@ -106,12 +108,13 @@ interface Scope {
 /** One declared credential: refused by Azure's limits, as declared, drifted, or put. */
 function declaredOutcome(
   { frame, identityId, observeOnly, gate }: Scope,
-  fic: FederatedCredentialSpec,
+  name: string,
+  fic: NonNullable<DesiredCredential["credential"]>,
   current: ObservedFederatedCredential | undefined,
   others: readonly ObservedFederatedCredential[],
   declaredCount: number,
 ): ItemOutcome {
-  const audiences = fic.audiences ?? [DEFAULT_FEDERATED_AUDIENCE];
+  const { audiences } = fic;
   const clash = others.find((other) => other.issuer === fic.issuer && other.subject === fic.subject);
   if (clash) {
     return {
@@ -137,7 +140,7 @@ function declaredOutcome(
   const drift = current ? "differs" : "missing";
   if (observeOnly) return { state: "Drifted", reason: Reason.Drifted, message: drift };
   const action = build.putFederatedCredential(frame.owner, identityId, {
-    name: fic.name,
+    name,
     issuer: fic.issuer,
     subject: fic.subject,
     audiences,

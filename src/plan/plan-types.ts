@@ -2,6 +2,7 @@
 import type { Reason } from "../api/conditions.js";
 import type { ManagedResource } from "../api/managed-resource.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
+import type { ClusterIssuer } from "../api/workload-identity.js";
 import type { Action } from "./actions.js";
 import type { ObservedState } from "./observed.js";
 import type { PolicyDecision } from "./policy.js";
@@ -18,6 +19,8 @@ export interface PlanContext {
    * Auto mode, an Auto IdentityPolicy, or an approved TenantMigration. Otherwise it is reported.
    */
   allowTenantRepair: boolean;
+  /** The cluster's service-account issuer: the issuer of the ServiceAccounts' federated credentials. */
+  serviceAccountIssuer?: ClusterIssuer;
 }
 
 /** Something the controller should turn into a Kubernetes event. */

@@ -16,11 +16,22 @@ import type {
   ScopeRule,
 } from "../api/schemas/identity-policy.js";
 import type { KeyVaultAccessPolicySpec } from "../api/schemas/key-vault.js";
+import {
+  type ClusterIssuer,
+  sameIssuer,
+  subjectMatches,
+  subjectNamespace,
+} from "../api/workload-identity.js";
 import { keyVaultRefusal, vaultTenantRepairAllowed } from "./key-vault-policy.js";
 import type { ObservedRoleDefinition } from "./observed.js";
 import { didYouMean, type ResolvedRole, resolveRole, roleLabel, similarRoleNames } from "./roles.js";
 
-export type PolicyItemList = "roleAssignments" | "attachTo" | "graphAppRoles" | "keyVaultAccessPolicies";
+export type PolicyItemList =
+  | "roleAssignments"
+  | "attachTo"
+  | "graphAppRoles"
+  | "federatedCredentials"
+  | "keyVaultAccessPolicies";
 
 export interface PolicyViolation {
   /** The field refused, e.g. `spec.roleAssignments[1]`, or `spec` for the resource as a whole. */
@@ -52,6 +63,11 @@ export interface PolicyContext {
   roleDefinitions?: readonly ObservedRoleDefinition[];
   /** App roles of APIs by lowercase application id, to match values with ids. */
   appRoles?: Readonly<Record<string, ReadonlyArray<{ id: string; value?: string }>>>;
+  /**
+   * The cluster's service-account issuer, which federated credentials may trust for the
+   * resource's own namespace without a rule. Unknown: only policy rules allow an issuer.
+   */
+  serviceAccountIssuer?: ClusterIssuer;
 }
 
 export type GovernedResource = ManagedResource;
@@ -276,6 +292,59 @@ class Evaluation {
     }
   }
 
+  /**
+   * Whom a federated credential lets act as the identity. The cluster's own issuer: only
+   * ServiceAccounts of the resource's namespace, whatever a policy says (no namespace gains
+   * another's ServiceAccounts). Any other issuer: only subjects a selecting policy's rule for
+   * that issuer matches.
+   */
+  federatedCredential(credential: { issuer: string; subject: string }, index: number, namespace: string) {
+    const field = `spec.federatedCredentials[${index}]`;
+    const item = { list: "federatedCredentials" as const, index };
+    const { issuer, subject } = credential;
+    const cluster = this.context.serviceAccountIssuer;
+    if (cluster?.url !== undefined && sameIssuer(issuer, cluster.url)) {
+      const other = subjectNamespace(subject);
+      if (other === namespace) return;
+      this.refuse(
+        field,
+        "cluster issuer",
+        other === undefined
+          ? `the cluster's issuer ${cluster.url} only issues system:serviceaccount:${namespace}:NAME subjects to this namespace; ${subject} is not one`
+          : `${subject} is a ServiceAccount of namespace ${other}: the cluster's issuer is only trusted for ServiceAccounts of ${namespace} (declare the identity in ${other} instead)`,
+        item,
+      );
+      return;
+    }
+    const rules = this.selecting.flatMap((policy) =>
+      (policy.spec.federatedCredentials ?? [])
+        .filter((rule) => sameIssuer(rule.issuer, issuer))
+        .map((rule) => ({ policy, rule })),
+    );
+    if (rules.length === 0) {
+      const unknown =
+        cluster?.url === undefined
+          ? ` (the cluster's own issuer is unknown: ${cluster?.problem ?? "not resolved"})`
+          : ` (the cluster's issuer is ${cluster.url})`;
+      this.refuse(
+        field,
+        "default deny",
+        `no IdentityPolicy selecting this namespace allows the issuer ${issuer}${unknown}; an IdentityPolicy must list it in federatedCredentials`,
+        item,
+      );
+      return;
+    }
+    if (!rules.some(({ rule }) => rule.subjects.some((pattern) => subjectMatches(pattern, subject)))) {
+      const named = rules.map(({ policy }) => policyName(policy)).join(", ");
+      this.refuse(
+        field,
+        "default deny",
+        `subject ${subject} of issuer ${issuer} matches no subject pattern of ${named}`,
+        item,
+      );
+    }
+  }
+
   /** The declared app role by value and by id, when the catalog tells one from the other. */
   private appRoleNames(spec: GraphAppRoleSpec): Set<string> {
     const names = new Set([spec.appRole.toLowerCase()]);
@@ -334,6 +403,10 @@ function evaluateResource(resource: GovernedResource, evaluation: Evaluation) {
       const { spec } = resource;
       evaluation.location("spec.resourceGroup", spec.subscriptionId, spec.resourceGroup, "identities");
       evaluateGrants(spec, evaluation);
+      const namespace = resource.metadata.namespace ?? "default";
+      for (const [index, credential] of (spec.federatedCredentials ?? []).entries()) {
+        evaluation.federatedCredential(credential, index, namespace);
+      }
       for (const [index, target] of (spec.attachTo ?? []).entries()) {
         evaluation.attachTarget(
           target,

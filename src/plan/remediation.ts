@@ -12,6 +12,7 @@ import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { SystemAssignedIdentity } from "../api/schemas/system-assigned-identity.js";
 import type { MigrationPlan } from "../api/schemas/tenant-migration.js";
 import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
+import type { ClusterIssuer } from "../api/workload-identity.js";
 import {
   type Action,
   type ActionKind,
@@ -59,6 +60,8 @@ export interface RemediationInput {
   allowTenantRepair?: (resource: UserAssignedIdentity | SystemAssignedIdentity | CustomRole) => boolean;
   /** Each resource's planner: the engine's kind registry (plannerOf of src/engine/kinds.ts). */
   plannerOf: PlannerOf;
+  /** The cluster's service-account issuer: the ServiceAccounts' credentials are re-created with it. */
+  serviceAccountIssuer?: ClusterIssuer;
 }
 
 export interface RemediationPlan {
@@ -121,6 +124,7 @@ function planOf(resource: ManagedResource, input: RemediationInput) {
       (role) => (role.metadata.namespace ?? "default") === namespace,
     ),
     allowTenantRepair: input.allowTenantRepair?.(resource) ?? true,
+    ...(input.serviceAccountIssuer ? { serviceAccountIssuer: input.serviceAccountIssuer } : {}),
   });
 }
 

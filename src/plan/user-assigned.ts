@@ -28,6 +28,7 @@ import { planKeyVaultAccess, planKeyVaultRemoval } from "./key-vault-access.js";
 import type { ObservedIdentity, ObservedState } from "./observed.js";
 import type { PlanContext, PlanResult } from "./plan-types.js";
 import { PlanFrame, policyNotices, tenantMismatch, type WriteGate } from "./skeleton.js";
+import { desiredCredentials } from "./workload-credentials.js";
 
 type Status = UserAssignedIdentityStatus;
 /** An identity this resource made before a change of resource group or name, and what Azure has of it. */
@@ -199,7 +200,8 @@ class UserAssignedPlanner {
 
     const identityOutcome = planIdentityResource(frame, this.identityId, identity, observeOnly, gate);
     const identityComing = identityOutcome.state === "Pending";
-    const credentials = planFederatedCredentials(frame, identity, observeOnly, gate);
+    const desired = desiredCredentials(this.resource, this.context.serviceAccountIssuer, policy);
+    const credentials = planFederatedCredentials(frame, identity, observeOnly, gate, desired);
     const attachments = this.attachments.plan(identity, gate, identityComing);
     const declared: DeclaredGrants = {
       obs: frame.obs,

@@ -421,3 +421,43 @@ describe("the fields the policy reads", () => {
     }
   });
 });
+
+describe("federated credentials that trust the cluster's issuer", () => {
+  const ISSUER = "https://oidc.cluster.example.com";
+  const withIssuer = findObject(renderChart({ serviceAccountIssuer: ISSUER }), "ValidatingAdmissionPolicy");
+  const credential = (issuer: string, subject: string) =>
+    identity({ federatedCredentials: [{ name: "trust", issuer, subject }] });
+  const admitWith = (object: object) => admit(withIssuer, create(object));
+
+  test("another namespace's ServiceAccount, or a subject the issuer never issues, is refused", () => {
+    for (const [issuer, subject] of [
+      [ISSUER, "system:serviceaccount:kube-system:admin"],
+      [`${ISSUER}/`, "system:serviceaccount:team-b:app"],
+      [ISSUER, "system:serviceaccount:team-a"],
+      [ISSUER, "repo:org/app:ref:refs/heads/main"],
+    ] as const) {
+      const result = admitWith(credential(issuer, subject));
+      assert.equal(result.allowed, false, `${issuer} ${subject}`);
+      assert.match(
+        result.messages.join(" "),
+        new RegExp(
+          `trust the cluster service-account issuer for ${subject}: only ServiceAccounts of this namespace`,
+        ),
+      );
+    }
+  });
+
+  test("the own namespace's ServiceAccounts and other issuers pass (the IdentityPolicy judges those)", () => {
+    for (const [issuer, subject] of [
+      [ISSUER, "system:serviceaccount:team-a:app"],
+      ["https://token.actions.githubusercontent.com", "system:serviceaccount:team-b:app"],
+    ] as const) {
+      const result = admitWith(credential(issuer, subject));
+      assert.deepEqual(result.messages, [], `${issuer} ${subject}`);
+    }
+  });
+
+  test("without serviceAccountIssuer the chart cannot tell, and leaves it to the controller", () => {
+    assertAllowed(create(credential(ISSUER, "system:serviceaccount:kube-system:admin")));
+  });
+});

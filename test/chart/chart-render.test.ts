@@ -219,6 +219,8 @@ describe("the controller Deployment", () => {
     assert.equal(flag(objects, "tenant-remediation"), "Auto");
     assert.equal(flag(objects, "metrics-addr"), ":8080");
     assert.equal(flag(objects, "redis-prefix"), "azid");
+    assert.equal(flag(objects, "service-account-issuer"), "https://oidc.prod-aks.example.com/3f0c2a7e/");
+    assert.equal(flag(renderChart(), "service-account-issuer"), undefined, "discovered by default");
     assert.equal(env(objects).get("AZID_REDIS_URL")?.value, "redis://redis.azid-system:6379/0");
     assert.equal(findObject(objects, "PodDisruptionBudget").spec.minAvailable, 2);
     assert.equal(findObject(objects, "PodDisruptionBudget").spec.maxUnavailable, undefined);

@@ -63,6 +63,7 @@ export const VALUE_SETS: Record<string, object> = {
   },
   "HA replicas with workload identity and per-subscription credentials": {
     replicaCount: 3,
+    serviceAccountIssuer: "https://oidc.prod-aks.example.com/3f0c2a7e/",
     podDisruptionBudget: { minAvailable: 2 },
     controller: { namespaces: ["team-a", "team-b"], concurrency: 8, tenantRemediation: "Auto" },
     azure: {

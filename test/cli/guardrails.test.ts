@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { serviceAccountCredentialName } from "../../src/api/workload-identity.js";
 import { type CliSandbox, startCliSandbox } from "./support.js";
 import { createGroup, createVm, GRAPH_APP_ID, LOCATION, RG, rgId, userAssigned, vmId } from "./world.js";
 
@@ -18,9 +19,23 @@ function policy(sub: string) {
       roles: [{ roles: ["Reader"], scopes: [{ scope: rgId(sub) }] }],
       attachTargets: [{ scope: rgId(sub) }],
       graphAppRoles: [{ resourceAppId: GRAPH_APP_ID, appRoles: ["User.Read.All"] }],
+      // world.ts's credentials trust this issuer for team-a's ServiceAccounts.
+      federatedCredentials: [
+        { issuer: "https://oidc.example.com/issuer", subjects: ["system:serviceaccount:team-a:*"] },
+      ],
     },
   };
 }
+
+const CLUSTER_ISSUER = "https://oidc.cluster.example.com";
+/** A UserAssignedIdentity of team-a whose one federated credential trusts this issuer and subject. */
+const trusting = (sub: string, name: string, issuer: string, subject: string) => {
+  const m = userAssigned(sub, name);
+  m.spec.federatedCredentials = [
+    { name: "trust", issuer, subject, audiences: ["api://AzureADTokenExchange"] },
+  ];
+  return m;
+};
 
 const namespace = (name: string, labels: Record<string, string>) => ({
   apiVersion: "v1",
@@ -55,10 +70,24 @@ describe("guardrails in validate / plan / apply", () => {
       "--policy",
       policies,
       ...(command === "validate" ? [] : ["--sandbox", s.sandboxFile]),
+      "--service-account-issuer",
+      CLUSTER_ISSUER,
       ...extra,
     ]);
 
   const refusals: Array<[string, () => unknown[]]> = [
+    [
+      "a federated credential trusting a foreign issuer",
+      () => [trusting(s.sub, "foreign-issuer", "https://token.actions.githubusercontent.com", "repo:o/r")],
+    ],
+    [
+      "a federated credential trusting another namespace's ServiceAccount",
+      () => [trusting(s.sub, "other-namespace", CLUSTER_ISSUER, "system:serviceaccount:kube-system:admin")],
+    ],
+    [
+      "a federated credential whose subject is outside the policy's patterns",
+      () => [trusting(s.sub, "outside-pattern", "https://oidc.example.com/issuer", "repo:org/app")],
+    ],
     [
       "a privileged role (Owner)",
       () => {
@@ -160,6 +189,38 @@ describe("guardrails in validate / plan / apply", () => {
     assert.match(valid.stdout, /allowed by IdentityPolicy\/team-a/);
     const applied = await run("apply", file, ["--namespace-labels", "team=a"]);
     assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+  });
+
+  test("serviceAccounts[] gets its credential with the issuer given by --service-account-issuer", async () => {
+    const m = userAssigned(s.sub, "wired");
+    m.spec.federatedCredentials = [];
+    (m.spec as Record<string, unknown>).serviceAccounts = [{ name: "app" }];
+    const file = s.writeManifests("wired.yaml", [m]);
+    const applied = await run("apply", file, ["--namespace-labels", "team=a"]);
+    assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+    const identity = `${rgId(s.sub)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/wired`;
+    const listed = await s.f.request(
+      "GET",
+      `${identity}/federatedIdentityCredentials?api-version=2024-11-30`,
+    );
+    assert.deepEqual(
+      listed.body.value.map(
+        (c: { name: string; properties: { issuer: string; subject: string; audiences: string[] } }) => [
+          c.name,
+          c.properties.issuer,
+          c.properties.subject,
+          c.properties.audiences,
+        ],
+      ),
+      [
+        [
+          serviceAccountCredentialName("app"),
+          CLUSTER_ISSUER,
+          "system:serviceaccount:team-a:app",
+          ["api://AzureADTokenExchange"],
+        ],
+      ],
+    );
   });
 
   test("without any policy the CLI says it enforces none", async () => {

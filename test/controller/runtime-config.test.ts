@@ -45,6 +45,28 @@ describe("controller configuration", () => {
       assert.throws(() => parseDuration(bad), /not a duration/);
   });
 
+  test("the service-account issuer: flag over env, absent means discovery, not https refused", () => {
+    const base = { redisUrl: "redis://127.0.0.1:6379" };
+    assert.equal(resolveControllerConfig(base, {}).serviceAccountIssuer, undefined);
+    const env = { AZID_SERVICE_ACCOUNT_ISSUER: "https://oidc.env.example.com" };
+    assert.equal(resolveControllerConfig(base, env).serviceAccountIssuer, "https://oidc.env.example.com");
+    assert.equal(
+      resolveControllerConfig({ ...base, serviceAccountIssuer: "https://oidc.flag.example.com/x" }, env)
+        .serviceAccountIssuer,
+      "https://oidc.flag.example.com/x",
+    );
+    for (const bad of ["http://oidc.example.com", "oidc.example.com", "https://a b"]) {
+      assert.throws(
+        () => resolveControllerConfig({ ...base, serviceAccountIssuer: bad }, {}),
+        (error: Error) =>
+          error instanceof ConfigError &&
+          /--service-account-issuer .*is not an https URL.*\/.well-known\/openid-configuration/.test(
+            error.message,
+          ),
+      );
+    }
+  });
+
   test("defaults: loopback metrics, every namespace, Manual remediation, 10 minute resync", () => {
     const config = resolveControllerConfig({ redisUrl: "redis://127.0.0.1:6379" }, {});
     assert.equal(config.metricsAddr, "127.0.0.1:8080");

@@ -6,6 +6,8 @@ import type { Stack } from "./stack.js";
 
 export const NS = "team-a";
 export const GRAPH = "00000003-0000-0000-c000-000000000000";
+/** The issuer of the explicit federated credentials the tests declare (not the cluster's own). */
+export const TEST_ISSUER = "https://oidc.example.com/issuer";
 
 export const rg = (stack: Stack, group = "app-rg") =>
   `/subscriptions/${stack.subscriptionId}/resourceGroups/${group}`;
@@ -34,6 +36,8 @@ export function teamNamespace(stack: Stack, name = NS) {
         attachTargets: [{ scope: `/subscriptions/${stack.subscriptionId}`, match: "Under" }],
         graphAppRoles: [{ resourceAppId: GRAPH, appRoles: ["User.Read.All"] }],
         allowCustomRoles: true,
+        // The tests' explicit credentials trust this (foreign) issuer for the team's ServiceAccounts.
+        federatedCredentials: [{ issuer: TEST_ISSUER, subjects: [`system:serviceaccount:${name}:*`] }],
       },
     },
   ];

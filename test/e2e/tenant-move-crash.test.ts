@@ -65,8 +65,8 @@ describe("tenant move repaired through 5 SIGKILLs of the controller", () => {
     console.log(`kill points seed: ${seed} (TENANT_MOVE_SEED=${seed} replays them)`);
     const draw = random(seed);
     stack.arm.arm.resetStats();
-    // Kill points as ARM writes into the repair (474 planned), between 2% and 85% of the way.
-    const points = Array.from({ length: 5 }, () => Math.round(474 * (0.02 + 0.83 * draw()))).sort(
+    // Kill points as ARM writes into the repair (489 planned), between 2% and 85% of the way.
+    const points = Array.from({ length: 5 }, () => Math.round(489 * (0.02 + 0.83 * draw()))).sort(
       (a, b) => a - b,
     );
     await stack.must([
@@ -118,7 +118,7 @@ describe("tenant move repaired through 5 SIGKILLs of the controller", () => {
     assert.equal(count("DELETE"), 60, JSON.stringify(calls));
     assert.equal(count("PUT"), 60, JSON.stringify(calls));
     console.log(
-      `ARM calls during the repair: ${JSON.stringify(stack.arm.arm.stats().requests)} (474 writes planned)`,
+      `ARM calls during the repair: ${JSON.stringify(stack.arm.arm.stats().requests)} (489 writes planned)`,
     );
   });
 });

@@ -174,11 +174,11 @@ describe("tenant move in Manual mode: 100 resources, a TenantMigration approved"
       PatchResourceIdentity: 152, // 46 attachments detached and attached again, 30 system identities off and on
       DeleteIdentity: 60,
       CreateIdentity: 60,
-      PutFederatedCredential: 60,
+      PutFederatedCredential: 75, // 60 declared, 15 for serviceAccounts[] (every fourth identity)
       PutRoleAssignment: 135,
       GrantAppRole: 7,
     });
-    assert.equal(plan.total, 474);
+    assert.equal(plan.total, 489);
     assert.deepEqual(plan.actions.map(describeAction).sort(), expectedRepair(stack, world));
     const steps = plan.actions.map(repairStep);
     assert.deepEqual(
@@ -236,7 +236,7 @@ describe("tenant move in Manual mode: 100 resources, a TenantMigration approved"
     for (const entry of done.status.progress) {
       assert.equal(entry.done, entry.total, entry.kind);
     }
-    assert.equal(done.status.report.actionsDone, 474);
+    assert.equal(done.status.report.actionsDone, 489);
     assert.equal(done.status.report.actionsFailed, 0);
     assert.deepEqual(done.status.failures ?? [], []);
 

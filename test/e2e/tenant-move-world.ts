@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { serviceAccountCredentialName } from "../../src/api/workload-identity.js";
 import {
   type Declared,
   declaredPrincipals,
@@ -76,6 +77,8 @@ export function buildWorld(stack: Stack, size: WorldSize, namespace = "estate"):
           ? [{ customRoleRef: { name: `orders-reader-${pad(i % size.customRoles)}` }, scope: group }]
           : []),
       ],
+      // Every fourth identity is used by a ServiceAccount: azid keeps its credential (the cluster's issuer).
+      ...(i % 4 === 1 ? { serviceAccounts: [{ name: `app-${pad(i)}` }] } : {}),
       federatedCredentials: Array.from({ length: i % 3 }, (_, c) => ({
         name: `cluster-1-${c}`,
         issuer: ISSUER,
@@ -142,6 +145,7 @@ export function namespaceAndPolicy(stack: Stack, world: World, tenantMoveRemedia
         attachTargets: [{ scope: sub, match: "Under" }],
         graphAppRoles: [{ resourceAppId: GRAPH, appRoles: ["User.Read.All"] }],
         allowCustomRoles: true,
+        federatedCredentials: [{ issuer: ISSUER, subjects: [`system:serviceaccount:${world.namespace}:*`] }],
         ...(tenantMoveRemediation ? { tenantMoveRemediation } : {}),
       },
     },
@@ -157,6 +161,15 @@ export async function provision(
   await createResourceGroup(stack);
   for (const name of world.vms) await createVm(stack, name);
   await stack.apply(...namespaceAndPolicy(stack, world, tenantMoveRemediation));
+  // The ServiceAccounts the identities name in serviceAccounts[].
+  const accounts = (world.userAssigned as Array<{ spec: { serviceAccounts?: Array<{ name: string }> } }>)
+    .flatMap((identity) => identity.spec.serviceAccounts ?? [])
+    .map((account) => ({
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: account.name, namespace: world.namespace },
+    }));
+  if (accounts.length > 0) await stack.apply(...accounts);
 }
 
 /** All 100 resources, applied the way a GitOps sync does. */
@@ -297,6 +310,8 @@ export async function declaredNow(stack: Stack, world: World): Promise<Declared>
     customRoles: of("CustomRole"),
     userAssigned: of("UserAssignedIdentity"),
     systemAssigned: of("SystemAssignedIdentity"),
+    // The controller discovers this issuer from the API server; serviceAccounts[] credentials carry it.
+    serviceAccountIssuer: stack.kube.serviceAccountIssuer,
   };
 }
 
@@ -372,6 +387,11 @@ export function expectedRepair(stack: Stack, world: World): string[] {
     for (const fic of identity.spec.federatedCredentials)
       lines.push(
         `PutFederatedCredential ${ref(identity)} write ${id}/federatedIdentityCredentials/${fic.name}`,
+      );
+    // The ServiceAccounts' credentials are re-created too, under the same deterministic name.
+    for (const account of identity.spec.serviceAccounts ?? [])
+      lines.push(
+        `PutFederatedCredential ${ref(identity)} write ${id}/federatedIdentityCredentials/${serviceAccountCredentialName(account.name)}`,
       );
     for (const target of identity.spec.attachTo)
       lines.push(`PatchResourceIdentity ${ref(identity)} attach ${target}`);

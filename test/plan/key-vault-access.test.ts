@@ -7,6 +7,7 @@ import type { IdentityPolicy } from "../../src/api/schemas/identity-policy.js";
 import type { UserAssignedIdentity } from "../../src/api/schemas/user-assigned-identity.js";
 import { renderHtmlReport } from "../../src/cli/html-report.js";
 import { formatPlanSummary, planReport } from "../../src/cli/remediation-report.js";
+import { plannerOf } from "../../src/engine/kinds.js";
 import type { UpdateVaultAccessPolicy } from "../../src/plan/actions.js";
 import { applyResult } from "../../src/plan/apply-result.js";
 import { emptyObserved } from "../../src/plan/observed.js";
@@ -347,6 +348,7 @@ describe("Key Vault tenant repair after a move", () => {
       declared: { userAssigned: [resource], systemAssigned: [], customRoles: [] },
       observed,
       now: "2026-11-27T10:00:00Z",
+      plannerOf,
       policy: () => ({ ...ALLOWED, vaultTenantRepair: [armIdKey(vault)] }),
     });
     for (let round = 0; round < 20; round++) {

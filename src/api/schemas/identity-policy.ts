@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { PATTERNS } from "../patterns.js";
 import {
   API_VERSION,
   GraphAppRoleSpec,
@@ -141,6 +142,27 @@ export const KeyVaultRule = obj(
 export type KeyVaultRule = Static<typeof KeyVaultRule>;
 
 // ---- end of Key Vault access policies ----
+export const FederatedCredentialRule = obj(
+  {
+    issuer: str(
+      "An issuer (https URL) the selected namespaces' identities may trust besides the cluster's own, " +
+        "e.g. https://token.actions.githubusercontent.com.",
+      { pattern: PATTERNS.httpsUrl, maxLength: 600 },
+    ),
+    subjects: set(
+      str(
+        "A subject pattern: * stands for any run of characters (colons and slashes too), everything " +
+          "else matches itself, e.g. repo:my-org/my-repo:ref:refs/heads/main or repo:my-org/*.",
+        { minLength: 1, maxLength: 600 },
+      ),
+      "Subjects of this issuer that may be trusted; a credential whose subject matches none is refused.",
+      { minItems: 1, maxItems: 100 },
+    ),
+  },
+  "Tokens of a foreign issuer (another cluster, a CI system) that identities of the selected namespaces " +
+    "may trust through federated credentials.",
+);
+export type FederatedCredentialRule = Static<typeof FederatedCredentialRule>;
 
 export const DenyRule = obj(
   {
@@ -195,6 +217,17 @@ export const IdentityPolicySpec = obj(
       map(GraphAppRoleRule, ["resourceAppId"], "Graph app roles the selected namespaces may grant.", {
         maxItems: 20,
       }),
+    ),
+    federatedCredentials: Optional(
+      map(
+        FederatedCredentialRule,
+        ["issuer"],
+        "Foreign issuers and subjects the selected namespaces' federated credentials may trust. Without a " +
+          "rule only the cluster's own service-account issuer is trusted, and only for ServiceAccounts of " +
+          "the identity's own namespace; a ServiceAccount of another namespace is never trusted through the " +
+          "cluster's issuer, whatever a policy says.",
+        { maxItems: 50 },
+      ),
     ),
     allowCustomRoles: Optional(
       bool("Whether the selected namespaces may define CustomRoles (in their allowed subscriptions).", {

@@ -131,7 +131,21 @@ export const UserAssignedIdentitySpec = obj(
     managementPolicy: Optional(ManagementPolicy),
   },
   "The desired state of a user-assigned managed identity.",
+  {
+    "x-kubernetes-validations": [
+      cel(
+        "(has(self.federatedCredentials) ? size(self.federatedCredentials) : 0) + (has(self.serviceAccounts) ? size(self.serviceAccounts) : 0) <= 20",
+        "federatedCredentials and serviceAccounts (one federated credential each) may hold at most 20 " +
+          "federated credentials together, Azure's limit per identity: remove some",
+        (self: UserAssignedIdentitySpecShape) =>
+          (self.federatedCredentials?.length ?? 0) + (self.serviceAccounts?.length ?? 0) <=
+          MAX_FEDERATED_CREDENTIALS,
+        { fieldPath: ".serviceAccounts" },
+      ),
+    ],
+  },
 );
+type UserAssignedIdentitySpecShape = { federatedCredentials?: unknown[]; serviceAccounts?: unknown[] };
 export type UserAssignedIdentitySpec = Static<typeof UserAssignedIdentitySpec>;
 
 export const FederatedCredentialStatus = obj(

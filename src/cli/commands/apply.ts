@@ -56,7 +56,7 @@ export function registerApplyCommand(program: Command): void {
 }
 
 async function apply(flags: Flags, context: CommandContext): Promise<ExitCode> {
-  const inputs = loadInputs(flags);
+  const inputs = await loadInputs(flags);
   requireAcceptable(inputs, context);
   const session = openAzureSession(azureFlagsOf(flags), context.logger);
   if (process.stdin.isTTY && !flags.autoApprove && context.output === "text") {
@@ -81,6 +81,7 @@ async function apply(flags: Flags, context: CommandContext): Promise<ExitCode> {
       executor: session.executor,
       state,
       decide: inputs.enforcement.decide,
+      serviceAccountIssuer: inputs.serviceAccountIssuer,
       // A tenant move is repaired here only where a policy asks for it; otherwise `azid remediate`.
       allowTenantRepair: (_resource, decision) =>
         inputs.enforcement.enforced && decision.tenantMoveRemediation === "Auto",

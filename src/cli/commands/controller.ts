@@ -87,6 +87,11 @@ export function registerControllerCommand(program: Command, options: ControllerC
       "namespace of the leader election Lease (default: the pod's)",
     )
     .option("--leader-election-id <name>", "name of the leader election Lease (default azid)")
+    .option(
+      "--service-account-issuer <url>",
+      "the cluster's service-account issuer, the issuer of the ServiceAccounts' federated credentials " +
+        "(env AZID_SERVICE_ACCOUNT_ISSUER; default: discovered from the API server's /.well-known/openid-configuration)",
+    )
     .action(async (flags: ControllerFlags) => {
       await runControllerCommand(flags, options);
     });

@@ -68,6 +68,7 @@ export async function makePlanView(
       plans.push(
         await planSubscription(session, subscription, resources, {
           decide: inputs.enforcement.decide,
+          serviceAccountIssuer: inputs.serviceAccountIssuer,
           // What apply would do: repair a tenant move only where a policy asks for it.
           allowTenantRepair: (resource) =>
             inputs.enforcement.enforced &&
@@ -126,7 +127,7 @@ export function formatPlanView(view: PlanView, declared: number): string {
 }
 
 async function plan(flags: Flags, context: CommandContext): Promise<ExitCode> {
-  const inputs = loadInputs(flags);
+  const inputs = await loadInputs(flags);
   requireAcceptable(inputs, context);
   const session = openAzureSession(azureFlagsOf(flags), context.logger);
   const view = await makePlanView(inputs, session, flags);

@@ -55,7 +55,7 @@ export function registerPreflightCommand(program: Command): void {
 }
 
 async function preflight(flags: Flags, context: CommandContext): Promise<ExitCode> {
-  const inputs = loadInputs(flags);
+  const inputs = await loadInputs(flags);
   requireAcceptable(inputs, context);
   const session = openAzureSession(azureFlagsOf(flags), context.logger);
   const requirements = requirementsOf(inputs.resources);

@@ -95,7 +95,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
     );
   }
   const subscriptionId = flags.subscription.toLowerCase();
-  const inputs = loadInputs(flags);
+  const inputs = await loadInputs(flags);
   requireAcceptable(inputs, context);
   const resources = inputs.resources.filter((r) => subscriptionOfResource(r) === subscriptionId);
   if (resources.length === 0) {
@@ -108,6 +108,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
   try {
     const planned = await planSubscription(session, subscription, resources, {
       decide: inputs.enforcement.decide,
+      serviceAccountIssuer: inputs.serviceAccountIssuer,
       state,
     });
     const failures = planned.observation.failures;
@@ -157,6 +158,7 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
       executor: session.executor,
       state,
       decide: inputs.enforcement.decide,
+      serviceAccountIssuer: inputs.serviceAccountIssuer,
       allowTenantRepair: () => true,
       customRolesOf: (namespace) =>
         inputs.set.customRoles.filter((role) => role.metadata.namespace === namespace),

@@ -29,7 +29,7 @@ export function registerValidateCommand(program: Command): void {
 }
 
 async function validate(flags: Flags, context: CommandContext): Promise<ExitCode> {
-  const inputs = loadInputs(flags);
+  const inputs = await loadInputs(flags);
   const refused = inputs.issues.length === 0 ? refusals(inputs) : [];
   const code = inputs.issues.length > 0 ? EXIT.invalid : refused.length > 0 ? EXIT.refused : EXIT.ok;
   const counts = countByKind([

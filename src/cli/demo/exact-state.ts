@@ -4,11 +4,17 @@
 // principals. Principal ids come from the resources' statuses, so after a tenant move this also
 // says that the new principals are the ones in use everywhere. Pure: the estate is read elsewhere
 // (the demo reads it with the product's inventory, the tests with plain ARM requests).
+
 import { armIdKey, roleDefinitionGuid, userAssignedIdentityId } from "../../api/arm-id.js";
 import { DEFAULT_FEDERATED_AUDIENCE, MICROSOFT_GRAPH_APP_ID } from "../../api/schemas/common.js";
 import type { CustomRole } from "../../api/schemas/custom-role.js";
 import type { SystemAssignedIdentity } from "../../api/schemas/system-assigned-identity.js";
 import type { UserAssignedIdentity } from "../../api/schemas/user-assigned-identity.js";
+import {
+  serviceAccountCredentialName,
+  serviceAccountSubject,
+  WORKLOAD_IDENTITY_AUDIENCE,
+} from "../../api/workload-identity.js";
 import type {
   ObservedAppRoleAssignment,
   ObservedFederatedCredential,
@@ -39,6 +45,8 @@ export interface Declared {
   userAssigned: readonly UserAssignedIdentity[];
   systemAssigned: readonly SystemAssignedIdentity[];
   customRoles: readonly CustomRole[];
+  /** The cluster's service-account issuer: each spec.serviceAccounts[] entry wants a credential of it. */
+  serviceAccountIssuer?: string;
 }
 
 /** The principals whose Graph app roles a reader must read: every declared identity's. */
@@ -125,6 +133,19 @@ function identityDifferences(
     const want = (identity.spec.federatedCredentials ?? []).map((c) =>
       credentialKey({ ...c, audiences: c.audiences ?? [DEFAULT_FEDERATED_AUDIENCE] }),
     );
+    if (declared.serviceAccountIssuer !== undefined) {
+      const namespace = identity.metadata.namespace ?? "default";
+      for (const account of identity.spec.serviceAccounts ?? []) {
+        want.push(
+          credentialKey({
+            name: serviceAccountCredentialName(account.name),
+            issuer: declared.serviceAccountIssuer,
+            subject: serviceAccountSubject(namespace, account.name),
+            audiences: [WORKLOAD_IDENTITY_AUDIENCE],
+          }),
+        );
+      }
+    }
     const have = (estate.credentials[key] ?? []).map(credentialKey);
     found.push(...multisetDifferences(`${ref(identity)}: federated credential`, want, have));
   }

@@ -42,6 +42,8 @@ export function sampleNamespaceAndPolicy(subscriptionId: string): KubeObject[] {
         attachTargets: [{ scope: groupId(subscriptionId), match: "Under" }],
         graphAppRoles: [{ resourceAppId: MICROSOFT_GRAPH_APP_ID, appRoles: ["User.Read.All"] }],
         allowCustomRoles: true,
+        // The production AKS cluster's issuer, trusted for this team's ServiceAccounts only.
+        federatedCredentials: [{ issuer: ISSUER, subjects: [`system:serviceaccount:${SAMPLE_NAMESPACE}:*`] }],
       },
     },
   ];
