@@ -3,7 +3,7 @@
 // the finalizer while Azure may still need cleaning, sync with Azure (policy, plan, act), write
 // the status, record the notices as events, let the object go once Azure is clean, and hand
 // the error policy's verdict to the queue.
-import { ConditionType, MigrationCondition, Reason } from "../api/conditions.js";
+import { ConditionType, getCondition, MigrationCondition, Reason, transition } from "../api/conditions.js";
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
@@ -43,6 +43,7 @@ import type {
 } from "./reconciler.js";
 import { identityDependencies } from "./secondary-watches.js";
 import { isApplying } from "./tenant-migration-state.js";
+import { type WiredIdentity, wireWorkloads } from "./workload-wiring.js";
 
 /** The kinds reconciled against Azure, with their objects' type. */
 type ManagedKind = Kind<ManagedResource & KubeObject>;
@@ -277,6 +278,9 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
         note: notice.message,
       });
     }
+    if (!deleting && resource !== CUSTOM_ROLES) {
+      await wire(current as unknown as WiredIdentity, outcome.status as WiredStatus, ctx);
+    }
     const judgement = judgeSync({
       verdict: outcome.verdict,
       writes: outcome.writes,
@@ -304,6 +308,52 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
       });
     }
     return { next: judgement.next, deleted: false };
+  }
+
+  /**
+   * The Kubernetes side, after Azure's: the identity's ServiceAccounts, exports and restarts, with
+   * the WorkloadsWired condition, which Ready requires, added to the status the sync decided.
+   */
+  async function wire(current: WiredIdentity, status: WiredStatus, ctx: ReconcileContext): Promise<void> {
+    const conditions = status.conditions ?? [];
+    const azureReady = conditions.some(
+      (condition) => condition.type === ConditionType.Ready && condition.status === "True",
+    );
+    const wiring = await wireWorkloads(
+      current,
+      {
+        clientId: status.clientId,
+        principalId: status.principalId,
+        tenantId: status.tenantId,
+        resourceId: status.resourceId,
+      },
+      azureReady,
+      { kube: runtime.kube, caches, events: runtime.events, metrics: runtime.metrics },
+    );
+    if (wiring.writes > 0) ctx.logger.debug({ writes: wiring.writes }, "wired workloads");
+    const previous = (current.status as WiredStatus | undefined)?.conditions;
+    const stamp = { now: new Date(), generation: current.metadata?.generation };
+    const decided = conditions.filter((condition) => condition.type !== ConditionType.WorkloadsWired);
+    decided.push(transition(getCondition(previous, ConditionType.WorkloadsWired), wiring.condition, stamp));
+    if (azureReady && wiring.condition.status === "False") {
+      // Azure is as declared, but the workloads using the identity do not have what they need.
+      const index = decided.findIndex((condition) => condition.type === ConditionType.Ready);
+      decided[index] = transition(
+        getCondition(previous, ConditionType.Ready),
+        {
+          type: ConditionType.Ready,
+          status: "False",
+          reason: wiring.condition.reason,
+          message: wiring.condition.message,
+        },
+        stamp,
+      );
+    }
+    status.conditions = decided;
+    if (wiring.serviceAccounts) status.serviceAccounts = wiring.serviceAccounts;
+    else delete status.serviceAccounts;
+    if (wiring.exports) status.exports = wiring.exports;
+    else delete status.exports;
   }
 
   return async (request, ctx) => {
@@ -341,6 +391,17 @@ function repairAllowed(
         (resource.kind === "CustomRole" ||
           conditionIsTrue(migration.status?.conditions, MigrationCondition.CustomRolesRestored)),
     );
+}
+
+/** The part of an identity's status the wiring reads and writes. */
+interface WiredStatus {
+  conditions?: Condition[];
+  clientId?: string;
+  principalId?: string;
+  tenantId?: string;
+  resourceId?: string;
+  serviceAccounts?: unknown[];
+  exports?: unknown[];
 }
 
 function conditionIsTrue(conditions: readonly Condition[] | undefined, type: string): boolean {

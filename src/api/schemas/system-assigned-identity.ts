@@ -13,7 +13,7 @@ import {
 } from "./common.js";
 import { bool, immutable, int, list, Optional, obj, str } from "./helpers.js";
 import { KeyVaultAccessPolicies } from "./key-vault.js";
-import { Exports } from "./workload-wiring.js";
+import { Exports, wiringStatusFields } from "./workload-wiring.js";
 
 export const SystemAssignedIdentitySpec = obj(
   {
@@ -47,6 +47,7 @@ export const SystemAssignedIdentityStatus = obj(
     ),
     roleAssignments: Optional(list(RoleAssignmentStatus, "One entry per declared or owned role assignment.")),
     graphAppRoles: Optional(list(GraphAppRoleStatus, "One entry per declared or owned Graph app role.")),
+    exports: wiringStatusFields.exports,
   },
   "The observed state of a system-assigned managed identity.",
 );
