@@ -283,3 +283,67 @@ export function wiringCondition(
     message: `${notReady.length} of ${count} not wired${worst.entry.message ? `: ${worst.entry.message}` : ""}`,
   };
 }
+
+/** What the migration and the reports read of an identity for its wiring. */
+export interface WiredIdentityView {
+  kind: string;
+  metadata: { namespace?: string; name: string };
+  spec: {
+    serviceAccounts?: readonly ServiceAccountSpec[];
+    exports?: Exports;
+  };
+  status?: {
+    principalId?: string;
+    clientId?: string;
+    serviceAccounts?: readonly ServiceAccountStatus[];
+  };
+}
+
+export interface WiringStepView {
+  resource: string;
+  action: "AnnotateServiceAccount" | "WriteExport" | "RestartWorkloads";
+  target: string;
+}
+
+/** The cluster changes a repair makes for these identities (the TenantMigration plan lists them). */
+export function wiringSteps(identities: readonly WiredIdentityView[]): WiringStepView[] {
+  return identities.flatMap((identity) => {
+    const resource = `${identity.kind}/${identity.metadata.namespace ?? ""}/${identity.metadata.name}`;
+    const accounts = identity.kind === "UserAssignedIdentity" ? (identity.spec.serviceAccounts ?? []) : [];
+    return [
+      ...accounts.flatMap((account) => [
+        { resource, action: "AnnotateServiceAccount" as const, target: `ServiceAccount/${account.name}` },
+        ...(account.restartWorkloads === false
+          ? []
+          : [{ resource, action: "RestartWorkloads" as const, target: `ServiceAccount/${account.name}` }]),
+      ]),
+      ...(identity.spec.exports?.configMap
+        ? [
+            {
+              resource,
+              action: "WriteExport" as const,
+              target: `ConfigMap/${identity.spec.exports.configMap.name}`,
+            },
+          ]
+        : []),
+      ...(identity.spec.exports?.secret
+        ? [
+            {
+              resource,
+              action: "WriteExport" as const,
+              target: `Secret/${identity.spec.exports.secret.name}`,
+            },
+          ]
+        : []),
+    ];
+  });
+}
+
+/** The workloads restarted for the identity's current client id, as `Kind/name`. */
+export function restartedFor(identity: WiredIdentityView): string[] {
+  const clientId = identity.status?.clientId;
+  if (!clientId) return [];
+  return (identity.status?.serviceAccounts ?? [])
+    .filter((account) => account.restartedFor === clientId)
+    .flatMap((account) => account.restarted ?? []);
+}
