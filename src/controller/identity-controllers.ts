@@ -16,18 +16,23 @@ import { judgeSync } from "../engine/error-policy.js";
 import { ObservationCache } from "../engine/observation-cache.js";
 import { PermissionGuard } from "../engine/permission-guard.js";
 import { syncResource } from "../engine/resource-sync.js";
+import { type WiredIdentity, wireWorkloads } from "../engine/workload-wiring.js";
 import { AZID_FINALIZER, isBeingDeleted, withFinalizer } from "../kube/finalizers.js";
 import {
+  CONFIG_MAPS,
   CUSTOM_ROLES,
   IDENTITY_POLICIES,
   type Kind,
   type KubeObject,
   keyOf,
   NAMESPACES,
+  SECRETS,
+  SERVICE_ACCOUNTS,
   SYSTEM_ASSIGNED_IDENTITIES,
   TENANT_MIGRATIONS,
   USER_ASSIGNED_IDENTITIES,
 } from "../kube/resources.js";
+import { WorkloadObjects } from "../kube/workload-objects.js";
 import type { ActionKind } from "../plan/actions.js";
 import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
@@ -43,7 +48,6 @@ import type {
 } from "./reconciler.js";
 import { identityDependencies } from "./secondary-watches.js";
 import { isApplying } from "./tenant-migration-state.js";
-import { type WiredIdentity, wireWorkloads } from "./workload-wiring.js";
 
 /** The kinds reconciled against Azure, with their objects' type. */
 type ManagedKind = Kind<ManagedResource & KubeObject>;
@@ -327,12 +331,21 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
         tenantId: status.tenantId,
         resourceId: status.resourceId,
       },
-      azureReady,
-      { kube: runtime.kube, caches, events: runtime.events, metrics: runtime.metrics },
+      new WorkloadObjects(runtime.kube, {
+        serviceAccounts: caches.of(SERVICE_ACCOUNTS),
+        configMaps: caches.of(CONFIG_MAPS),
+        secrets: caches.of(SECRETS),
+      }),
+      {
+        event: (type, reason, action, note) =>
+          runtime.events.record({ regarding: current as unknown as KubeObject, type, reason, action, note }),
+        wrote: (kind, outcome) => runtime.metrics.kubeWrites.inc({ kind, outcome }),
+      },
+      { azureReady },
     );
     if (wiring.writes > 0) ctx.logger.debug({ writes: wiring.writes }, "wired workloads");
     const previous = (current.status as WiredStatus | undefined)?.conditions;
-    const stamp = { now: new Date(), generation: current.metadata?.generation };
+    const stamp = { now: new Date(), generation: (current as unknown as KubeObject).metadata?.generation };
     const decided = conditions.filter((condition) => condition.type !== ConditionType.WorkloadsWired);
     decided.push(transition(getCondition(previous, ConditionType.WorkloadsWired), wiring.condition, stamp));
     if (azureReady && wiring.condition.status === "False") {
