@@ -18,6 +18,8 @@ export interface ClusterWiring {
   wired?: { status: string; reason: string; message: string };
   /** Events the wiring would record on the identity (ClientIdChanged, WorkloadsRestarted, ...). */
   notes: string[];
+  /** With a cluster: the workloads restarted for the new client id (Kind/name). */
+  restarted: string[];
 }
 
 /** A cluster where every ServiceAccount exists bare and no export exists yet: everything is needed. */
@@ -77,6 +79,9 @@ export async function wireCluster(
           }
         : {}),
       notes,
+      restarted: (wiring.serviceAccounts ?? []).flatMap((account) =>
+        account.restartedFor === status.clientId ? (account.restarted ?? []) : [],
+      ),
     });
   }
   return results;

@@ -9,6 +9,7 @@ import { ARM_BUCKETS } from "../plan/limits.js";
 import type { ObservedState } from "../plan/observed.js";
 import { type RemediationPlan, targetOf } from "../plan/remediation.js";
 import { formatDuration, plural } from "../util/text.js";
+import { type ClusterWiring, formatClusterWiring } from "./cluster-wiring.js";
 import type { ManagedResource } from "./manifests.js";
 import type { ResourceOutcome } from "./reconcile.js";
 import type { RequestTotals, TimelinePoint } from "./request-log.js";
@@ -77,6 +78,10 @@ export interface RemediationReport {
   repairStartSecond?: number;
   /** Documented refill per second of each class (ARM seconds, like the timeline). */
   limitsPerSecond: Record<LimitClass, number>;
+  /** What the repair changed in the cluster for the identities' workloads (or would, without --kubeconfig). */
+  clusterWiring?: ClusterWiring[];
+  /** Whether clusterWiring was applied (--kubeconfig) or is what a cluster needs. */
+  clusterApplied?: boolean;
 }
 
 export function planReport(
@@ -201,6 +206,13 @@ export function formatPlanSummary(report: RemediationReport): string {
 }
 
 export function formatReport(report: RemediationReport): string {
+  const wiring = report.clusterWiring?.length
+    ? `\n${formatClusterWiring(report.clusterWiring, report.clusterApplied ?? false)}`
+    : "";
+  return formatResourcesAndTotals(report) + wiring;
+}
+
+function formatResourcesAndTotals(report: RemediationReport): string {
   const lines = report.resources.map((r) => {
     const done = Object.entries(r.done)
       .map(([kind, n]) => `${KIND_LABEL[kind as ActionKind] ?? kind} ${n}`)
