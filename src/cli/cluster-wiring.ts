@@ -28,6 +28,7 @@ const NO_CLUSTER: WiringPort = {
   clientIdManagers: async () => [],
   exportObject: async () => undefined,
   applyServiceAccount: async () => undefined,
+  unwireServiceAccount: async () => undefined,
   applyExport: async () => undefined,
   listWorkloads: async () => [],
   patchWorkload: async () => undefined,
@@ -100,6 +101,8 @@ export function formatClusterWiring(wirings: readonly ClusterWiring[], applied: 
       if (action.kind === "ApplyServiceAccount") {
         const values = Object.entries(action.annotations).map(([key, value]) => `${key}=${value}`);
         lines.push(`    ServiceAccount ${namespace}/${action.name}: ${values.join(" ")}`);
+      } else if (action.kind === "UnwireServiceAccount") {
+        lines.push(`    ServiceAccount ${namespace}/${action.name}: remove azid's annotations`);
       } else if (action.kind === "ApplyExport") {
         const values = Object.entries(action.data).map(([key, value]) => `${key}=${value}`);
         lines.push(`    ${action.target} ${namespace}/${action.name}: ${values.join(" ")}`);

@@ -210,9 +210,11 @@ function clusterSection(report: RemediationReport): string {
         .map((action) =>
           action.kind === "ApplyServiceAccount"
             ? `ServiceAccount ${html(action.name)}: client id ${id(action.annotations["azure.workload.identity/client-id"])}`
-            : action.kind === "ApplyExport"
-              ? `${html(action.target)} ${html(action.name)}`
-              : `restart the workloads of ServiceAccount ${html(action.serviceAccount)}`,
+            : action.kind === "UnwireServiceAccount"
+              ? `ServiceAccount ${html(action.name)}: annotations removed`
+              : action.kind === "ApplyExport"
+                ? `${html(action.target)} ${html(action.name)}`
+                : `restart the workloads of ServiceAccount ${html(action.serviceAccount)}`,
         )
         .join("<br>");
       const restarted = wiring.restarted.map((name) => html(name)).join("<br>") || "-";

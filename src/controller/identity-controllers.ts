@@ -32,7 +32,7 @@ import {
   TENANT_MIGRATIONS,
   USER_ASSIGNED_IDENTITIES,
 } from "../kube/resources.js";
-import { WorkloadObjects } from "../kube/workload-objects.js";
+import { ownWiringWrites, WorkloadObjects } from "../kube/workload-objects.js";
 import type { ActionKind } from "../plan/actions.js";
 import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
@@ -331,11 +331,15 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
         tenantId: status.tenantId,
         resourceId: status.resourceId,
       },
-      new WorkloadObjects(runtime.kube, {
-        serviceAccounts: caches.of(SERVICE_ACCOUNTS),
-        configMaps: caches.of(CONFIG_MAPS),
-        secrets: caches.of(SECRETS),
-      }),
+      new WorkloadObjects(
+        runtime.kube,
+        {
+          serviceAccounts: caches.of(SERVICE_ACCOUNTS),
+          configMaps: caches.of(CONFIG_MAPS),
+          secrets: caches.of(SECRETS),
+        },
+        ownWiringWrites,
+      ),
       {
         event: (type, reason, action, note) =>
           runtime.events.record({ regarding: current as unknown as KubeObject, type, reason, action, note }),

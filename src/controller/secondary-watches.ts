@@ -17,6 +17,7 @@ import {
   SERVICE_ACCOUNTS,
 } from "../kube/resources.js";
 import { sameJson } from "../kube/status.js";
+import { ownWiringWrites, wiringFingerprint } from "../kube/workload-objects.js";
 import { selectsNamespace } from "../plan/policy.js";
 import { customRoleDefinitionGuid } from "../plan/roles.js";
 import type { Caches, IndexDefinition, ObjectChange, SecondaryWatch } from "./reconciler.js";
@@ -174,6 +175,9 @@ export function wiringWatch(identities: ResourceType, resource: ResourceType): S
         if (same) return [];
       }
       const value = `${resource.kind}/${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
+      // The event of this process's own write: the identity that made it knows already.
+      if (before && after && ownWiringWrites.consume(value, wiringFingerprint(resource.kind, after)))
+        return [];
       return keysOf(identities, caches.of(identities).byIndex(WIRING_REFERENCES, value));
     },
   };

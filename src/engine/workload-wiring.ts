@@ -46,6 +46,8 @@ export interface WiringPort {
     namespace: string,
     name: string,
   ): Promise<{ data: Record<string, string>; owners: string[] } | undefined>;
+  /** Server-side apply of nothing under azid's field manager: the annotations it owned are removed. */
+  unwireServiceAccount(namespace: string, name: string): Promise<void>;
   /** Server-side apply of the two annotations under azid's field manager (forced). */
   applyServiceAccount(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
   /**
@@ -114,7 +116,12 @@ export async function wireWorkloads(
   const previous = identity.status?.serviceAccounts;
 
   const serviceAccounts = new Map<string, ObservedServiceAccount | undefined>();
-  for (const { name } of declared) {
+  // The declared ones, and those azid wired before and may have to unwire.
+  const names = new Set([
+    ...declared.map((account) => account.name),
+    ...(previous ?? []).filter((entry) => entry.clientId).map((entry) => entry.name),
+  ]);
+  for (const name of names) {
     const annotations = await port.serviceAccount(namespace, name);
     if (!annotations) {
       serviceAccounts.set(name, undefined);
@@ -190,17 +197,19 @@ export async function wireWorkloads(
       reporter.event("Warning", "WiringFailed", action.kind, (error as Error).message);
     }
   }
-  // Items whose actions all succeeded are wired now.
+  // Items whose actions all succeeded are wired now; those unwired are gone.
+  let accounts = plan.serviceAccounts;
   if (!options.dryRun) {
     for (const [key, item] of [...saItems, ...exportItems]) {
       if (failed.has(key) || item.entry.state !== "Pending" || item.reason !== Reason.Progressing) continue;
       setItem(item, "Ready", Reason.Reconciled);
     }
+    accounts = accounts.filter((item) => item.entry.state !== "Removing" || failed.has(item.entry.name));
   }
   return {
-    serviceAccounts: declared.length > 0 ? plan.serviceAccounts.map((item) => item.entry) : undefined,
+    serviceAccounts: accounts.length > 0 ? accounts.map((item) => item.entry) : undefined,
     exports: plan.exports.length > 0 ? plan.exports.map((item) => item.entry) : undefined,
-    condition: wiringCondition([...plan.serviceAccounts, ...plan.exports]),
+    condition: wiringCondition([...accounts, ...plan.exports]),
     writes,
     planned: plan.actions,
   };
@@ -214,12 +223,12 @@ export function ownerKey(identity: WiredIdentity): string {
 type AnyItem = WiringItem<{ state: string; message?: string }>;
 
 function serviceAccountOf(action: Exclude<WiringAction, { kind: "ApplyExport" }>): string {
-  return action.kind === "ApplyServiceAccount" ? action.name : action.serviceAccount;
+  return action.kind === "RestartWorkloads" ? action.serviceAccount : action.name;
 }
 
 function kindOf(action: WiringAction): string {
   if (action.kind === "ApplyExport") return action.target;
-  return action.kind === "ApplyServiceAccount" ? "ServiceAccount" : "Workload";
+  return action.kind === "RestartWorkloads" ? "Workload" : "ServiceAccount";
 }
 
 function setItem(
@@ -264,6 +273,17 @@ async function send(
           `ServiceAccount ${action.name}: client id ${action.from} -> ${action.annotations[CLIENT_ID_ANNOTATION]}`,
         );
       }
+      return 1;
+    }
+    case "UnwireServiceAccount": {
+      await port.unwireServiceAccount(namespace, action.name);
+      reporter.wrote("ServiceAccount", "ok");
+      reporter.event(
+        "Normal",
+        "ServiceAccountUnwired",
+        "UnwireServiceAccount",
+        `ServiceAccount ${action.name} is no longer in spec.serviceAccounts: azid removed its client-id and tenant-id annotations`,
+      );
       return 1;
     }
     case "RestartWorkloads": {

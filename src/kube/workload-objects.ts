@@ -18,8 +18,51 @@ import type { CacheReader } from "./store.js";
 /** On an export: the `Kind/namespace/name` of the identity that writes it. */
 export const OWNER_ANNOTATION = "azid.dev/owner";
 const CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id";
+const TENANT_ID_ANNOTATION = "azure.workload.identity/tenant-id";
 
 type ExportKind = "ConfigMap" | "Secret";
+
+/**
+ * The writes this process just made to ServiceAccounts and exports, so that the watch event each
+ * one causes does not reconcile the identity that made it again (client-go's controller
+ * "expectations"): without it every write cost a second reconcile, and its ARM reads. Keyed
+ * `Kind/namespace/name`, with a fingerprint of what was written; an event that shows exactly that
+ * consumes the entry. Bounded: a write whose event never comes is forgotten.
+ */
+export class OwnWrites {
+  private readonly expected = new Map<string, string>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  expect(key: string, fingerprint: string): void {
+    if (this.expected.size >= this.maxEntries) this.expected.clear();
+    this.expected.set(key, fingerprint);
+  }
+
+  /** True when the object shows the write this process made (then forgotten). */
+  consume(key: string, fingerprint: string): boolean {
+    if (this.expected.get(key) !== fingerprint) return false;
+    this.expected.delete(key);
+    return true;
+  }
+}
+
+/** The process's own writes of the wiring (one controller process, one set of informers). */
+export const ownWiringWrites = new OwnWrites();
+
+/** What a write of the wiring is recognised by in the object a watch event carries. */
+export function wiringFingerprint(kind: string, object: KubeObject): string {
+  if (kind === "ServiceAccount") {
+    const annotations = object.metadata?.annotations ?? {};
+    return `${annotations[CLIENT_ID_ANNOTATION] ?? ""}|${annotations[TENANT_ID_ANNOTATION] ?? ""}`;
+  }
+  const data = (object as { data?: Record<string, string> }).data ?? {};
+  return JSON.stringify(
+    Object.keys(data)
+      .sort()
+      .map((key) => [key, data[key]]),
+  );
+}
 
 export interface WorkloadObjectCaches {
   serviceAccounts: CacheReader;
@@ -47,6 +90,7 @@ export class WorkloadObjects {
   constructor(
     private readonly client: KubeClient,
     private readonly caches?: WorkloadObjectCaches,
+    private readonly own?: OwnWrites,
   ) {}
 
   async serviceAccount(namespace: string, name: string): Promise<Record<string, string> | undefined> {
@@ -98,6 +142,17 @@ export class WorkloadObjects {
     return { data, owners };
   }
 
+  async unwireServiceAccount(namespace: string, name: string): Promise<void> {
+    const written = await this.client.apply(
+      SERVICE_ACCOUNTS,
+      namespace,
+      name,
+      { metadata: {} },
+      { force: false },
+    );
+    this.own?.expect(`ServiceAccount/${namespace}/${name}`, wiringFingerprint("ServiceAccount", written));
+  }
+
   async applyServiceAccount(
     namespace: string,
     name: string,
@@ -120,7 +175,7 @@ export class WorkloadObjects {
     owner: Owner,
   ): Promise<void> {
     const { key, ...reference } = owner;
-    await this.client.apply(
+    const written = await this.client.apply(
       kind === "ConfigMap" ? CONFIG_MAPS : SECRETS,
       namespace,
       name,
@@ -143,6 +198,7 @@ export class WorkloadObjects {
       } as Omit<KubeObject, "apiVersion" | "kind">,
       { force: true },
     );
+    this.own?.expect(`${kind}/${namespace}/${name}`, wiringFingerprint(kind, written));
   }
 
   /** Listed in the namespace when a client id changed: workloads are never cached. */

@@ -70,6 +70,8 @@ export type WiringAction =
       /** Whether the workloads using it are to be restarted for this change. */
       restartOwed: boolean;
     }
+  /** A ServiceAccount no longer in spec.serviceAccounts: azid gives up the two annotations it owned. */
+  | { kind: "UnwireServiceAccount"; name: string }
   | { kind: "ApplyExport"; target: ExportKind; name: string; data: Record<string, string> }
   | { kind: "RestartWorkloads"; serviceAccount: string; from: string; to: string };
 
@@ -93,6 +95,17 @@ export function planWiring(input: WiringInput): WiringPlan {
     actions.push(...planned.actions);
     return planned.item;
   });
+  for (const earlier of input.previous ?? []) {
+    if (input.serviceAccounts.some((declared) => declared.name === earlier.name)) continue;
+    const annotations = input.observed.serviceAccounts.get(earlier.name)?.annotations;
+    // Only what azid set, and only while it is still there: its pods keep working until they restart.
+    if (!earlier.clientId || annotations?.[CLIENT_ID_ANNOTATION] !== earlier.clientId) continue;
+    actions.push({ kind: "UnwireServiceAccount", name: earlier.name });
+    serviceAccounts.push({
+      entry: { name: earlier.name, state: "Removing", clientId: earlier.clientId },
+      reason: Reason.Progressing,
+    });
+  }
   const exports: WiringItem<ExportStatus>[] = [];
   for (const target of ["ConfigMap", "Secret"] as const) {
     const declared = target === "ConfigMap" ? input.exports?.configMap : input.exports?.secret;
@@ -270,7 +283,7 @@ export function wiringCondition(
       message: "no ServiceAccounts or exports declared",
     };
   }
-  const notReady = items.filter((item) => item.entry.state !== "Ready");
+  const notReady = items.filter((item) => item.entry.state !== "Ready" && item.entry.state !== "Removing");
   const count = plural(items.length, "ServiceAccount or export", "ServiceAccounts and exports");
   if (notReady.length === 0)
     return { type, status: "True", reason: Reason.Reconciled, message: `${count} wired` };

@@ -225,4 +225,33 @@ describe("workload wiring through kubectl and azid controller", () => {
     assert.equal((await annotationsOf("app-sa"))[CLIENT_ID], old);
     assert.equal(await generationOf("web"), 2);
   });
+
+  test("a ServiceAccount dropped from the spec loses azid's annotations, and only it", async () => {
+    await stack.must([
+      "patch",
+      "uai",
+      "app-id",
+      "-n",
+      NS,
+      "--type",
+      "merge",
+      "-p",
+      '{"spec":{"serviceAccounts":[{"name":"app-sa"}]}}',
+    ]);
+    await eventually(async () => {
+      const annotations = await annotationsOf("late-sa");
+      assert.equal(annotations[CLIENT_ID], undefined, JSON.stringify(annotations));
+      assert.equal(annotations[TENANT_ID], undefined);
+    }, 30_000);
+    const object = await stack.get<AzidObject>("uai", "app-id", NS);
+    assert.deepEqual(
+      object?.status?.serviceAccounts?.map((entry: { name: string }) => entry.name),
+      ["app-sa"],
+    );
+    assert.equal(
+      (await annotationsOf("app-sa"))[CLIENT_ID],
+      first.status?.clientId,
+      "the other manager's value stays",
+    );
+  });
 });

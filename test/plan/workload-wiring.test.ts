@@ -113,6 +113,25 @@ describe("planWiring: ServiceAccounts", () => {
     assert.match(condition.message, /field manager argocd/);
   });
 
+  test("dropped from spec.serviceAccounts: azid's annotations removed, only if it set the value there", () => {
+    const plan = planWiring(
+      input({
+        serviceAccounts: [],
+        accounts: { old: wired(NEW), moved: wired(OLD) },
+        previous: [
+          { name: "old", state: "Ready", clientId: NEW },
+          { name: "moved", state: "Ready", clientId: NEW },
+        ],
+      }),
+    );
+    assert.deepEqual(plan.actions, [{ kind: "UnwireServiceAccount", name: "old" }]);
+    assert.equal(
+      wiringCondition(plan.serviceAccounts).status,
+      "True",
+      "an item being removed is not a failure",
+    );
+  });
+
   test("no client id yet: waits", () => {
     const plan = planWiring(input({ ids: {} }));
     assert.deepEqual(plan.actions, []);
