@@ -9,7 +9,11 @@ import { PACKAGE_ROOT } from "../src/util/paths.js";
 const BENCHMARKS: Record<string, string[]> = {
   remediation: ["remediation_vs_floor", "remediation_429_ratio", "remediation_vs_sequential"],
   "remediation-keyvault": ["remediation_keyvault_vs_floor", "remediation_keyvault_429_ratio"],
-  "steady-state": ["steady_state_writes_per_identity", "steady_state_reads_per_identity"],
+  "steady-state": [
+    "steady_state_writes_per_identity",
+    "steady_state_kube_writes_per_identity",
+    "steady_state_reads_per_identity",
+  ],
   reaction: ["reaction_p50_ms", "reaction_p99_ms"],
   scale: ["rss_mb_10k", "cold_start_vs_floor"],
   queue: ["noop_reconciles_per_s_1", "noop_reconciles_per_s_3"],

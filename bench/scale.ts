@@ -3,7 +3,10 @@
 // TIME_SCALE times faster than Azure. A cold `azid controller` process lists, watches and caches
 // them all and creates every identity. Printed: the time from the process's start to all Ready as
 // a ratio to the floor ARM's buckets force on the calls needed (one read to find each identity
-// missing, one creation each), and the controller's resident memory once all are Ready.
+// missing, one creation each), and the controller's resident memory once all are Ready. Each
+// identity names a ServiceAccount that a workload-identity Deployment runs as, in a cluster that
+// also holds as many unrelated Deployments (issue 13: watching ServiceAccounts and workloads must
+// not make memory grow with the cluster; SCALE_WIRING=0 leaves them out).
 //
 //   npm run bench -- scale     (SCALE_IDENTITIES, SCALE_TIME_SCALE to resize)
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,6 +18,7 @@ import { floorOf } from "../src/plan/limits.js";
 import { Stack } from "../test/e2e/stack.js";
 import {
   createObjects,
+  createWorkloads,
   GROUP,
   groupId,
   identityManifests,
@@ -30,6 +34,7 @@ const TIME_SCALE = Number(process.env.SCALE_TIME_SCALE ?? 40);
 const NAMESPACE = "scale";
 const SETTLE_MS = 20_000;
 const HEAP_LIMIT_MB = Number(process.env.SCALE_HEAP_LIMIT_MB ?? 256);
+const WIRING = process.env.SCALE_WIRING !== "0";
 
 /** A process's resident memory now and at its peak (MB), from /proc (Linux). */
 function memoryOf(pid: number): { rss: number; peak: number } {
@@ -53,6 +58,19 @@ try {
     credentials: 0,
     identitiesPerVm: 0,
   });
+  if (WIRING) {
+    // Each identity's ServiceAccount (spec.serviceAccounts) and its Deployment, then the rest of
+    // the cluster: Deployments that have nothing to do with azid.
+    for (const manifest of manifests) manifest.spec.serviceAccounts = [{ name: manifest.metadata.name }];
+    const names = manifests.map((manifest) => manifest.metadata.name);
+    await createWorkloads(stack, NAMESPACE, names);
+    await createWorkloads(
+      stack,
+      NAMESPACE,
+      names.map((name) => `unrelated-${name}`),
+      { serviceAccounts: false },
+    );
+  }
   await createObjects(stack, manifests);
 
   // The calls a cold start cannot do without: a read that finds each identity missing, its creation.
@@ -103,6 +121,11 @@ try {
     /controller="userassignedidentity"/,
   );
   note("scale_identities", IDENTITIES);
+  note(
+    "scale_wiring",
+    WIRING ? `${IDENTITIES} ServiceAccounts and Deployments, ${IDENTITIES} unrelated Deployments` : "none",
+  );
+  note("scale_kube_writes", counter(metrics, "azid_kube_writes_total"));
   note("scale_time_scale", TIME_SCALE);
   note("scale_controller_max_old_space_mb", HEAP_LIMIT_MB);
   note("scale_floor_seconds_azure", floor.byClass.map((c) => `${c.class}=${c.floorSeconds}`).join(", "));

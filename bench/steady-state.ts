@@ -4,13 +4,16 @@
 // assignments are read with one list per identity whatever their number) are
 // made Ready by the controller with throttling off; then, with ARM's documented throttling on, the
 // controller resyncs them ROUNDS times and every ARM call is counted: writes and reads per identity
-// per resync (goal: 0 writes, at most 3 + 1 per attachment reads).
+// per resync (goal: 0 writes, at most 3 + 1 per attachment reads). Each identity also names a
+// ServiceAccount (with a workload-identity Deployment) and exports its ids to a ConfigMap: the
+// Kubernetes writes of that wiring per identity per resync are counted too (goal: 0).
 //
 //   npm run bench -- steady-state     (STEADY_IDENTITIES, STEADY_ROUNDS to resize)
 import { Stack } from "../test/e2e/stack.js";
 import {
   createAzureEstate,
   createObjects,
+  createWorkloads,
   identityManifests,
   namespaceObjects,
   vmCount,
@@ -35,10 +38,17 @@ try {
     grants: 1,
     credentials: 1,
     identitiesPerVm: 1,
+    wiring: true,
   };
   await createAzureEstate(stack, vmCount(shape));
   await stack.apply(...namespaceObjects(stack, NAMESPACE));
-  await createObjects(stack, identityManifests(stack, shape));
+  const manifests = identityManifests(stack, shape);
+  await createWorkloads(
+    stack,
+    NAMESPACE,
+    manifests.map((manifest) => manifest.metadata.name),
+  );
+  await createObjects(stack, manifests);
   const started = Date.now();
   const controller = await stack.startController({ resyncPeriod: RESYNC, concurrency: 16, logLevel: "warn" });
   await waitAllReady(stack, NAMESPACE, IDENTITIES, { timeoutMs: 20 * 60_000, what: "the estate" });
@@ -54,6 +64,8 @@ try {
       "controller_runtime_reconcile_total",
       /controller="userassignedidentity"/,
     );
+  const kubeWrites = async () => counter(await controller.metrics(), "azid_kube_writes_total");
+  const kubeWritesBefore = await kubeWrites();
   const before = await reconciles();
   const resyncing = Date.now();
   while ((await reconciles()) < before + ROUNDS * IDENTITIES) {
@@ -81,6 +93,10 @@ try {
       .join(", "),
   );
   figure("steady_state_writes_per_identity", writes / rounds / IDENTITIES);
+  figure(
+    "steady_state_kube_writes_per_identity",
+    ((await kubeWrites()) - kubeWritesBefore) / rounds / IDENTITIES,
+  );
   figure("steady_state_reads_per_identity", stats.requests.read / rounds / IDENTITIES);
 } finally {
   await stack.close();

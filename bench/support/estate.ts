@@ -23,6 +23,8 @@ export interface EstateShape {
   identitiesPerVm: number;
   /** Name prefix of the identities. */
   prefix?: string;
+  /** Each identity names a ServiceAccount of its own name and exports its ids to a ConfigMap. */
+  wiring?: boolean;
 }
 
 export const groupId = (subscriptionId: string) => `/subscriptions/${subscriptionId}/resourceGroups/${GROUP}`;
@@ -76,6 +78,8 @@ export interface UaiManifest {
     attachTo: string[];
     /** Set by bench/support/vaults.ts. */
     keyVaultAccessPolicies?: Array<{ vaultId: string; permissions: { secrets?: string[] } }>;
+    serviceAccounts?: Array<{ name: string }>;
+    exports?: { configMap: { name: string } };
   };
 }
 
@@ -110,8 +114,59 @@ export function identityManifests(stack: Stack, shape: EstateShape): UaiManifest
               ]
             : [],
         attachTo: vm ? [vm] : [],
+        ...(shape.wiring
+          ? { serviceAccounts: [{ name }], exports: { configMap: { name: `${name}-ids` } } }
+          : {}),
       },
     };
+  });
+}
+
+/**
+ * What a team runs beside its identities: per name a ServiceAccount and a Deployment whose pods use
+ * workload identity through it (`serviceAccounts` false: an unrelated Deployment only).
+ */
+export async function createWorkloads(
+  stack: Stack,
+  namespace: string,
+  names: readonly string[],
+  options: { serviceAccounts: boolean; concurrency?: number } = { serviceAccounts: true },
+): Promise<void> {
+  const post = async (path: string, body: object) => {
+    const res = await fetch(`${stack.kube.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`create ${path}: ${res.status} ${await res.text()}`);
+  };
+  await pool(names, options.concurrency ?? 16, async (name) => {
+    if (options.serviceAccounts) {
+      await post(`/api/v1/namespaces/${namespace}/serviceaccounts`, {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name },
+      });
+    }
+    const labels = {
+      app: name,
+      ...(options.serviceAccounts ? { "azure.workload.identity/use": "true" } : {}),
+    };
+    await post(`/apis/apps/v1/namespaces/${namespace}/deployments`, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels },
+          spec: {
+            ...(options.serviceAccounts ? { serviceAccountName: name } : {}),
+            containers: [{ name: "app", image: "registry.example.com/app:1" }],
+          },
+        },
+      },
+    });
   });
 }
 

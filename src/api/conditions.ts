@@ -24,6 +24,12 @@ export const ConditionType = {
   TenantMismatch: "TenantMismatch",
   /** True when an IdentityPolicy refuses part of the spec; nothing is written to Azure then. */
   PolicyViolation: "PolicyViolation",
+  /**
+   * The identity's namespace has what its workloads need: the ServiceAccounts of
+   * spec.serviceAccounts carry its client and tenant ids, the exports hold its ids, and the
+   * workloads whose client id changed were restarted. Ready requires it.
+   */
+  WorkloadsWired: "WorkloadsWired",
   /** TenantMigration: the plan is computed. */
   Planned: "Planned",
 } as const;
@@ -95,6 +101,20 @@ export const Reason = {
   VaultTenantMismatch: "VaultTenantMismatch",
   /** Any other failure of Azure (5xx, a dropped connection, a refused request). */
   AzureError: "AzureError",
+
+  // WorkloadsWired.
+  /** A ServiceAccount of spec.serviceAccounts does not exist (yet): it is wired as soon as it appears. */
+  ServiceAccountNotFound: "ServiceAccountNotFound",
+  /**
+   * Another field manager set the ServiceAccount's client-id annotation back after azid set it
+   * (a manifest in Git hard-coding an old value): azid does not fight it; remove the annotation
+   * from that manifest.
+   */
+  ServiceAccountConflict: "ServiceAccountConflict",
+  /** The export's ConfigMap or Secret exists and is not owned by this identity: azid does not take it over. */
+  ExportConflict: "ExportConflict",
+  /** The Kubernetes API refused a write of the wiring (RBAC, admission, validation): see the message. */
+  KubernetesError: "KubernetesError",
 
   // TenantMismatch.
   /** The identity's tenant differs from its subscription's tenant: the subscription moved. */

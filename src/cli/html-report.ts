@@ -73,6 +73,7 @@ ${timelineCharts(report)}
 <h2>Per resource</h2>
 ${resourceTable(report.resources, report.applied)}
 ${vaultSection(report)}
+${clusterSection(report)}
 <h2>The plan</h2>
 ${planSection(report)}
 <footer>Written by ${html(source)}.</footer>
@@ -197,6 +198,34 @@ function resourceTable(resources: readonly ResourceReport[], applied: boolean): 
     })
     .join("\n");
   return `<table class="resources"><thead><tr><th>Resource</th><th>State</th><th>Ids: before &rarr; after</th><th>Done</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+/** What the repair changed in the cluster (or what it needs): annotations, exports, restarts. */
+function clusterSection(report: RemediationReport): string {
+  const wirings = report.clusterWiring ?? [];
+  if (wirings.length === 0) return "";
+  const rows = wirings
+    .map((wiring) => {
+      const changes = wiring.actions
+        .map((action) =>
+          action.kind === "ApplyServiceAccount"
+            ? `ServiceAccount ${html(action.name)}: client id ${id(action.annotations["azure.workload.identity/client-id"])}`
+            : action.kind === "UnwireServiceAccount"
+              ? `ServiceAccount ${html(action.name)}: annotations removed`
+              : action.kind === "ApplyExport"
+                ? `${html(action.target)} ${html(action.name)}`
+                : `restart the workloads of ServiceAccount ${html(action.serviceAccount)}`,
+        )
+        .join("<br>");
+      const restarted = wiring.restarted.map((name) => html(name)).join("<br>") || "-";
+      return `<tr><td>${html(wiring.resource)}</td><td>${changes || "nothing to change"}</td><td>${restarted}</td></tr>`;
+    })
+    .join("\n");
+  const title = report.clusterApplied ? "The cluster: applied" : "The cluster: what it needs (not applied)";
+  return `<h2>${title}</h2>
+<table class="resources"><thead><tr><th>Resource</th><th>ServiceAccounts and exports</th><th>Workloads restarted</th></tr></thead><tbody>
 ${rows}
 </tbody></table>`;
 }

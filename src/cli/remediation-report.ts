@@ -10,6 +10,7 @@ import { ARM_BUCKETS } from "../plan/limits.js";
 import type { ObservedState } from "../plan/observed.js";
 import { type RemediationPlan, targetOf, type VaultRepair } from "../plan/remediation.js";
 import { formatDuration, plural } from "../util/text.js";
+import { type ClusterWiring, formatClusterWiring } from "./cluster-wiring.js";
 import type { ManagedResource } from "./manifests.js";
 import type { ResourceOutcome } from "./reconcile.js";
 import type { RequestTotals, TimelinePoint } from "./request-log.js";
@@ -83,6 +84,10 @@ export interface RemediationReport {
    * manage that go with the old tenant: to grant again by hand (issue 14).
    */
   vaults?: VaultRepair[];
+  /** What the repair changed in the cluster for the identities' workloads (or would, without --kubeconfig). */
+  clusterWiring?: ClusterWiring[];
+  /** Whether clusterWiring was applied (--kubeconfig) or is what a cluster needs. */
+  clusterApplied?: boolean;
 }
 
 export function planReport(
@@ -226,6 +231,13 @@ export function formatVaultRepairs(vaults: readonly VaultRepair[] | undefined, v
 }
 
 export function formatReport(report: RemediationReport): string {
+  const wiring = report.clusterWiring?.length
+    ? `\n${formatClusterWiring(report.clusterWiring, report.clusterApplied ?? false)}`
+    : "";
+  return formatResourcesAndTotals(report) + wiring;
+}
+
+function formatResourcesAndTotals(report: RemediationReport): string {
   const lines = report.resources.map((r) => {
     const done = Object.entries(r.done)
       .map(([kind, n]) => `${KIND_LABEL[kind as ActionKind] ?? kind} ${n}`)

@@ -47,6 +47,7 @@ export function outcomeJson(outcome: ResourceOutcome) {
         }
       : {}),
     ...(status?.principalId ? { principalId: status.principalId } : {}),
+    ...(status?.clientId ? { clientId: status.clientId } : {}),
     ...(status?.tenantId ? { tenantId: status.tenantId } : {}),
     writes: outcome.writes.map((w) => ({ kind: w.kind, description: w.description })),
     errors: outcome.errors,

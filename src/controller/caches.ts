@@ -53,6 +53,8 @@ export class InformerSet implements Caches {
           client: options.client,
           resource,
           namespaces: options.namespaces,
+          labelSelector: resource.cache?.labelSelector,
+          transform: resource.cache?.transform,
           indexers,
           logger: options.logger,
           backoff: options.backoff,

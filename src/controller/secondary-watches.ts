@@ -6,14 +6,18 @@ import { roleDefinitionGuid } from "../api/arm-id.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import {
+  CONFIG_MAPS,
   CUSTOM_ROLES,
   IDENTITY_POLICIES,
   type KubeObject,
   keyOf,
   NAMESPACES,
   type ResourceType,
+  SECRETS,
+  SERVICE_ACCOUNTS,
 } from "../kube/resources.js";
 import { sameJson } from "../kube/status.js";
+import { ownWiringWrites, wiringFingerprint } from "../kube/workload-objects.js";
 import { selectsNamespace } from "../plan/policy.js";
 import { customRoleDefinitionGuid } from "../plan/roles.js";
 import type { Caches, IndexDefinition, ObjectChange, SecondaryWatch } from "./reconciler.js";
@@ -128,6 +132,57 @@ export function customRoleWatch(identities: ResourceType): SecondaryWatch {
   };
 }
 
+/** The index of identities by the ServiceAccounts and exports they name: `Kind/namespace/name`. */
+export const WIRING_REFERENCES = "wiringReferences";
+
+interface WithWiring extends KubeObject {
+  spec?: {
+    serviceAccounts?: readonly { name: string }[];
+    exports?: { configMap?: { name: string }; secret?: { name: string } };
+  };
+}
+
+function wiringValues(object: KubeObject): string[] {
+  const { spec, metadata } = object as WithWiring;
+  const namespace = metadata?.namespace ?? "";
+  return [
+    ...(spec?.serviceAccounts ?? []).map((account) => `ServiceAccount/${namespace}/${account.name}`),
+    ...(spec?.exports?.configMap ? [`ConfigMap/${namespace}/${spec.exports.configMap.name}`] : []),
+    ...(spec?.exports?.secret ? [`Secret/${namespace}/${spec.exports.secret.name}`] : []),
+  ];
+}
+
+export function wiringIndex(identities: ResourceType): IndexDefinition {
+  return { resource: identities, name: WIRING_REFERENCES, index: wiringValues };
+}
+
+/**
+ * A ServiceAccount created, deleted or whose workload-identity annotations changed (the cache
+ * keeps only those), or an export of azid's changed or deleted: the identities that name it.
+ */
+export function wiringWatch(identities: ResourceType, resource: ResourceType): SecondaryWatch {
+  return {
+    resource,
+    map({ before, after }: ObjectChange, caches: Caches) {
+      const object = after ?? before;
+      if (!object) return [];
+      if (before && after) {
+        const same =
+          resource === SERVICE_ACCOUNTS
+            ? sameJson(before.metadata?.annotations ?? {}, after.metadata?.annotations ?? {})
+            : sameJson((before as { data?: unknown }).data ?? {}, (after as { data?: unknown }).data ?? {}) &&
+              sameJson(before.metadata?.ownerReferences ?? [], after.metadata?.ownerReferences ?? []);
+        if (same) return [];
+      }
+      const value = `${resource.kind}/${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
+      // The event of this process's own write: the identity that made it knows already.
+      if (before && after && ownWiringWrites.consume(value, wiringFingerprint(resource.kind, after)))
+        return [];
+      return keysOf(identities, caches.of(identities).byIndex(WIRING_REFERENCES, value));
+    },
+  };
+}
+
 /**
  * Everything an identity controller (UserAssignedIdentity, SystemAssignedIdentity) declares to be
  * reconciled when its namespace's labels, the IdentityPolicies or its CustomRoles change.
@@ -138,8 +193,15 @@ export function identityDependencies(identities: ResourceType): {
   reads: ResourceType[];
 } {
   return {
-    watches: [namespaceLabelWatch(identities), identityPolicyWatch(identities), customRoleWatch(identities)],
-    indexes: [roleReferenceIndex(identities)],
+    watches: [
+      namespaceLabelWatch(identities),
+      identityPolicyWatch(identities),
+      customRoleWatch(identities),
+      wiringWatch(identities, SERVICE_ACCOUNTS),
+      wiringWatch(identities, CONFIG_MAPS),
+      wiringWatch(identities, SECRETS),
+    ],
+    indexes: [roleReferenceIndex(identities), wiringIndex(identities)],
     reads: [NAMESPACES],
   };
 }

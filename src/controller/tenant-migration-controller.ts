@@ -12,7 +12,6 @@ import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
 import type { IdentityPolicy } from "../api/schemas/identity-policy.js";
 import type { TenantMigration, TenantMigrationStatus } from "../api/schemas/tenant-migration.js";
-import type { UserAssignedIdentity } from "../api/schemas/user-assigned-identity.js";
 import { ActionExecutor } from "../azure/executor.js";
 import { judge, judgeAll, nextFor, type Verdict } from "../engine/error-policy.js";
 import { plannerOf } from "../engine/kinds.js";
@@ -32,6 +31,7 @@ import { emptyObserved, subscriptionKey } from "../plan/observed.js";
 import { evaluatePolicy } from "../plan/policy.js";
 import { planRemediation, type RemediationInput, toMigrationPlan } from "../plan/remediation.js";
 import { customRoleDefinitionGuid } from "../plan/roles.js";
+import { restartedFor, type WiredIdentityView, wiringSteps } from "../plan/workload-wiring.js";
 import type { ReconcileResult } from "../queue/index.js";
 import { formatDuration, plural } from "../util/text.js";
 import {
@@ -105,16 +105,23 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
     const plan = planRemediation({ ...input, observed: observation.observed });
     const toTenantId = observation.observed.subscriptions[subscriptionKey(subscription)]?.tenantId;
     const moved = plan.fromTenantIds.length > 0;
-    const principals = declared.userAssigned.map((identity) => ({
-      resource: `UserAssignedIdentity/${identity.metadata.namespace}/${identity.metadata.name}`,
+    // Both kinds: a system-assigned identity turned off and on gets a new principal too.
+    const identities = [
+      ...declared.userAssigned,
+      ...declared.systemAssigned,
+    ] as unknown as WiredIdentityView[];
+    const principals = identities.map((identity) => ({
+      resource: `${identity.kind}/${identity.metadata.namespace}/${identity.metadata.name}`,
       ...(identity.status?.principalId ? { oldPrincipalId: identity.status.principalId } : {}),
+      ...(identity.status?.clientId ? { oldClientId: identity.status.clientId } : {}),
     }));
+    const wiring = wiringSteps(identities);
     const status: TenantMigrationStatus = {
       ...(migration.status ?? {}),
       phase: !moved ? "NotNeeded" : migration.spec.mode === "Apply" ? "AwaitingApproval" : "Planned",
       ...(plan.fromTenantIds[0] ? { fromTenantId: plan.fromTenantIds[0] } : {}),
       ...(toTenantId ? { toTenantId } : {}),
-      plan: toMigrationPlan(plan, input.now),
+      plan: { ...toMigrationPlan(plan, input.now), ...(wiring.length > 0 ? { wiring } : {}) },
       conditions: [
         condition(
           ConditionType.Planned,
@@ -319,7 +326,12 @@ function migrationReconciler(runtime: ControllerRuntime): Reconciler {
         status = {
           ...status,
           phase: failed ? "Failed" : "Succeeded",
-          report: finalReport(status, declared.userAssigned, progress, failed),
+          report: finalReport(
+            status,
+            [...declared.userAssigned, ...declared.systemAssigned] as unknown as WiredIdentityView[],
+            progress,
+            failed,
+          ),
         };
         runtime.events.record({
           regarding: migration,
@@ -364,17 +376,22 @@ function emptyPlan() {
 
 function finalReport(
   status: TenantMigrationStatus,
-  identities: readonly UserAssignedIdentity[],
+  identities: readonly WiredIdentityView[],
   progress: ReturnType<typeof progressOf>,
   failed: boolean,
 ): NonNullable<TenantMigrationStatus["report"]> {
-  const before = new Map((status.report?.principals ?? []).map((p) => [p.resource, p.oldPrincipalId]));
+  const before = new Map((status.report?.principals ?? []).map((p) => [p.resource, p]));
   const principals = identities.map((identity) => {
-    const resource = `UserAssignedIdentity/${identity.metadata.namespace}/${identity.metadata.name}`;
+    const resource = `${identity.kind}/${identity.metadata.namespace}/${identity.metadata.name}`;
+    const old = before.get(resource);
+    const restarted = restartedFor(identity);
     return {
       resource,
-      ...(before.get(resource) ? { oldPrincipalId: before.get(resource) } : {}),
+      ...(old?.oldPrincipalId ? { oldPrincipalId: old.oldPrincipalId } : {}),
       ...(identity.status?.principalId ? { newPrincipalId: identity.status.principalId } : {}),
+      ...(old?.oldClientId ? { oldClientId: old.oldClientId } : {}),
+      ...(identity.status?.clientId ? { newClientId: identity.status.clientId } : {}),
+      ...(restarted.length > 0 ? { restarted } : {}),
     };
   });
   const done = progress.progress.reduce((sum, entry) => sum + entry.done, 0);

@@ -43,6 +43,11 @@ const TERMINAL_REASONS = new Set([
   "InvalidSpec",
   "RoleAssignmentLimitExceeded",
   "UnsupportedTarget",
+  // The Azure side is repaired but the workloads cannot get the new ids until a person acts:
+  // the repair ends and says so rather than waiting for ever.
+  "ServiceAccountNotFound",
+  "ServiceAccountConflict",
+  "ExportConflict",
 ]);
 
 /**

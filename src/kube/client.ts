@@ -4,6 +4,7 @@ import {
   CustomObjectsApi,
   EventsV1Api,
   KubeConfig,
+  KubernetesObjectApi,
   PatchStrategy,
   type RequestContext,
   setHeaderOptions,
@@ -12,7 +13,14 @@ import {
   WellKnownApi,
 } from "@kubernetes/client-node";
 import { KubeConfigError, toKubeError } from "./errors.js";
-import { collectionPath, type KubeObject, NAMESPACES, type ResourceType } from "./resources.js";
+import {
+  AZID_GROUP,
+  apiVersionOf,
+  collectionPath,
+  type KubeObject,
+  NAMESPACES,
+  type ResourceType,
+} from "./resources.js";
 
 /** The field manager azid's writes are recorded under (managedFields). */
 export const FIELD_MANAGER = "azid-controller";
@@ -125,6 +133,8 @@ export class KubeClient {
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;
   readonly events: EventsV1Api;
+  /** Kinds azid does not define (ServiceAccounts, ConfigMaps, Secrets, workloads), by apiVersion and kind. */
+  private readonly objects: KubernetesObjectApi;
   private readonly versionApi: VersionApi;
   private readonly wellKnown: WellKnownApi;
   private readonly watcher: Watch;
@@ -137,6 +147,7 @@ export class KubeClient {
     this.events = pooled.makeApiClient(EventsV1Api);
     this.versionApi = pooled.makeApiClient(VersionApi);
     this.wellKnown = pooled.makeApiClient(WellKnownApi);
+    this.objects = pooled.makeApiClient(KubernetesObjectApi);
     this.watcher = new Watch(config);
   }
 
@@ -153,6 +164,9 @@ export class KubeClient {
   ): Promise<T | undefined> {
     try {
       if (isNamespaces(resource)) return plain(await this.core.readNamespace({ name })) as T;
+      if (isForeign(resource)) {
+        return plain(await this.objects.read({ ...this.reference(resource, namespace, name) })) as T;
+      }
       const where = this.coordinates(resource);
       const object = resource.namespaced
         ? await this.customObjects.getNamespacedCustomObject({ ...where, namespace, name })
@@ -179,6 +193,22 @@ export class KubeClient {
     try {
       if (isNamespaces(resource)) {
         list = plain(await this.core.listNamespace(params)) as typeof list;
+      } else if (isForeign(resource)) {
+        const { labelSelector, limit, _continue } = params;
+        list = plain(
+          await this.objects.list(
+            apiVersionOf(resource),
+            resource.kind,
+            resource.namespaced ? options.namespace : undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            labelSelector,
+            limit,
+            _continue,
+          ),
+        ) as typeof list;
       } else {
         const where = this.coordinates(resource);
         list =
@@ -257,6 +287,68 @@ export class KubeClient {
     }
   }
 
+  /**
+   * Server-side apply of `body` (apiVersion, kind and metadata are filled in) under azid's field
+   * manager: azid then owns exactly the fields the body carries. `force` takes fields another
+   * manager owns (without it, that is a 409 conflict).
+   */
+  async apply<T extends KubeObject>(
+    resource: ResourceType,
+    namespace: string,
+    name: string,
+    body: Omit<KubeObject, "apiVersion" | "kind">,
+    options: { force: boolean },
+  ): Promise<T> {
+    const reference = this.reference(resource, namespace, name);
+    const object = { ...body, ...reference, metadata: { ...body.metadata, ...reference.metadata } };
+    try {
+      return plain(
+        await this.objects.patch(
+          object,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          options.force,
+          PatchStrategy.ServerSideApply,
+        ),
+      ) as T;
+    } catch (error) {
+      throw toKubeError(error, `apply ${resource.kind} ${describe(namespace, name)}`);
+    }
+  }
+
+  /** A JSON merge patch (RFC 7386) of a kind azid does not define, as `kubectl patch --type merge`. */
+  async mergePatch<T extends KubeObject>(
+    resource: ResourceType,
+    namespace: string,
+    name: string,
+    patch: Record<string, unknown>,
+  ): Promise<T> {
+    const reference = this.reference(resource, namespace, name);
+    try {
+      return plain(
+        await this.objects.patch(
+          { ...patch, ...reference },
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          undefined,
+          PatchStrategy.MergePatch,
+        ),
+      ) as T;
+    } catch (error) {
+      throw toKubeError(error, `patch ${resource.kind} ${describe(namespace, name)}`);
+    }
+  }
+
+  private reference(resource: ResourceType, namespace: string, name: string) {
+    return {
+      apiVersion: apiVersionOf(resource),
+      kind: resource.kind,
+      metadata: resource.namespaced ? { name, namespace } : { name },
+    };
+  }
+
   /** The API server's version: the cheapest authenticated round trip, for readiness. */
   async version(): Promise<string> {
     const info = await this.versionApi.getCode();
@@ -283,6 +375,11 @@ export class KubeClient {
     }
     return { group: resource.group, version: resource.version, plural: resource.plural };
   }
+}
+
+/** A kind azid does not define (core or apps): served through the generic object API. */
+function isForeign(resource: ResourceType): boolean {
+  return resource.group !== AZID_GROUP && !isNamespaces(resource);
 }
 
 function isNamespaces(resource: ResourceType): boolean {

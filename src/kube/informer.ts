@@ -18,6 +18,8 @@ export interface InformerOptions<T> {
   /** Namespaces to watch, one list+watch each; absent or empty: the whole cluster. Ignored for cluster-scoped kinds. */
   namespaces?: readonly string[];
   labelSelector?: string;
+  /** What the cache keeps of each object (after managedFields are dropped); default: all of it. */
+  transform?: (object: KubeObject) => KubeObject;
   /** Secondary indexes of the cache (`byIndex`); `namespace` always exists. */
   indexers?: Readonly<Record<string, IndexFunc<T>>>;
   logger: Logger;
@@ -44,6 +46,7 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
   private readonly reflectors: Reflector<T>[];
   private readonly logger: Logger;
   private readonly strings: StringPool;
+  private readonly transform: ((object: KubeObject) => KubeObject) | undefined;
   private started = false;
   private readonly synced: Promise<void>;
   private markSynced!: () => void;
@@ -53,6 +56,7 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
     this.logger = options.logger.child({ informer: options.resource.plural });
     this.store = new IndexedStore(options.indexers);
     this.strings = options.strings ?? processStrings;
+    this.transform = options.transform;
     const scopes =
       options.resource.namespaced && options.namespaces && options.namespaces.length > 0
         ? [...new Set(options.namespaces)]
@@ -144,7 +148,8 @@ export class Informer<T extends KubeObject = KubeObject> implements CacheReader<
     return this.store.size;
   }
 
-  private apply(type: "ADDED" | "MODIFIED" | "DELETED", object: T): void {
+  private apply(type: "ADDED" | "MODIFIED" | "DELETED", received: T): void {
+    const object = this.transform ? (this.transform(received) as T) : received;
     withoutBookkeeping(object);
     if (type === "DELETED") {
       const previous = this.store.delete(object);

@@ -22,6 +22,20 @@ export interface ResourceType {
   plural: string;
   kind: string;
   namespaced: boolean;
+  /** What an informer of this kind lists and keeps (kinds azid does not own: only what it reads). */
+  cache?: CacheShape;
+}
+
+/** Narrows an informer: a label selector for the list and watch, and what is kept of each object. */
+export interface CacheShape {
+  labelSelector?: string;
+  /** Returns the part of the object the cache keeps; the rest is garbage at once. */
+  transform?: (object: KubeObject) => KubeObject;
+}
+
+/** The API version of a kind as objects carry it: `v1` for the core group, `group/version` otherwise. */
+export function apiVersionOf(resource: ResourceType): string {
+  return resource.group === "" ? resource.version : `${resource.group}/${resource.version}`;
 }
 
 export const AZID_GROUP = "azid.dev";
@@ -72,6 +86,76 @@ export const NAMESPACES: Kind = {
   kind: "Namespace",
   namespaced: false,
 };
+
+/** The label azid puts on what it creates in a namespace, to cache only those (the exports). */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY_AZID = "azid";
+
+/** The annotations prefix of Azure Workload Identity; a cached ServiceAccount keeps only these. */
+export const WORKLOAD_IDENTITY_PREFIX = "azure.workload.identity/";
+
+/**
+ * ServiceAccounts: every one of the cluster is watched (one may appear that an identity names),
+ * but only its name, namespace, resourceVersion and workload-identity annotations are kept.
+ */
+export const SERVICE_ACCOUNTS: Kind = {
+  group: "",
+  version: "v1",
+  plural: "serviceaccounts",
+  kind: "ServiceAccount",
+  namespaced: true,
+  cache: { transform: keepMetadata(WORKLOAD_IDENTITY_PREFIX) },
+};
+
+/** The exports azid wrote (labelled managed-by=azid): the ConfigMaps and Secrets of others are never cached. */
+export const CONFIG_MAPS: Kind = {
+  group: "",
+  version: "v1",
+  plural: "configmaps",
+  kind: "ConfigMap",
+  namespaced: true,
+  cache: { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_AZID}` },
+};
+export const SECRETS: Kind = {
+  group: "",
+  version: "v1",
+  plural: "secrets",
+  kind: "Secret",
+  namespaced: true,
+  cache: { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_AZID}` },
+};
+
+/** The workloads azid restarts; never cached: listed in one namespace when a client id changes. */
+export const WORKLOAD_KINDS: readonly ResourceType[] = ["Deployment", "StatefulSet", "DaemonSet"].map(
+  (kind) => ({
+    group: "apps",
+    version: "v1",
+    plural: `${kind.toLowerCase()}s`,
+    kind,
+    namespaced: true,
+  }),
+);
+
+/** A transform keeping identity metadata and the annotations under one prefix. */
+function keepMetadata(annotationPrefix: string): (object: KubeObject) => KubeObject {
+  return (object) => {
+    const metadata = object.metadata ?? {};
+    const annotations = Object.entries(metadata.annotations ?? {}).filter(([key]) =>
+      key.startsWith(annotationPrefix),
+    );
+    return {
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      metadata: {
+        name: metadata.name,
+        namespace: metadata.namespace,
+        uid: metadata.uid,
+        resourceVersion: metadata.resourceVersion,
+        ...(annotations.length > 0 ? { annotations: Object.fromEntries(annotations) } : {}),
+      },
+    };
+  };
+}
 
 /** The collection path, for one namespace or (without one, or for a cluster-scoped kind) the whole cluster. */
 export function collectionPath(resource: ResourceType, namespace?: string): string {

@@ -57,6 +57,14 @@ export class Metrics {
     labelNames: ["subscription", "class", "code"] as const,
     registers: [this.registry],
   });
+  readonly kubeWrites = new Counter({
+    name: "azid_kube_writes_total",
+    help:
+      "Writes of the workload wiring to objects azid does not define (ServiceAccount annotations, " +
+      "exports, workload restarts), by kind and outcome; 0 per identity per resync in steady state",
+    labelNames: ["kind", "outcome"] as const,
+    registers: [this.registry],
+  });
   readonly redisUp = new Gauge({
     name: "azid_redis_up",
     help:

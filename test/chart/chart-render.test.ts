@@ -164,6 +164,14 @@ describe("RBAC", () => {
     "/namespaces:watch",
     "/events:create",
     "/events:patch",
+    // Workload wiring (issue 13): ServiceAccount annotations, exports, restarts.
+    ...["get", "list", "watch", "patch"].map((v) => `/serviceaccounts:${v}`),
+    ...["configmaps", "secrets"].flatMap((k) =>
+      ["get", "list", "watch", "create", "patch"].map((v) => `/${k}:${v}`),
+    ),
+    ...["deployments", "statefulsets", "daemonsets"].flatMap((k) =>
+      ["list", "patch"].map((v) => `apps/${k}:${v}`),
+    ),
   ].sort();
 
   test("the ClusterRole grants exactly the listed rules, from files/rbac-rules.yaml", () => {

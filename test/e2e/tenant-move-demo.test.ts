@@ -73,6 +73,18 @@ describe("azid demo", () => {
     assert.match(out, /TenantMigration demo-repair planned 25 actions: .*3 DeleteIdentity, 3 CreateIdentity/);
     assert.match(out, /8\. repair Succeeded/);
 
+    // The workload: its ServiceAccount's client id before and after, restarted exactly once.
+    const clientIds = [
+      ...out.matchAll(/ServiceAccount reports: azure\.workload\.identity\/client-id=([0-9a-f-]{36})/g),
+    ];
+    assert.equal(clientIds.length, 2, out);
+    assert.notEqual(clientIds[0]?.[1], clientIds[1]?.[1], "a new client id after the repair");
+    assert.match(out, /Deployment reports: generation 1, pod template annotations \(none\)/);
+    assert.match(
+      out,
+      /9\. the workload after the repair[^\n]*\n.*\n\s+Deployment reports: generation 2, pod template annotations .*kubectl\.kubernetes\.io\/restartedAt=/,
+    );
+
     // Before and after: every identity has a new principal, and says what was done to it.
     const changes = [...out.matchAll(/principal ([0-9a-f-]{36}) -> ([0-9a-f-]{36})/g)];
     assert.equal(changes.length, 4, out);

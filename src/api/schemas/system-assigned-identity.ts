@@ -13,7 +13,7 @@ import {
 } from "./common.js";
 import { bool, immutable, int, list, Optional, obj, str } from "./helpers.js";
 import { KeyVaultAccessPolicies, KeyVaultAccessPolicyStatus } from "./key-vault.js";
-import { Exports } from "./workload-wiring.js";
+import { Exports, wiringStatusFields } from "./workload-wiring.js";
 
 export const SystemAssignedIdentitySpec = obj(
   {
@@ -50,6 +50,7 @@ export const SystemAssignedIdentityStatus = obj(
     keyVaultAccessPolicies: Optional(
       list(KeyVaultAccessPolicyStatus, "One entry per declared or owned Key Vault access-policy entry."),
     ),
+    exports: wiringStatusFields.exports,
   },
   "The observed state of a system-assigned managed identity.",
 );

@@ -56,6 +56,23 @@ export const ClassFloor = obj(
   "What one ARM limit class costs the plan.",
 );
 
+export const WiringStep = obj(
+  {
+    resource: resourceRef,
+    action: oneOf(
+      ["AnnotateServiceAccount", "WriteExport", "RestartWorkloads"],
+      "AnnotateServiceAccount: the new client and tenant ids on a ServiceAccount. WriteExport: the " +
+        "new ids in a ConfigMap or Secret. RestartWorkloads: the workload-identity Deployments, " +
+        "StatefulSets and DaemonSets running as that ServiceAccount.",
+    ),
+    target: str("The ServiceAccount, ConfigMap or Secret, as Kind/name in the resource's namespace.", {
+      maxLength: 300,
+    }),
+  },
+  "One change the repair makes in the cluster.",
+);
+export type WiringStep = Static<typeof WiringStep>;
+
 export const MigrationPlan = obj(
   {
     generatedAt: time("When the plan was computed."),
@@ -63,6 +80,11 @@ export const MigrationPlan = obj(
     total: count("Number of actions."),
     actions: list(PlannedAction, "The actions in order (the first 5000).", { maxItems: MAX_PLAN_ACTIONS }),
     truncated: Optional(bool("True when the plan has more actions than the list holds.")),
+    wiring: Optional(
+      list(WiringStep, "What the repair changes in the cluster once the identities are re-created.", {
+        maxItems: MAX_PLAN_ACTIONS,
+      }),
+    ),
     floorSeconds: Type.Number({
       description: "The least time ARM's throttling buckets allow for the whole plan.",
       minimum: 0,
@@ -102,8 +124,21 @@ export const PrincipalChange = obj(
     resource: resourceRef,
     oldPrincipalId: Optional(str("The principal before the move.", { maxLength: 36 })),
     newPrincipalId: Optional(str("The principal after the repair.", { maxLength: 36 })),
+    oldClientId: Optional(
+      str("The client id before the move (user-assigned identities).", { maxLength: 36 }),
+    ),
+    newClientId: Optional(
+      str("The client id after the repair (user-assigned identities).", { maxLength: 36 }),
+    ),
+    restarted: Optional(
+      list(
+        str("Kind/name of a workload.", { maxLength: 300 }),
+        "The workloads restarted for the new client id (Kind/name, in the identity's namespace).",
+        { maxItems: 100 },
+      ),
+    ),
   },
-  "How an identity's principal changed.",
+  "How an identity's principal (and client id) changed, and the workloads restarted for it.",
 );
 
 export const MigrationReport = obj(
@@ -112,9 +147,13 @@ export const MigrationReport = obj(
     completedAt: Optional(time("When the repair ended.")),
     actionsDone: count("Actions that succeeded."),
     actionsFailed: count("Actions that failed."),
-    principals: list(PrincipalChange, "New principals of the repaired identities.", {
-      maxItems: MAX_PLAN_ACTIONS,
-    }),
+    principals: list(
+      PrincipalChange,
+      "New principals of the repaired identities, user- and system-assigned.",
+      {
+        maxItems: MAX_PLAN_ACTIONS,
+      },
+    ),
     summary: str("The outcome in a sentence.", { maxLength: 4096 }),
     // Key Vaults (issue 14).
     grantAgainByHand: Optional(

@@ -21,7 +21,7 @@ import {
 } from "./common.js";
 import { bool, cel, immutable, int, list, map, Optional, obj, set, str, stringMap } from "./helpers.js";
 import { KeyVaultAccessPolicies, KeyVaultAccessPolicyStatus } from "./key-vault.js";
-import { Exports, ServiceAccounts } from "./workload-wiring.js";
+import { Exports, ServiceAccounts, wiringStatusFields } from "./workload-wiring.js";
 
 export const MAX_TAGS = 50;
 const IDENTITY_NAME_TEST = new RegExp(PATTERNS.identityName);
@@ -204,6 +204,7 @@ export const UserAssignedIdentityStatus = obj(
       list(str("A tag name.", { maxLength: 512 }), "Tag names azid has set on the identity."),
     ),
     previousIdentities: Optional(list(PreviousIdentity, "Identities still to delete after a move.")),
+    ...wiringStatusFields,
   },
   "The observed state of a user-assigned managed identity.",
 );

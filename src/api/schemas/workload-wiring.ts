@@ -1,7 +1,8 @@
 // What an identity wires into its own namespace: the ServiceAccounts whose pods use it through
 // Azure Workload Identity, and the ConfigMap or Secret that carries its ids to other workloads.
 import type { Static } from "typebox";
-import { bool, map, Optional, obj, str } from "./helpers.js";
+import { ItemState } from "./common.js";
+import { bool, list, map, Optional, obj, oneOf, str } from "./helpers.js";
 
 export const MAX_SERVICE_ACCOUNTS = 20;
 const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
@@ -62,3 +63,61 @@ export const Exports = obj(
   "Where azid writes the identity's ids for workloads that read them (a ConfigMap, a Secret, or both).",
 );
 export type Exports = Static<typeof Exports>;
+
+const UUID_MAX = { maxLength: 36 };
+
+export const ServiceAccountStatus = obj(
+  {
+    name: str("Name of the ServiceAccount.", { maxLength: 253 }),
+    state: ItemState,
+    message: Optional(str("Why the ServiceAccount is in this state.", { maxLength: 4096 })),
+    clientId: Optional(
+      str(
+        "The client id azid last set on the ServiceAccount (its azure.workload.identity/client-id).",
+        UUID_MAX,
+      ),
+    ),
+    restartedFor: Optional(
+      str("The client id whose change the ServiceAccount's workloads were last restarted for.", UUID_MAX),
+    ),
+    restartPendingFrom: Optional(
+      str(
+        "The client id the ServiceAccount carried before a change whose workload restart is still owed " +
+          "(it waits for the identity to be Ready in Azure, or failed).",
+        UUID_MAX,
+      ),
+    ),
+    restarted: Optional(
+      list(
+        str("Kind/name of a workload.", { maxLength: 300 }),
+        "The workloads azid restarted for that change (Kind/name).",
+        { maxItems: 100 },
+      ),
+    ),
+  },
+  "How one ServiceAccount of spec.serviceAccounts is wired.",
+);
+export type ServiceAccountStatus = Static<typeof ServiceAccountStatus>;
+
+export const ExportStatus = obj(
+  {
+    kind: oneOf(["ConfigMap", "Secret"], "ConfigMap or Secret."),
+    name: str("Its name in the identity's namespace.", { maxLength: 253 }),
+    state: ItemState,
+    message: Optional(str("Why the export is in this state.", { maxLength: 4096 })),
+  },
+  "One ConfigMap or Secret of spec.exports.",
+);
+export type ExportStatus = Static<typeof ExportStatus>;
+
+/** The status fields the wiring reports (both identity kinds; SystemAssignedIdentity has no serviceAccounts). */
+export const wiringStatusFields = {
+  serviceAccounts: Optional(
+    list(ServiceAccountStatus, "One entry per ServiceAccount of spec.serviceAccounts.", {
+      maxItems: MAX_SERVICE_ACCOUNTS,
+    }),
+  ),
+  exports: Optional(
+    list(ExportStatus, "One entry per ConfigMap or Secret of spec.exports.", { maxItems: 2 }),
+  ),
+};

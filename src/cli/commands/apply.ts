@@ -3,6 +3,7 @@
 // On a terminal it shows the plan and asks first, as `terraform apply` does (--auto-approve skips).
 import type { Command } from "commander";
 import { type AzureFlags, openAzureSession } from "../azure-session.js";
+import { formatClusterWiring, wireCluster } from "../cluster-wiring.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import {
   azureFlagsOf,
@@ -36,6 +37,7 @@ type Flags = ManifestFlags &
     maxAttempts: number;
     progress: boolean;
     autoApprove: boolean;
+    kubeconfig?: string;
   };
 
 export function registerApplyCommand(program: Command): void {
@@ -49,7 +51,12 @@ export function registerApplyCommand(program: Command): void {
     .option("--auto-approve", "on a terminal, apply without showing the plan and asking", false)
     .option("--concurrency <n>", "resources reconciled at once", positiveInteger, 8)
     .option("--max-attempts <n>", "runs per resource while failures are retryable", positiveInteger, 6)
-    .option("--no-progress", "no progress on stderr");
+    .option("--no-progress", "no progress on stderr")
+    .option(
+      "--kubeconfig <file>",
+      "also wire the cluster: set the ServiceAccount annotations and write the exports the identities " +
+        "declare, and restart their workloads after a client id change (without it: printed)",
+    );
   withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
     runAction(apply),
   );
@@ -96,16 +103,19 @@ async function apply(flags: Flags, context: CommandContext): Promise<ExitCode> {
     const totals = totalsOf(outcomes, (Date.now() - started) / 1000, session.requests.totals());
     const code = exitCodeOf(outcomes);
     logOutcomes(context, outcomes);
+    const cluster = await wireCluster(outcomes, flags.kubeconfig);
     if (context.output === "json") {
       context.printJson({
         ok: code === EXIT.ok,
         exitCode: code,
         resources: outcomes.map(outcomeJson),
         totals,
+        ...(cluster.length > 0 ? { clusterWiring: cluster } : {}),
       });
     } else {
       if (outcomes.length > 0) context.print(formatOutcomes(outcomes));
       context.print(formatTotals("applied", totals));
+      if (cluster.length > 0) context.print(formatClusterWiring(cluster, flags.kubeconfig !== undefined));
       if (totals.awaitingRepair > 0) {
         context.print(
           "the subscription of some resources moved to another tenant: repair them with `azid remediate --subscription S -f PATH`",

@@ -23,8 +23,10 @@ import { type DemoFacts, formatDemoReport, remediationReportOf } from "../demo/r
 import {
   createSampleAzureResources,
   SAMPLE_NAMESPACE,
+  SAMPLE_WORKLOAD,
   sampleNamespaceAndPolicy,
   sampleResources,
+  sampleWorkload,
 } from "../demo/sample.js";
 import { CliError, EXIT, type ExitCode } from "../exit-codes.js";
 import { type OutputFlags, withOutputFlags } from "../flags.js";
@@ -140,6 +142,7 @@ async function run(
   for (const target of targets) step(`     ${target}`);
 
   for (const object of sampleNamespaceAndPolicy(subscriptionId)) await kube.apply(object);
+  for (const object of sampleWorkload()) await kube.apply(object);
   const resources = sampleResources(subscriptionId);
   for (const object of resources) await kube.apply(object);
   const applyStarted = Date.now();
@@ -155,6 +158,10 @@ async function run(
   for (const resource of [...before.userAssigned, ...before.systemAssigned]) {
     step(`     ${resource.kind} ${resource.metadata.name}: ${resource.status?.principalId}`);
   }
+  const workloadBefore = await workloadView(kube);
+  step(
+    `   Deployment ${SAMPLE_WORKLOAD} uses workload identity through ServiceAccount ${SAMPLE_WORKLOAD}:\n${workloadBefore.text}`,
+  );
 
   const newTenant = randomUUID();
   const moved = arm.moveSubscription(subscriptionId, newTenant);
@@ -228,6 +235,10 @@ async function run(
   // A copy: the sandbox's points keep counting (the reads below would be in them).
   const armStats = structuredClone(arm.stats());
   step(`8. repair ${done.status?.phase}: ${done.status?.report?.summary ?? ""}`);
+  const workloadAfter = await workloadView(kube);
+  step(
+    `9. the workload after the repair (azid set the new client id and restarted the Deployment once):\n${workloadAfter.text}`,
+  );
 
   const after = await declaredOf(kube);
   const session = openAzureSession({ sandbox: sandboxFile, credentialsFile }, context.logger);
@@ -267,6 +278,31 @@ async function run(
     context.say(`azid: report written to ${flags.report}`);
   }
   return code;
+}
+
+/** The sample workload as a person checks it: the ServiceAccount's annotations and the pod template's. */
+async function workloadView(kube: KubeApi): Promise<{ text: string; clientId?: string }> {
+  const account = await kube.get<{ metadata: { annotations?: Record<string, string> } }>(
+    "ServiceAccount",
+    SAMPLE_WORKLOAD,
+    SAMPLE_NAMESPACE,
+  );
+  const deployment = await kube.get<{
+    metadata: { generation?: number };
+    spec?: { template?: { metadata?: { annotations?: Record<string, string> } } };
+  }>("Deployment", SAMPLE_WORKLOAD, SAMPLE_NAMESPACE);
+  const annotations = account?.metadata.annotations ?? {};
+  const clientId = annotations["azure.workload.identity/client-id"];
+  const template = Object.entries(deployment?.spec?.template?.metadata?.annotations ?? {})
+    .map(([key, value]) => `${key}=${value}`)
+    .join(", ");
+  return {
+    text:
+      `     ServiceAccount ${SAMPLE_WORKLOAD}: azure.workload.identity/client-id=${clientId ?? "(none)"}\n` +
+      `     Deployment ${SAMPLE_WORKLOAD}: generation ${deployment?.metadata.generation ?? "?"}, ` +
+      `pod template annotations ${template || "(none)"}`,
+    ...(clientId ? { clientId } : {}),
+  };
 }
 
 async function declaredOf(kube: KubeApi): Promise<Declared> {

@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { type AzureFlags, openAzureSession } from "../azure-session.js";
+import { wireCluster } from "../cluster-wiring.js";
 import { CliError, EXIT, type ExitCode } from "../exit-codes.js";
 import {
   azureFlagsOf,
@@ -53,6 +54,7 @@ type Flags = ManifestFlags &
     concurrency: number;
     maxAttempts: number;
     progress: boolean;
+    kubeconfig?: string;
   };
 
 /** How old the plan's reads may be for the repair to start from them rather than read again. */
@@ -81,7 +83,12 @@ export function registerRemediateCommand(program: Command): void {
       64,
     )
     .option("--max-attempts <n>", "runs per resource while failures are retryable", positiveInteger, 8)
-    .option("--no-progress", "no progress on stderr");
+    .option("--no-progress", "no progress on stderr")
+    .option(
+      "--kubeconfig <file>",
+      "also wire the cluster once repaired: the new client ids on the ServiceAccounts, the exports, " +
+        "and a restart of the workloads using them (without it: what the cluster needs is printed)",
+    );
   withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
     runAction(remediate),
   );
@@ -173,6 +180,11 @@ async function remediate(flags: Flags, context: CommandContext): Promise<ExitCod
     report.finishedAt = new Date().toISOString();
     report.seconds = (Date.now() - applyStarted) / 1000;
     report.resources = outcomes.map((o) => resourceReport(o, before.get(o.key) ?? {}));
+    const cluster = await wireCluster(outcomes, flags.kubeconfig);
+    if (cluster.length > 0) {
+      report.clusterWiring = cluster;
+      report.clusterApplied = flags.kubeconfig !== undefined;
+    }
     report.verdict = verdictOfResources(report.resources);
     report.arm = session.requests.totals();
     report.timeline = session.requests.timeline();

@@ -2,7 +2,14 @@
 // server-side apply of objects (CRDs, a namespace, azid's resources) and reads of them. Plain
 // HTTP on loopback: the emulator needs no authentication.
 
-import { AZID_RESOURCES, collectionPath, NAMESPACES, type ResourceType } from "../../kube/resources.js";
+import {
+  AZID_RESOURCES,
+  collectionPath,
+  NAMESPACES,
+  type ResourceType,
+  SERVICE_ACCOUNTS,
+  WORKLOAD_KINDS,
+} from "../../kube/resources.js";
 import { AzidError } from "../../util/errors.js";
 
 export interface KubeObject {
@@ -23,7 +30,14 @@ const CRDS: ResourceType = {
 };
 
 function resourceOf(kind: string): ResourceType {
-  const resource = kind === "Namespace" ? NAMESPACES : kind === CRDS.kind ? CRDS : AZID_RESOURCES[kind];
+  const resource =
+    kind === "Namespace"
+      ? NAMESPACES
+      : kind === CRDS.kind
+        ? CRDS
+        : kind === SERVICE_ACCOUNTS.kind
+          ? SERVICE_ACCOUNTS
+          : (WORKLOAD_KINDS.find((workload) => workload.kind === kind) ?? AZID_RESOURCES[kind]);
   if (!resource) throw new Error(`the demo does not apply ${kind}`);
   return resource;
 }

@@ -97,6 +97,10 @@ export function sampleResources(subscriptionId: string): KubeObject[] {
     identity("reports", {
       roleAssignments: [{ customRoleRef: { name: "orders-reader" }, scope: group }],
       attachTo: [vmId(subscriptionId, "batch-1")],
+      // Its pods use it through Azure Workload Identity: azid keeps the ServiceAccount's client id
+      // current and restarts them when it changes; other apps read the ids from a ConfigMap.
+      serviceAccounts: [{ name: SAMPLE_WORKLOAD }],
+      exports: { configMap: { name: "reports-identity" } },
     }),
     {
       apiVersion: "azid.dev/v1alpha1",
@@ -105,6 +109,35 @@ export function sampleResources(subscriptionId: string): KubeObject[] {
       spec: {
         resourceId: vmId(subscriptionId, "batch-1"),
         roleAssignments: [{ role: "Reader", scope: group }],
+      },
+    },
+  ];
+}
+
+/** The Deployment (and its ServiceAccount) whose pods use the identity `reports`. */
+export const SAMPLE_WORKLOAD = "reports";
+
+/** A team's app that uses workload identity, as its own manifests (or Helm chart) would declare it. */
+export function sampleWorkload(): KubeObject[] {
+  return [
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: SAMPLE_WORKLOAD, namespace: SAMPLE_NAMESPACE },
+    },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: SAMPLE_WORKLOAD, namespace: SAMPLE_NAMESPACE },
+      spec: {
+        selector: { matchLabels: { app: SAMPLE_WORKLOAD } },
+        template: {
+          metadata: { labels: { app: SAMPLE_WORKLOAD, "azure.workload.identity/use": "true" } },
+          spec: {
+            serviceAccountName: SAMPLE_WORKLOAD,
+            containers: [{ name: "reports", image: "registry.example.com/shop/reports:1.4" }],
+          },
+        },
       },
     },
   ];

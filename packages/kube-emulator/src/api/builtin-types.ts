@@ -330,7 +330,7 @@ function defaultDeployment(deployment: JsonObject): void {
   defaultPodTemplate(objectAt(spec, "template"));
 }
 
-/** What Deployments and StatefulSets check alike: a selector matching the template, containers. */
+/** What Deployments, StatefulSets and DaemonSets check alike: a selector matching the template, containers. */
 function validateWorkload(workload: JsonObject, old: JsonObject | undefined): FieldError[] {
   const errors: FieldError[] = [];
   const selector = at(workload, "spec", "selector");
@@ -358,6 +358,25 @@ function validateWorkload(workload: JsonObject, old: JsonObject | undefined): Fi
 const deploymentStrategy: Strategy = {
   prepareForCreate: defaultDeployment,
   prepareForUpdate: defaultDeployment,
+  validate: validateWorkload,
+};
+
+function defaultDaemonSet(daemonSet: JsonObject): void {
+  const spec = objectAt(daemonSet, "spec");
+  spec.revisionHistoryLimit ??= 10;
+  const strategy = objectAt(spec, "updateStrategy");
+  strategy.type ??= "RollingUpdate";
+  if (strategy.type === "RollingUpdate") {
+    const rolling = objectAt(strategy, "rollingUpdate");
+    rolling.maxUnavailable ??= 1;
+    rolling.maxSurge ??= 0;
+  }
+  defaultPodTemplate(objectAt(spec, "template"));
+}
+
+const daemonSetStrategy: Strategy = {
+  prepareForCreate: defaultDaemonSet,
+  prepareForUpdate: defaultDaemonSet,
   validate: validateWorkload,
 };
 
@@ -591,6 +610,19 @@ export function builtinTypes(): ResourceType[] {
       tracksGeneration: true,
       strategy: statefulSetStrategy,
       scale: WORKLOAD_SCALE,
+    }),
+    builtin({
+      group: "apps",
+      version: "v1",
+      kind: "DaemonSet",
+      resource: "daemonsets",
+      schema: "V1DaemonSet",
+      namespaced: true,
+      shortNames: ["ds"],
+      categories: ["all"],
+      statusSubresource: true,
+      tracksGeneration: true,
+      strategy: daemonSetStrategy,
     }),
     ...["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].map((kind) =>
       builtin({

@@ -32,6 +32,7 @@ export const ROOT_KINDS: Record<string, { group: string; version: string; kind: 
   EventsV1Event: { group: "events.k8s.io", version: "v1", kind: "Event" },
   V1Deployment: { group: "apps", version: "v1", kind: "Deployment" },
   V1StatefulSet: { group: "apps", version: "v1", kind: "StatefulSet" },
+  V1DaemonSet: { group: "apps", version: "v1", kind: "DaemonSet" },
   V1Lease: { group: "coordination.k8s.io", version: "v1", kind: "Lease" },
   V1CustomResourceDefinition: {
     group: "apiextensions.k8s.io",
@@ -100,6 +101,7 @@ const FIELD_EXTENSIONS: Record<string, Schema> = {
   "V1DeploymentStatus.conditions": mapList(["type"]),
   "V1StatefulSetSpec.volumeClaimTemplates": atomicList,
   "V1StatefulSetStatus.conditions": mapList(["type"]),
+  "V1DaemonSetStatus.conditions": mapList(["type"]),
   "V1PersistentVolumeClaimSpec.accessModes": atomicList,
   "V1PersistentVolumeClaimStatus.accessModes": atomicList,
   "V1PersistentVolumeClaimStatus.conditions": mapList(["type"]),
