@@ -86,7 +86,9 @@ export function withPolicyFlags(command: Command): Command {
     )
     .option(
       "--kubeconfig <file>",
-      "without --service-account-issuer: discover the issuer from this cluster's /.well-known/openid-configuration",
+      "the cluster: without --service-account-issuer, its issuer is discovered from its " +
+        "/.well-known/openid-configuration; apply and remediate also wire it (the ServiceAccount annotations, " +
+        "the exports, a restart of the workloads after a client id change; without it: printed)",
     );
 }
 

@@ -51,12 +51,7 @@ export function registerApplyCommand(program: Command): void {
     .option("--auto-approve", "on a terminal, apply without showing the plan and asking", false)
     .option("--concurrency <n>", "resources reconciled at once", positiveInteger, 8)
     .option("--max-attempts <n>", "runs per resource while failures are retryable", positiveInteger, 6)
-    .option("--no-progress", "no progress on stderr")
-    .option(
-      "--kubeconfig <file>",
-      "also wire the cluster: set the ServiceAccount annotations and write the exports the identities " +
-        "declare, and restart their workloads after a client id change (without it: printed)",
-    );
+    .option("--no-progress", "no progress on stderr");
   withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
     runAction(apply),
   );

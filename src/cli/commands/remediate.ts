@@ -83,12 +83,7 @@ export function registerRemediateCommand(program: Command): void {
       64,
     )
     .option("--max-attempts <n>", "runs per resource while failures are retryable", positiveInteger, 8)
-    .option("--no-progress", "no progress on stderr")
-    .option(
-      "--kubeconfig <file>",
-      "also wire the cluster once repaired: the new client ids on the ServiceAccounts, the exports, " +
-        "and a restart of the workloads using them (without it: what the cluster needs is printed)",
-    );
+    .option("--no-progress", "no progress on stderr");
   withOutputFlags(withAzureFlags(withPolicyFlags(withManifestFlags(withStateFlag(command))))).action(
     runAction(remediate),
   );
