@@ -212,6 +212,22 @@ describe("federated credentials: one per ServiceAccount, and policed", () => {
       /trust the cluster service-account issuer for system:serviceaccount:team-b:app: only ServiceAccounts of this namespace/,
     );
     assert.equal(await stack.get("uai", "admission-refused", NS), undefined);
+
+    // The CRD's own rule: explicit credentials and ServiceAccounts share Azure's 20 per identity.
+    const crowded = await stack.kubectl.run(["apply", "-f", "-"], {
+      input: JSON.stringify(
+        uai(stack, "crowded", {
+          serviceAccounts: Array.from({ length: 15 }, (_, i) => ({ name: `sa-${i}` })),
+          federatedCredentials: Array.from({ length: 6 }, (_, i) => ({
+            name: `ci-${i}`,
+            issuer: GITHUB,
+            subject: `repo:org/infra:${i}`,
+          })),
+        }),
+      ),
+    });
+    assert.notEqual(crowded.code, 0);
+    assert.match(crowded.stderr, /at most 20 federated credentials together, Azure's limit per identity/);
     assert.equal(armWrites(stack), writes);
   });
 
