@@ -91,6 +91,8 @@ export function requirementsOf(resources: readonly ManagedResource[]): Requireme
         "set and remove the identity's access-policy entries",
         resource,
       );
+      // Only a tenant-move repair uses it; Key Vault Contributor, which preflight suggests, has it.
+      need(vaultId, `${KEY_VAULTS}/write`, "reset the vault's tenant in a tenant-move repair", resource);
     }
   };
   for (const resource of resources) {

@@ -26,6 +26,8 @@ export class RunExecutor extends ActionExecutor {
     super({
       ...options,
       identityPatches: options.identityPatches ?? new IdentityPatches(new InProcessTargetLock()),
+      // One run reads each Key Vault once for all its identities; its own writes forget the read.
+      vaultReadTtlMs: options.vaultReadTtlMs ?? Number.POSITIVE_INFINITY,
     });
     this.maxThrottleRetries = options.maxThrottleRetries ?? 10;
     this.onOutcome = options.onOutcome;

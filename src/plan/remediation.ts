@@ -450,7 +450,30 @@ function fromTenants(input: RemediationInput, toTenantId: string | undefined): s
       tenants.add(identity.tenantId.toLowerCase());
   }
   for (const { tenantId } of systemIdentitiesOfOtherTenants(input, toTenantId, true)) tenants.add(tenantId);
+  for (const tenantId of vaultsOfOtherTenants(input, toTenantId)) tenants.add(tenantId);
   return [...tenants].sort();
+}
+
+/**
+ * Tenants of Key Vaults that are not the subscription's and still hold an entry of a principal
+ * azid granted there, or that an identity already in the subscription's tenant is declared on:
+ * a move left them behind, even once the identities are repaired.
+ */
+function vaultsOfOtherTenants(input: RemediationInput, toTenantId: string | undefined): string[] {
+  const found: string[] = [];
+  for (const resource of [...input.declared.userAssigned, ...input.declared.systemAssigned]) {
+    for (const entry of resource.status?.keyVaultAccessPolicies ?? []) {
+      const vault = input.observed.vaults[armIdKey(entry.vaultId)];
+      if (!vault || !entry.principalId || vault.tenantId.toLowerCase() === toTenantId?.toLowerCase())
+        continue;
+      const holds = vault.accessPolicies.some(
+        (e) => e.objectId.toLowerCase() === entry.principalId?.toLowerCase(),
+      );
+      const repairedIdentity = resource.status?.tenantId?.toLowerCase() === toTenantId?.toLowerCase();
+      if (holds || repairedIdentity) found.push(vault.tenantId.toLowerCase());
+    }
+  }
+  return found;
 }
 
 function undeclaredSystemIdentities(input: RemediationInput, toTenantId: string | undefined) {

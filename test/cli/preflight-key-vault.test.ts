@@ -11,7 +11,7 @@ const SUB = "11111111-1111-1111-1111-111111111111";
 const VAULT = `/subscriptions/${SUB}/resourceGroups/app-rg/providers/Microsoft.KeyVault/vaults/kv`;
 
 describe("preflight: Key Vault access policies", () => {
-  test("a declared entry needs the vault's read and accessPolicies/write at the vault", () => {
+  test("a declared entry needs the vault's read, accessPolicies/write, and write for a repair", () => {
     const needs = requirementsOf([
       {
         apiVersion: "azid.dev/v1alpha1",
@@ -27,12 +27,17 @@ describe("preflight: Key Vault access policies", () => {
     assert.deepEqual(atVault, [
       "Microsoft.KeyVault/vaults/read",
       "Microsoft.KeyVault/vaults/accessPolicies/write",
+      "Microsoft.KeyVault/vaults/write",
     ]);
   });
 
   test("Key Vault Contributor is the role suggested for them", () => {
     assert.deepEqual(
-      rolesGranting(["Microsoft.KeyVault/vaults/read", "Microsoft.KeyVault/vaults/accessPolicies/write"]),
+      rolesGranting([
+        "Microsoft.KeyVault/vaults/read",
+        "Microsoft.KeyVault/vaults/accessPolicies/write",
+        "Microsoft.KeyVault/vaults/write",
+      ]),
       ["Key Vault Contributor"],
     );
   });

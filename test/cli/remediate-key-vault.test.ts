@@ -17,6 +17,7 @@ describe("azid export and remediate with Key Vault access policies", () => {
   let manifests: string;
   let state: string;
   let oldTenant: string;
+  let newCredentials: string;
   // biome-ignore lint/suspicious/noExplicitAny: ARM bodies are read loosely
   const readVault = async (): Promise<any> => (await s.f.request("GET", `${vault}?api-version=${API}`)).body;
 
@@ -135,6 +136,7 @@ describe("azid export and remediate with Key Vault access policies", () => {
       "credentials.yaml",
       `subscriptions:\n  ${s.sub}:\n    tenantId: ${newTenant}\n    clientId: ${randomUUID()}\n    clientSecretFile: ${secret}\n`,
     );
+    newCredentials = credentials;
     const args = [
       "remediate",
       "--subscription",
@@ -177,5 +179,38 @@ describe("azid export and remediate with Key Vault access policies", () => {
     assert.deepEqual(after.properties.accessPolicies, [
       { tenantId: newTenant, objectId: principal, permissions: { secrets: ["get", "list"] } },
     ]);
+  });
+
+  test("one apply reads a vault once for all the identities granted on it", async () => {
+    const file = s.writeManifests(
+      "readers.yaml",
+      ["reader-1", "reader-2", "reader-3"].map((name) => ({
+        apiVersion: "azid.dev/v1alpha1",
+        kind: "UserAssignedIdentity",
+        metadata: { name, namespace: "team-a" },
+        spec: {
+          subscriptionId: s.sub,
+          resourceGroup: RG,
+          location: LOCATION,
+          keyVaultAccessPolicies: [{ vaultId: vault, permissions: { secrets: ["get"] } }],
+        },
+      })),
+    );
+    await s.f.admin("POST", "stats/reset");
+    const apply = await s.azid([
+      "apply",
+      "-f",
+      file,
+      "--sandbox",
+      s.sandboxFile,
+      "--credentials-file",
+      newCredentials,
+    ]);
+    assert.equal(apply.code, 0, apply.stdout + apply.stderr);
+    const gets = Object.entries((await s.stats()).byOperation)
+      .filter(([operation]) => /^GET .*Microsoft\.KeyVault\/vaults\/\{[^}]+\}$/.test(operation))
+      .reduce((sum, [, n]) => sum + n, 0);
+    assert.equal(gets, 1, "one GET of the vault for 3 identities");
+    assert.equal((await readVault()).properties.accessPolicies.length, 4);
   });
 });

@@ -373,4 +373,27 @@ describe("Key Vault tenant repair after a move", () => {
     assert.match(page, /secrets: get, list/);
     assert.deepEqual(toMigrationPlan(plan, "2026-11-27T10:00:00Z").keyVaults, plan.vaults);
   });
+
+  test("a vault left in the old tenant after the identities were repaired is still a move to repair", () => {
+    const { world, vault, resource, oldTenant } = moved();
+    // The identities repaired without the vault (no policy for it): the vault keeps the old tenant.
+    const repaired = converge(world, resource, REPAIRABLE([]));
+    let observed = emptyObserved();
+    const input = (): RemediationInput => ({
+      subscriptionId: SUB,
+      declared: { userAssigned: [repaired.resource], systemAssigned: [], customRoles: [] },
+      observed,
+      now: "2026-11-27T10:00:00Z",
+      policy: () => ({ ...ALLOWED, vaultTenantRepair: [armIdKey(vault)] }),
+    });
+    for (let round = 0; round < 20; round++) {
+      const reads = remediationReads(input());
+      if (reads.length === 0) break;
+      for (const read of reads) observed = applyResult(observed, read, world.answer(read));
+    }
+    const plan = planRemediation(input());
+    assert.deepEqual(plan.fromTenantIds, [oldTenant]);
+    assert.equal(plan.counts.SetVaultTenant, 1);
+    assert.equal(plan.counts.CreateIdentity, undefined, "the identity is not re-created again");
+  });
 });
