@@ -6,6 +6,7 @@ import type { ClusterIssuer } from "../api/workload-identity.js";
 import type { KubeClient } from "./client.js";
 
 const DISCOVERY_TIMEOUT_MS = 10_000;
+const NO_ANSWER = Symbol("no answer");
 const HTTPS_URL = /^https:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/;
 
 export async function resolveClusterIssuer(
@@ -20,13 +21,15 @@ export async function resolveClusterIssuer(
   let timer: NodeJS.Timeout | undefined;
   try {
     // An API server that does not answer must not hold the controller's start.
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer in ${DISCOVERY_TIMEOUT_MS / 1000} s`)),
-        DISCOVERY_TIMEOUT_MS,
-      );
+    const timeout = new Promise<typeof NO_ANSWER>((resolve) => {
+      timer = setTimeout(() => resolve(NO_ANSWER), DISCOVERY_TIMEOUT_MS);
     });
     document = await Promise.race([client.serviceAccountIssuerDiscovery(), timeout]);
+    if (document === NO_ANSWER) {
+      return {
+        problem: `the API server's service-account issuer discovery (GET /.well-known/openid-configuration) gave no answer in ${DISCOVERY_TIMEOUT_MS / 1000} s`,
+      };
+    }
   } catch (error) {
     return {
       problem: `the API server's service-account issuer discovery (GET /.well-known/openid-configuration) failed: ${(error as Error).message}`,

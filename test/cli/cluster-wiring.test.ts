@@ -62,7 +62,8 @@ describe("azid apply: cluster wiring", () => {
     ]);
 
   test("without a cluster: what the ServiceAccount and the ConfigMap need, printed", async () => {
-    const run = await apply();
+    // No cluster to discover the issuer from: the serviceAccounts' credentials need it given.
+    const run = await apply(["--service-account-issuer", "https://oidc.example.com/issuer"]);
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const out = JSON.parse(run.stdout);
     const clientId = out.resources[0].clientId;

@@ -384,6 +384,7 @@ describe("Key Vault tenant repair after a move", () => {
       declared: { userAssigned: [repaired.resource], systemAssigned: [], customRoles: [] },
       observed,
       now: "2026-11-27T10:00:00Z",
+      plannerOf,
       policy: () => ({ ...ALLOWED, vaultTenantRepair: [armIdKey(vault)] }),
     });
     for (let round = 0; round < 20; round++) {
