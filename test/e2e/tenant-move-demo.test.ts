@@ -70,7 +70,7 @@ describe("azid demo", () => {
     assert.match(out, /CredentialTenantMismatch on all 5 resources/);
     assert.match(out, /azid_credential_tenant_mismatch\{subscription="[0-9a-f-]{36}"\} 1/);
     assert.match(out, /TenantMismatch=True on 4 identities/);
-    assert.match(out, /TenantMigration demo-repair planned 25 actions: .*3 DeleteIdentity, 3 CreateIdentity/);
+    assert.match(out, /TenantMigration demo-repair planned 26 actions: .*3 DeleteIdentity, 3 CreateIdentity/);
     assert.match(out, /8\. repair Succeeded/);
 
     // The workload: its ServiceAccount's client id before and after, restarted exactly once.
@@ -99,29 +99,29 @@ describe("azid demo", () => {
     assert.ok(repaired, "the TenantMigration's summary gives the repair's duration");
     // One repair, one duration: the summary and the report give the same.
     assert.ok(
-      out.includes(`Repair: 25 actions in ${repaired} (`),
+      out.includes(`Repair: 26 actions in ${repaired} (`),
       `the report's duration is the summary's ${repaired}:\n${out}`,
     );
     assert.match(
       out,
-      /Repair: 25 actions in \S+ (?:ms|s) \(.+ at Azure's pace\); ARM's documented limits allow/,
+      /Repair: 26 actions in \S+ (?:ms|s) \(.+ at Azure's pace\); ARM's documented limits allow/,
     );
-    assert.match(out, /done: 25\/25 actions/, "the progress ends on the final count");
-    // 21 writes and 3 deletes are needed; a call answered 429 is made again, and counted again.
+    assert.match(out, /done: 26\/26 actions/, "the progress ends on the final count");
+    // 22 writes and 3 deletes are needed (one credential per ServiceAccount too); a call answered 429 is made again, and counted again.
     const calls =
       /ARM calls during the repair: \d+ \(\d+ reads, (\d+) writes, (\d+) deletes\), (\d+) answered 429/.exec(
         out,
       );
     assert.ok(calls, "the repair's ARM calls are reported");
     const [writes, deletes, throttled] = calls.slice(1).map(Number) as [number, number, number];
-    assert.ok(writes >= 21 && deletes >= 3, `${writes} writes, ${deletes} deletes`);
+    assert.ok(writes >= 22 && deletes >= 3, `${writes} writes, ${deletes} deletes`);
     assert.ok(
-      writes + deletes <= 24 + throttled,
+      writes + deletes <= 25 + throttled,
       `${writes + deletes} writes and deletes, ${throttled} answered 429`,
     );
     assert.match(
       out,
-      /Azure now: exactly as declared: 4 identities, 3 federated credentials, 4 attachments, 5 role assignments, 1 custom role, 1 Graph app role/,
+      /Azure now: exactly as declared: 4 identities, 4 federated credentials, 4 attachments, 5 role assignments, 1 custom role, 1 Graph app role/,
     );
 
     const html = readFileSync(page, "utf8");

@@ -311,7 +311,14 @@ async function declaredOf(kube: KubeApi): Promise<Declared> {
     kube.list<Declared["userAssigned"][number]>("UserAssignedIdentity", SAMPLE_NAMESPACE),
     kube.list<Declared["systemAssigned"][number]>("SystemAssignedIdentity", SAMPLE_NAMESPACE),
   ]);
-  return { customRoles, userAssigned, systemAssigned };
+  // The controller discovered this issuer: the ServiceAccounts' credentials in Azure carry it.
+  const serviceAccountIssuer = await kube.serviceAccountIssuer();
+  return {
+    customRoles,
+    userAssigned,
+    systemAssigned,
+    ...(serviceAccountIssuer ? { serviceAccountIssuer } : {}),
+  };
 }
 
 type Resource = { status?: { conditions?: Condition[] } };

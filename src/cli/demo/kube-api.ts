@@ -68,6 +68,11 @@ export class KubeApi {
     return (await this.call<{ items: T[] }>("GET", collectionPath(resourceOf(kind), namespace))).items;
   }
 
+  /** The service-account issuer the API server announces, as the controller discovers it. */
+  async serviceAccountIssuer(): Promise<string | undefined> {
+    return (await this.call<{ issuer?: string }>("GET", "/.well-known/openid-configuration")).issuer;
+  }
+
   private async call<T>(method: string, path: string, body?: unknown, headers = {}): Promise<T> {
     const response = await fetch(`${this.server}${path}`, {
       method,

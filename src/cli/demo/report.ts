@@ -137,8 +137,13 @@ export function formatDemoReport(facts: DemoFacts): string {
 
 function summary(declared: Declared): string {
   const identities = declared.userAssigned.length + declared.systemAssigned.length;
+  // A credential per ServiceAccount too, when the issuer is known (the exact-state check wants them).
+  const perServiceAccount = declared.serviceAccountIssuer === undefined ? 0 : 1;
   const credentials = declared.userAssigned.reduce(
-    (n, r) => n + (r.spec.federatedCredentials?.length ?? 0),
+    (n, r) =>
+      n +
+      (r.spec.federatedCredentials?.length ?? 0) +
+      perServiceAccount * (r.spec.serviceAccounts?.length ?? 0),
     0,
   );
   const attachments = declared.userAssigned.reduce((n, r) => n + (r.spec.attachTo?.length ?? 0), 0);
