@@ -82,6 +82,10 @@ describe("azid demo", () => {
     assert.match(out, /Deployment reports: generation 1, pod template annotations \(none\)/);
     assert.match(
       out,
+      /UserAssignedIdentity reports \(Ready\)[^\n]*\n.*principal.*\n.*client.*\n\s+workloads restarted: Deployment\/reports/,
+    );
+    assert.match(
+      out,
       /9\. the workload after the repair[^\n]*\n.*\n\s+Deployment reports: generation 2, pod template annotations .*kubectl\.kubernetes\.io\/restartedAt=/,
     );
 

@@ -104,7 +104,10 @@ describe("workload wiring through kubectl and azid controller", () => {
     await stack.apply(
       uai(stack, "app-id", {
         serviceAccounts: [{ name: "app-sa" }, { name: "late-sa" }],
-        exports: { configMap: { name: "app-id-ids", keys: { clientId: "AZURE_CLIENT_ID" } } },
+        exports: {
+          configMap: { name: "app-id-ids", keys: { clientId: "AZURE_CLIENT_ID" } },
+          secret: { name: "app-id-secret" },
+        },
       }),
     );
     first = await conditionReached(
@@ -140,6 +143,19 @@ describe("workload wiring through kubectl and azid controller", () => {
       configMap?.metadata.ownerReferences.map(({ kind, name, controller }) => ({ kind, name, controller })),
       [{ kind: "UserAssignedIdentity", name: "app-id", controller: true }],
     );
+    const secret = await stack.get<{ data: Record<string, string>; type: string }>(
+      "secret",
+      "app-id-secret",
+      NS,
+    );
+    assert.equal(secret?.type, "Opaque");
+    const decoded = Object.fromEntries(
+      Object.entries(secret?.data ?? {}).map(([key, value]) => [
+        key,
+        Buffer.from(value, "base64").toString(),
+      ]),
+    );
+    assert.deepEqual(decoded, { clientId, principalId, tenantId, resourceId });
     assert.equal(await generationOf("web"), 1, "the first wiring restarts nothing");
   });
 

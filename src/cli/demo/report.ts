@@ -93,6 +93,16 @@ function whatWasDone(
   return parts.join("; ") || "nothing to do";
 }
 
+/** The workloads restarted for the identity's current client id (status.serviceAccounts). */
+function restartedWorkloads(resource: { status?: unknown }): string[] {
+  const status = resource.status as
+    | { clientId?: string; serviceAccounts?: Array<{ restartedFor?: string; restarted?: string[] }> }
+    | undefined;
+  return (status?.serviceAccounts ?? [])
+    .filter((account) => account.restartedFor !== undefined && account.restartedFor === status?.clientId)
+    .flatMap((account) => account.restarted ?? []);
+}
+
 export function formatDemoReport(facts: DemoFacts): string {
   const plan = facts.migration.plan;
   const actionsOf = (ref: string) => (plan?.actions ?? []).filter((a) => a.resource === ref);
@@ -106,9 +116,11 @@ export function formatDemoReport(facts: DemoFacts): string {
     const clients = oldClient || newClient ? `\n      client ${oldClient ?? "-"} -> ${newClient ?? "-"}` : "";
     const principals =
       resource.kind === "CustomRole" ? "" : `\n      principal ${old ?? "-"} -> ${now ?? "-"}${clients}`;
+    const restarted = restartedWorkloads(resource);
+    const workloads = restarted.length > 0 ? `\n      workloads restarted: ${restarted.join(", ")}` : "";
     const state = isReady(resource) ? "Ready" : "NOT Ready";
     const done = whatWasDone(resource, actionsOf(ref), facts.deleted.customRoles);
-    return `  ${resource.kind} ${resource.metadata.name} (${state})${principals}\n      ${done}`;
+    return `  ${resource.kind} ${resource.metadata.name} (${state})${principals}${workloads}\n      ${done}`;
   });
   const floor = (plan?.floorSeconds ?? 0) / facts.timeScale;
   // A repair of a few resources is a chain of dependent calls (detach, delete, create, attach,
