@@ -268,6 +268,8 @@ export interface SentinelOptions {
   password?: string;
   /** The sentinels require this password (of clients and of each other). */
   sentinelPassword?: string;
+  /** Every node and sentinel speaks only TLS, with a CA made for the test. */
+  tls?: boolean;
 }
 
 /** 1 primary, 1 replica and 3 sentinels (quorum 2), ready: the replica in sync and known to all. */
@@ -281,6 +283,7 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
   try {
     const nodes: RedisProcess[] = [];
     const primaryPort = await freePort();
+    const tls = options.tls ? await makeTlsMaterial(dir) : undefined;
     const auth =
       options.password === undefined
         ? []
@@ -288,9 +291,13 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
     for (const [i, extra] of [auth, [...auth, "--replicaof", HOST, String(primaryPort)]].entries()) {
       const port = i === 0 ? primaryPort : await freePort();
       if (options.password !== undefined) PASSWORDS.set(port, options.password);
+      if (tls) TLS_CAS.set(port, tls.ca);
       const nodeDir = join(dir, `node-${i}`);
       mkdirSync(nodeDir, { recursive: true });
-      const node = new RedisProcess(port, dataNodeArgs(port, nodeDir, extra));
+      const node = new RedisProcess(
+        port,
+        dataNodeArgs(port, nodeDir, [...(tls ? tlsArgs(port, tls) : []), ...extra]),
+      );
       processes.push(node);
       nodes.push(node);
       await node.start();
@@ -305,7 +312,18 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
       writeFileSync(
         file,
         [
-          `port ${port}`,
+          ...(tls
+            ? [
+                "port 0",
+                `tls-port ${port}`,
+                `tls-cert-file ${tls.certFile}`,
+                `tls-key-file ${tls.keyFile}`,
+                `tls-ca-cert-file ${tls.caFile}`,
+                "tls-auth-clients no",
+                // Sentinels reach the data nodes and each other over TLS too.
+                "tls-replication yes",
+              ]
+            : [`port ${port}`]),
           `bind ${HOST}`,
           `dir ${dir}`,
           `sentinel monitor ${SENTINEL_NAME} ${HOST} ${primaryPort} 2`,
@@ -326,6 +344,7 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
         ].join("\n"),
       );
       if (options.sentinelPassword !== undefined) PASSWORDS.set(port, options.sentinelPassword);
+      if (tls) TLS_CAS.set(port, tls.ca);
       const sentinel = new RedisProcess(port, [file, "--sentinel"]);
       processes.push(sentinel);
       sentinels.push(sentinel);
@@ -367,6 +386,8 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
           password: options.sentinelPassword,
         },
         password: options.password,
+        tls: tls !== undefined,
+        tlsCa: tls?.ca,
         connectTimeoutMs: 5000,
       },
       prefix: "azid",
