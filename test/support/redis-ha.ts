@@ -3,7 +3,7 @@
 // each. Every process is on a free loopback port, without persistence, and killed by stop().
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -121,6 +121,96 @@ function dataNodeArgs(port: number, dir: string, extra: string[] = []): string[]
 
 /** The password of each port that requires one (data nodes and sentinels started with one). */
 const PASSWORDS = new Map<number, string>();
+/** The CA certificate of each port that speaks only TLS. */
+const TLS_CAS = new Map<number, string>();
+
+/** A CA and a certificate it signed for 127.0.0.1, made with openssl for servers started here. */
+export interface TlsMaterial {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** The CA certificate's PEM, for clients. */
+  ca: string;
+}
+
+/** Makes a throwaway CA and a server certificate for 127.0.0.1 (valid one day) under `dir`. */
+export async function makeTlsMaterial(dir: string): Promise<TlsMaterial> {
+  const at = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => run("openssl", args, { timeout: 30_000 });
+  await openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=azid test CA",
+    "-keyout",
+    at("ca.key"),
+    "-out",
+    at("ca.crt"),
+  );
+  await openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    at("server.key"),
+    "-out",
+    at("server.csr"),
+  );
+  writeFileSync(at("san.ext"), "subjectAltName=IP:127.0.0.1\n");
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    at("server.csr"),
+    "-CA",
+    at("ca.crt"),
+    "-CAkey",
+    at("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    at("san.ext"),
+    "-out",
+    at("server.crt"),
+  );
+  return {
+    caFile: at("ca.crt"),
+    certFile: at("server.crt"),
+    keyFile: at("server.key"),
+    ca: readFileSync(at("ca.crt"), "utf8"),
+  };
+}
+
+/** redis-server flags that make a node speak only TLS on `port` (replication and cluster bus too). */
+function tlsArgs(port: number, tls: TlsMaterial): string[] {
+  return [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    tls.certFile,
+    "--tls-key-file",
+    tls.keyFile,
+    "--tls-ca-cert-file",
+    tls.caFile,
+    "--tls-auth-clients",
+    "no",
+    "--tls-replication",
+    "yes",
+    "--tls-cluster",
+    "yes",
+  ];
+}
 
 /** Asks one node and closes the connection; undefined when it does not answer. */
 async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T | undefined> {
@@ -128,6 +218,7 @@ async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Pro
     host: HOST,
     port,
     password: PASSWORDS.get(port),
+    tls: TLS_CAS.has(port) ? { ca: TLS_CAS.get(port) } : undefined,
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -177,6 +268,8 @@ export interface SentinelOptions {
   password?: string;
   /** The sentinels require this password (of clients and of each other). */
   sentinelPassword?: string;
+  /** Every node and sentinel speaks only TLS, with a CA made for the test. */
+  tls?: boolean;
 }
 
 /** 1 primary, 1 replica and 3 sentinels (quorum 2), ready: the replica in sync and known to all. */
@@ -190,6 +283,7 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
   try {
     const nodes: RedisProcess[] = [];
     const primaryPort = await freePort();
+    const tls = options.tls ? await makeTlsMaterial(dir) : undefined;
     const auth =
       options.password === undefined
         ? []
@@ -197,9 +291,13 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
     for (const [i, extra] of [auth, [...auth, "--replicaof", HOST, String(primaryPort)]].entries()) {
       const port = i === 0 ? primaryPort : await freePort();
       if (options.password !== undefined) PASSWORDS.set(port, options.password);
+      if (tls) TLS_CAS.set(port, tls.ca);
       const nodeDir = join(dir, `node-${i}`);
       mkdirSync(nodeDir, { recursive: true });
-      const node = new RedisProcess(port, dataNodeArgs(port, nodeDir, extra));
+      const node = new RedisProcess(
+        port,
+        dataNodeArgs(port, nodeDir, [...(tls ? tlsArgs(port, tls) : []), ...extra]),
+      );
       processes.push(node);
       nodes.push(node);
       await node.start();
@@ -214,7 +312,18 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
       writeFileSync(
         file,
         [
-          `port ${port}`,
+          ...(tls
+            ? [
+                "port 0",
+                `tls-port ${port}`,
+                `tls-cert-file ${tls.certFile}`,
+                `tls-key-file ${tls.keyFile}`,
+                `tls-ca-cert-file ${tls.caFile}`,
+                "tls-auth-clients no",
+                // Sentinels reach the data nodes and each other over TLS too.
+                "tls-replication yes",
+              ]
+            : [`port ${port}`]),
           `bind ${HOST}`,
           `dir ${dir}`,
           `sentinel monitor ${SENTINEL_NAME} ${HOST} ${primaryPort} 2`,
@@ -235,6 +344,7 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
         ].join("\n"),
       );
       if (options.sentinelPassword !== undefined) PASSWORDS.set(port, options.sentinelPassword);
+      if (tls) TLS_CAS.set(port, tls.ca);
       const sentinel = new RedisProcess(port, [file, "--sentinel"]);
       processes.push(sentinel);
       sentinels.push(sentinel);
@@ -276,6 +386,8 @@ export async function startSentinelSet(options: SentinelOptions = {}): Promise<R
           password: options.sentinelPassword,
         },
         password: options.password,
+        tls: tls !== undefined,
+        tlsCa: tls?.ca,
         connectTimeoutMs: 5000,
       },
       prefix: "azid",
@@ -314,7 +426,9 @@ async function slotOwners(port: number): Promise<{ start: number; end: number; m
 }
 
 /** 3 masters with a replica each, every slot covered and every node agreeing the cluster is ok. */
-export async function startRedisCluster(): Promise<RedisTopologyUnderTest> {
+export async function startRedisCluster(
+  options: { password?: string; tls?: boolean } = {},
+): Promise<RedisTopologyUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), "azid-cluster-"));
   const nodes: RedisProcess[] = [];
   const stop = async () => {
@@ -322,13 +436,23 @@ export async function startRedisCluster(): Promise<RedisTopologyUnderTest> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    const tls = options.tls ? await makeTlsMaterial(dir) : undefined;
+    const secured = (port: number): string[] => [
+      ...(tls ? tlsArgs(port, tls) : []),
+      ...(options.password === undefined
+        ? []
+        : ["--requirepass", options.password, "--masterauth", options.password]),
+    ];
     for (let i = 0; i < 6; i++) {
       const port = await freePort();
       const nodeDir = join(dir, `node-${i}`);
       mkdirSync(nodeDir, { recursive: true });
+      if (options.password !== undefined) PASSWORDS.set(port, options.password);
+      if (tls) TLS_CAS.set(port, tls.ca);
       const node = new RedisProcess(
         port,
         dataNodeArgs(port, nodeDir, [
+          ...secured(port),
           "--cluster-enabled",
           "yes",
           "--cluster-config-file",
@@ -352,6 +476,8 @@ export async function startRedisCluster(): Promise<RedisTopologyUnderTest> {
         "--cluster-replicas",
         "1",
         "--cluster-yes",
+        ...(tls ? ["--tls", "--cacert", tls.caFile] : []),
+        ...(options.password === undefined ? [] : ["-a", options.password, "--no-auth-warning"]),
       ],
       { timeout: 30_000 },
     );
@@ -382,7 +508,13 @@ export async function startRedisCluster(): Promise<RedisTopologyUnderTest> {
     };
     return {
       kind: "cluster",
-      connection: { cluster: { nodes: nodes.slice(0, 3).map((n) => n.address) }, connectTimeoutMs: 5000 },
+      connection: {
+        cluster: { nodes: nodes.slice(0, 3).map((n) => n.address) },
+        password: options.password,
+        tls: tls !== undefined,
+        tlsCa: tls?.ca,
+        connectTimeoutMs: 5000,
+      },
       prefix,
       primary: async () => byPort(await masterOfSlot()),
       async waitForFailover(old, timeoutMs = 30_000) {
