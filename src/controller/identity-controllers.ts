@@ -344,6 +344,8 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
     const azureReady = conditions.some(
       (condition) => condition.type === ConditionType.Ready && condition.status === "True",
     );
+    // ObserveOnly writes nothing, in the cluster either: what is missing is reported, not sent.
+    const observeOnly = current.spec.managementPolicy === "ObserveOnly";
     const wiring = await wireWorkloads(
       current,
       {
@@ -366,15 +368,23 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
           runtime.events.record({ regarding: current as unknown as KubeObject, type, reason, action, note }),
         wrote: (kind, outcome) => runtime.metrics.kubeWrites.inc({ kind, outcome }),
       },
-      { azureReady },
+      { azureReady, dryRun: observeOnly },
     );
+    if (observeOnly && wiring.condition.status === "False") {
+      wiring.condition = {
+        ...wiring.condition,
+        reason: Reason.Drifted,
+        message: `${wiring.condition.message} (ObserveOnly: azid writes nothing to the cluster; set managementPolicy Manage to wire them)`,
+      };
+    }
     if (wiring.writes > 0) ctx.logger.debug({ writes: wiring.writes }, "wired workloads");
     const previous = (current.status as WiredStatus | undefined)?.conditions;
     const stamp = { now: new Date(), generation: (current as unknown as KubeObject).metadata?.generation };
     const decided = conditions.filter((condition) => condition.type !== ConditionType.WorkloadsWired);
     decided.push(transition(getCondition(previous, ConditionType.WorkloadsWired), wiring.condition, stamp));
-    if (azureReady && wiring.condition.status === "False") {
+    if (azureReady && wiring.condition.status === "False" && !observeOnly) {
       // Azure is as declared, but the workloads using the identity do not have what they need.
+      // (ObserveOnly reports drift without failing Ready, in the cluster as in Azure.)
       const index = decided.findIndex((condition) => condition.type === ConditionType.Ready);
       decided[index] = transition(
         getCondition(previous, ConditionType.Ready),

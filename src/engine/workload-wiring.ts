@@ -82,6 +82,7 @@ export interface WiredIdentity {
   spec: {
     serviceAccounts?: { name: string; restartWorkloads?: boolean }[];
     exports?: Exports;
+    managementPolicy?: "Manage" | "ObserveOnly";
   };
   status?: { serviceAccounts?: ServiceAccountStatus[] };
 }

@@ -11,10 +11,12 @@ import {
   type AzidObject,
   conditionOf,
   conditionReached,
+  createIdentityInAzure,
   createResourceGroup,
   eventRecorded,
   eventually,
   NS,
+  observed,
   ready,
   teamNamespace,
   uai,
@@ -269,5 +271,32 @@ describe("workload wiring through kubectl and azid controller", () => {
       first.status?.clientId,
       "the other manager's value stays",
     );
+  });
+
+  test("ObserveOnly reports the wiring a ServiceAccount lacks and writes nothing to Kubernetes", async () => {
+    const legacy = await createIdentityInAzure(stack, "legacy-id");
+    await stack.apply(serviceAccount("legacy-sa"));
+    const kubeWrites = counter(await controller.metrics(), "azid_kube_writes_total");
+    await stack.apply(
+      uai(stack, "legacy-id", {
+        managementPolicy: "ObserveOnly",
+        serviceAccounts: [{ name: "legacy-sa" }],
+        exports: { configMap: { name: "legacy-ids" } },
+      }),
+    );
+    const object = await observed(stack, "uai", "legacy-id", (o) => {
+      assert.equal(o.status?.clientId, legacy.properties.clientId, "the existing identity, adopted");
+      assert.equal(conditionOf(o, "WorkloadsWired")?.status, "False", JSON.stringify(o.status?.conditions));
+    });
+    assert.equal(conditionOf(object, "WorkloadsWired")?.reason, "Drifted");
+    assert.equal(conditionOf(object, "Ready")?.status, "True", "observing only, drift does not fail Ready");
+    assert.match(conditionOf(object, "WorkloadsWired")?.message ?? "", /2 of 2 .* not wired .*ObserveOnly/);
+    assert.equal(
+      (await annotationsOf("legacy-sa"))[CLIENT_ID],
+      undefined,
+      "nothing written to the ServiceAccount",
+    );
+    assert.equal(await stack.get("configmap", "legacy-ids", NS), undefined, "no export written");
+    assert.equal(counter(await controller.metrics(), "azid_kube_writes_total"), kubeWrites);
   });
 });
