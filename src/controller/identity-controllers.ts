@@ -3,7 +3,7 @@
 // the finalizer while Azure may still need cleaning, sync with Azure (policy, plan, act), write
 // the status, record the notices as events, let the object go once Azure is clean, and hand
 // the error policy's verdict to the queue.
-import { ConditionType, getCondition, MigrationCondition, Reason, transition } from "../api/conditions.js";
+import { ConditionType, MigrationCondition, Reason } from "../api/conditions.js";
 import { type ManagedResource, subscriptionOfResource } from "../api/managed-resource.js";
 import type { Condition } from "../api/schemas/common.js";
 import type { CustomRole } from "../api/schemas/custom-role.js";
@@ -16,27 +16,24 @@ import { judgeSync } from "../engine/error-policy.js";
 import { ObservationCache } from "../engine/observation-cache.js";
 import { PermissionGuard } from "../engine/permission-guard.js";
 import { syncResource } from "../engine/resource-sync.js";
-import { type WiredIdentity, wireWorkloads } from "../engine/workload-wiring.js";
+import type { WiredIdentity } from "../engine/workload-wiring.js";
 import { AZID_FINALIZER, isBeingDeleted, withFinalizer } from "../kube/finalizers.js";
 import {
-  CONFIG_MAPS,
   CUSTOM_ROLES,
   IDENTITY_POLICIES,
   type Kind,
   type KubeObject,
   keyOf,
   NAMESPACES,
-  SECRETS,
-  SERVICE_ACCOUNTS,
   SYSTEM_ASSIGNED_IDENTITIES,
   TENANT_MIGRATIONS,
   USER_ASSIGNED_IDENTITIES,
 } from "../kube/resources.js";
-import { ownWiringWrites, WorkloadObjects } from "../kube/workload-objects.js";
 import type { Action, ActionKind } from "../plan/actions.js";
 import * as build from "../plan/build.js";
 import type { PolicyDecision } from "../plan/policy.js";
 import type { ReconcileContext, ReconcileResult } from "../queue/index.js";
+import { type WiredStatus, wireIdentity } from "./identity-wiring.js";
 import {
   type Caches,
   type ControllerDefinition,
@@ -304,7 +301,7 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
       });
     }
     if (!deleting && resource !== CUSTOM_ROLES) {
-      await wire(current as unknown as WiredIdentity, outcome.status as WiredStatus, ctx);
+      await wireIdentity(runtime, current as unknown as WiredIdentity, outcome.status as WiredStatus, ctx);
     }
     const judgement = judgeSync({
       verdict: outcome.verdict,
@@ -333,75 +330,6 @@ function reconcilerFor(resource: ManagedKind, runtime: ControllerRuntime): Recon
       });
     }
     return { next: judgement.next, deleted: false };
-  }
-
-  /**
-   * The Kubernetes side, after Azure's: the identity's ServiceAccounts, exports and restarts, with
-   * the WorkloadsWired condition, which Ready requires, added to the status the sync decided.
-   */
-  async function wire(current: WiredIdentity, status: WiredStatus, ctx: ReconcileContext): Promise<void> {
-    const conditions = status.conditions ?? [];
-    const azureReady = conditions.some(
-      (condition) => condition.type === ConditionType.Ready && condition.status === "True",
-    );
-    // ObserveOnly writes nothing, in the cluster either: what is missing is reported, not sent.
-    const observeOnly = current.spec.managementPolicy === "ObserveOnly";
-    const wiring = await wireWorkloads(
-      current,
-      {
-        clientId: status.clientId,
-        principalId: status.principalId,
-        tenantId: status.tenantId,
-        resourceId: status.resourceId,
-      },
-      new WorkloadObjects(
-        runtime.kube,
-        {
-          serviceAccounts: caches.of(SERVICE_ACCOUNTS),
-          configMaps: caches.of(CONFIG_MAPS),
-          secrets: caches.of(SECRETS),
-        },
-        ownWiringWrites,
-      ),
-      {
-        event: (type, reason, action, note) =>
-          runtime.events.record({ regarding: current as unknown as KubeObject, type, reason, action, note }),
-        wrote: (kind, outcome) => runtime.metrics.kubeWrites.inc({ kind, outcome }),
-      },
-      { azureReady, dryRun: observeOnly },
-    );
-    if (observeOnly && wiring.condition.status === "False") {
-      wiring.condition = {
-        ...wiring.condition,
-        reason: Reason.Drifted,
-        message: `${wiring.condition.message} (ObserveOnly: azid writes nothing to the cluster; set managementPolicy Manage to wire them)`,
-      };
-    }
-    if (wiring.writes > 0) ctx.logger.debug({ writes: wiring.writes }, "wired workloads");
-    const previous = (current.status as WiredStatus | undefined)?.conditions;
-    const stamp = { now: new Date(), generation: (current as unknown as KubeObject).metadata?.generation };
-    const decided = conditions.filter((condition) => condition.type !== ConditionType.WorkloadsWired);
-    decided.push(transition(getCondition(previous, ConditionType.WorkloadsWired), wiring.condition, stamp));
-    if (azureReady && wiring.condition.status === "False" && !observeOnly) {
-      // Azure is as declared, but the workloads using the identity do not have what they need.
-      // (ObserveOnly reports drift without failing Ready, in the cluster as in Azure.)
-      const index = decided.findIndex((condition) => condition.type === ConditionType.Ready);
-      decided[index] = transition(
-        getCondition(previous, ConditionType.Ready),
-        {
-          type: ConditionType.Ready,
-          status: "False",
-          reason: wiring.condition.reason,
-          message: wiring.condition.message,
-        },
-        stamp,
-      );
-    }
-    status.conditions = decided;
-    if (wiring.serviceAccounts) status.serviceAccounts = wiring.serviceAccounts;
-    else delete status.serviceAccounts;
-    if (wiring.exports) status.exports = wiring.exports;
-    else delete status.exports;
   }
 
   return async (request, ctx) => {
@@ -439,17 +367,6 @@ function repairAllowed(
         (resource.kind === "CustomRole" ||
           conditionIsTrue(migration.status?.conditions, MigrationCondition.CustomRolesRestored)),
     );
-}
-
-/** The part of an identity's status the wiring reads and writes. */
-interface WiredStatus {
-  conditions?: Condition[];
-  clientId?: string;
-  principalId?: string;
-  tenantId?: string;
-  resourceId?: string;
-  serviceAccounts?: unknown[];
-  exports?: unknown[];
 }
 
 function conditionIsTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
