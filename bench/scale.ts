@@ -13,6 +13,8 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RequestRecord } from "@azid/arm-emulator";
 import { userAssignedIdentityId } from "../src/api/arm-id.js";
+import { DEFAULT_FEDERATED_AUDIENCE } from "../src/api/schemas/common.js";
+import { serviceAccountCredentialName } from "../src/api/workload-identity.js";
 import * as build from "../src/plan/build.js";
 import { floorOf } from "../src/plan/limits.js";
 import { Stack } from "../test/e2e/stack.js";
@@ -73,11 +75,21 @@ try {
   }
   await createObjects(stack, manifests);
 
-  // The calls a cold start cannot do without: a read that finds each identity missing, its creation.
+  // The calls a cold start cannot do without: a read that finds each identity missing, its
+  // creation, and with the wiring the federated credential of its ServiceAccount (ARM paces those
+  // writes on a bucket of their own: the issuer does not change the floor).
   const needed = manifests.flatMap((m) => {
     const owner = { kind: "UserAssignedIdentity" as const, namespace: NAMESPACE, name: m.metadata.name };
     const id = userAssignedIdentityId(stack.subscriptionId, GROUP, m.metadata.name);
-    return [build.readIdentity(owner, id), build.createIdentity(owner, id, REGION, {})];
+    const credentials = (m.spec.serviceAccounts ?? []).map((account) =>
+      build.putFederatedCredential(owner, id, {
+        name: serviceAccountCredentialName(account.name),
+        issuer: "https://issuer.invalid",
+        subject: `system:serviceaccount:${NAMESPACE}:${account.name}`,
+        audiences: [DEFAULT_FEDERATED_AUDIENCE],
+      }),
+    );
+    return [build.readIdentity(owner, id), build.createIdentity(owner, id, REGION, {}), ...credentials];
   });
   const floor = floorOf(needed);
   const floorSeconds = floor.seconds / TIME_SCALE;
