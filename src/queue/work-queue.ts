@@ -301,13 +301,27 @@ export class WorkQueue {
           { keys: handedBack },
           "grace period over; handed running reconciles back to the queue",
         );
-        if (!(await settlesWithin(finished, UNWIND_MS))) await worker.disconnect();
+        if (!(await settlesWithin(finished, UNWIND_MS))) {
+          await this.closeWithin(worker.disconnect(), "the worker's connections");
+        }
       }
     }
-    await this.queue.close().catch((err) => this.logger.warn({ err }, "error while closing the queue"));
+    await this.closeWithin(this.queue.close(), "the queue");
     this.redis.disconnect();
     this.workerTemplate.disconnect();
     return { handedBack };
+  }
+
+  /**
+   * A closing step waited for UNWIND_MS at most: after a Redis Cluster failover a connection to
+   * the dead node can keep BullMQ's close from ever settling, and a shutdown must not hang on it
+   * (the clients azid made are disconnected after it all the same).
+   */
+  private async closeWithin(step: Promise<unknown>, what: string): Promise<void> {
+    const settled = step.catch((err) => this.logger.warn({ err }, `error while closing ${what}`));
+    if (!(await settlesWithin(settled, UNWIND_MS))) {
+      this.logger.warn(`${what} did not close within ${UNWIND_MS} ms; its connections are dropped`);
+    }
   }
 
   private async runResync(): Promise<void> {

@@ -194,6 +194,9 @@ export async function failover(
   const queues = [await open(recorded.logger, true), await open(quiet.logger, false)];
   const [a, b] = queues as [WorkQueue, WorkQueue];
   const log = new RunLog();
+  let stage = "starting the queues";
+  const trace = setTimeout(() => process.stderr.write(`failover stuck at: ${stage}\n`), 100_000);
+  trace.unref();
   try {
     for (const [i, queue] of queues.entries()) {
       await queue.start({
@@ -209,24 +212,31 @@ export async function failover(
         await addUntilAccepted(key.endsWith("0") ? a : b, key);
       }
     };
+    stage = "adding the first keys";
     await addAll(keys.slice(0, 20));
+    stage = "finding the primary";
     const primary = await topology.primary();
     const failedAt = performance.now();
     const failing = fail(primary);
     // Changes keep arriving while Redis is away; the enqueuer keeps them until it is back.
     const adding = addAll(keys.slice(20));
     adding.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+    stage = "waiting for unhealthy";
     await eventually("the queue reports Redis unreachable", async () => !(await a.isHealthy()), 30_000);
     const upWhileDown = (await metrics.registry.getSingleMetricAsString("azid_redis_up")).trim();
+    stage = "waiting for the failover";
     await failing;
+    stage = "waiting for healthy";
     await eventually("the queue is healthy again", () => a.isHealthy(), 60_000);
     const healthyAfterMs = performance.now() - failedAt;
     // Read when the queue turns healthy: one Cluster run saw a later probe fail once more while
     // the new slot map settled, which a converged queue shrugs off.
     const upWhenHealthy = (await metrics.registry.getSingleMetricAsString("azid_redis_up")).trim();
+    stage = "waiting for the adds";
     await adding;
     const unreconciled = () =>
       keys.filter((key) => !log.of(key).some((run) => run.start >= (lastAdd.get(key) ?? 0)));
+    stage = "waiting for convergence";
     await eventually(
       "every key was reconciled after its last add",
       () => unreconciled().length === 0,
@@ -252,6 +262,8 @@ export async function failover(
     ).length;
     return { healthyAfterMs, convergedAfterMs, revived };
   } finally {
+    stage = "closing the queues";
     await Promise.all(queues.map((queue) => queue.close({ gracePeriodMs: 100 })));
+    clearTimeout(trace);
   }
 }
