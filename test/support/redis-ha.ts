@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import type { RedisConnectionOptions, RedisNodeAddress } from "../../src/queue/index.js";
-import { freePort } from "./redis.js";
+import { freePort, makeCertificates } from "./redis.js";
 
 const run = promisify(execFile);
 const HOST = "127.0.0.1";
@@ -133,61 +133,10 @@ export interface TlsMaterial {
   ca: string;
 }
 
-/** Makes a throwaway CA and a server certificate for 127.0.0.1 (valid one day) under `dir`. */
+/** A throwaway CA and a server certificate for 127.0.0.1 under `dir` (redis.ts makes them). */
 export async function makeTlsMaterial(dir: string): Promise<TlsMaterial> {
-  const at = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => run("openssl", args, { timeout: 30_000 });
-  await openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=azid test CA",
-    "-keyout",
-    at("ca.key"),
-    "-out",
-    at("ca.crt"),
-  );
-  await openssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-subj",
-    "/CN=127.0.0.1",
-    "-keyout",
-    at("server.key"),
-    "-out",
-    at("server.csr"),
-  );
-  writeFileSync(at("san.ext"), "subjectAltName=IP:127.0.0.1\n");
-  await openssl(
-    "x509",
-    "-req",
-    "-in",
-    at("server.csr"),
-    "-CA",
-    at("ca.crt"),
-    "-CAkey",
-    at("ca.key"),
-    "-CAcreateserial",
-    "-days",
-    "1",
-    "-extfile",
-    at("san.ext"),
-    "-out",
-    at("server.crt"),
-  );
-  return {
-    caFile: at("ca.crt"),
-    certFile: at("server.crt"),
-    keyFile: at("server.key"),
-    ca: readFileSync(at("ca.crt"), "utf8"),
-  };
+  const { ca, cert, key } = makeCertificates(dir);
+  return { caFile: ca, certFile: cert, keyFile: key, ca: readFileSync(ca, "utf8") };
 }
 
 /** redis-server flags that make a node speak only TLS on `port` (replication and cluster bus too). */

@@ -43,7 +43,7 @@ export interface RedisServerOptions {
 }
 
 /** A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI. */
-function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+export function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
   const path = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
   openssl(
